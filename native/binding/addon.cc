@@ -1,0 +1,484 @@
+// addon.cc — the Node-API surface of layerwise's kernels.
+//
+// Each export checks its arguments (args.h), takes the raw pointers once and
+// calls one kernel synchronously. Nothing here keeps per-call state, so the
+// addon is context-aware and loads in any number of worker_threads; the only
+// process-wide state is the kernel thread pool and the ISA choice, both
+// thread-safe.
+#include <napi.h>
+
+#include <string>
+#include <initializer_list>
+#include <utility>
+
+#include "../kernels/conv2d.h"
+#include "../kernels/cpu.h"
+#include "../kernels/elementwise.h"
+#include "../kernels/gemm.h"
+#include "../kernels/optimizers.h"
+#include "../kernels/pool2d.h"
+#include "../kernels/threadpool.h"
+#include "args.h"
+
+namespace lw_binding {
+namespace {
+
+// matmul(a, b, c, m, n, k, transA, transB, accumulate)
+//   C[m×n] = op(A)·op(B) (+ C), A stored m×k (k×m if transA), B stored k×n
+//   (n×k if transB), all contiguous row-major.
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 9, "matmul");
+  auto a = Floats(info, 0, "a"), b = Floats(info, 1, "b"), c = Floats(info, 2, "c");
+  const int64_t m = Size(info, 3, "m"), n = Size(info, 4, "n"), k = Size(info, 5, "k");
+  const bool ta = Flag(info, 6, "transA"), tb = Flag(info, 7, "transB");
+  const bool acc = Flag(info, 8, "accumulate");
+  RequireLength(env, a, Product(env, {m, k}), "a");
+  RequireLength(env, b, Product(env, {k, n}), "b");
+  RequireLength(env, c, Product(env, {m, n}), "c");
+  RequireDisjoint(env, c, a, "c", "a");
+  RequireDisjoint(env, c, b, "c", "b");
+  if (m == 0 || n == 0) return env.Undefined();
+  lw::sgemm(ta, tb, m, n, k, 1.0f, a.Data(), ta ? m : k, b.Data(), tb ? k : n,
+            acc ? 1.0f : 0.0f, c.Data(), n);
+  return env.Undefined();
+}
+
+// Geometry arrives as 13 numbers in the field order of lw::ConvGeometry.
+lw::ConvGeometry Geometry(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() ||
+      v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::TypedArray>().ElementLength() != 13)
+    ThrowType(env, "geometry must be an Int32Array of 13 sizes");
+  const int32_t* s = v.As<Napi::Int32Array>().Data();
+  static const char* const names[13] = {
+      "n", "inH", "inW", "inC", "kH", "kW", "outC",
+      "strideH", "strideW", "padTop", "padLeft", "outH", "outW"};
+  for (int f = 0; f < 13; ++f) {
+    const bool is_stride = f == 7 || f == 8, is_pad = f == 9 || f == 10;
+    // Pads may be negative (that crops); strides must be positive.
+    if (!is_pad && s[f] < (is_stride ? 1 : 0))
+      ThrowRange(env, std::string("geometry.") + names[f] + " must be " +
+                          (is_stride ? "at least 1" : "non-negative") +
+                          " but is " + std::to_string(s[f]));
+  }
+  return lw::ConvGeometry{s[0], s[1], s[2], s[3], s[4], s[5],  s[6],
+                          s[7], s[8], s[9], s[10], s[11], s[12]};
+}
+
+void CheckConvSizes(Napi::Env env, const lw::ConvGeometry& g) {
+  Product(env, {g.n, g.in_h, g.in_w, g.in_c});
+  Product(env, {g.k_h, g.k_w, g.in_c, g.out_c});
+  Product(env, {g.n, g.out_h, g.out_w, g.out_c});
+  // The im2col panel of one output row: out_w · k_h · k_w · in_c.
+  Product(env, {g.out_w, g.k_h, g.k_w, g.in_c});
+}
+
+// conv2dForward(x, w, y, geometry, accumulate)
+Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 5, "conv2dForward");
+  auto x = Floats(info, 0, "x"), w = Floats(info, 1, "w"), y = Floats(info, 2, "y");
+  const lw::ConvGeometry g = Geometry(info, 3);
+  const bool acc = Flag(info, 4, "accumulate");
+  CheckConvSizes(env, g);
+  RequireLength(env, x, lw::conv_input_size(g), "x");
+  RequireLength(env, w, lw::conv_filter_size(g), "w");
+  RequireLength(env, y, lw::conv_output_size(g), "y");
+  RequireDisjoint(env, y, x, "y", "x");
+  RequireDisjoint(env, y, w, "y", "w");
+  lw::conv2d_forward(g, x.Data(), w.Data(), y.Data(), acc);
+  return env.Undefined();
+}
+
+// conv2dBackwardInput(dy, w, dx, geometry, accumulate)
+Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 5, "conv2dBackwardInput");
+  auto dy = Floats(info, 0, "dy"), w = Floats(info, 1, "w"), dx = Floats(info, 2, "dx");
+  const lw::ConvGeometry g = Geometry(info, 3);
+  const bool acc = Flag(info, 4, "accumulate");
+  CheckConvSizes(env, g);
+  RequireLength(env, dy, lw::conv_output_size(g), "dy");
+  RequireLength(env, w, lw::conv_filter_size(g), "w");
+  RequireLength(env, dx, lw::conv_input_size(g), "dx");
+  RequireDisjoint(env, dx, dy, "dx", "dy");
+  RequireDisjoint(env, dx, w, "dx", "w");
+  lw::conv2d_backward_input(g, dy.Data(), w.Data(), dx.Data(), acc);
+  return env.Undefined();
+}
+
+// conv2dBackwardFilter(x, dy, dw, geometry, accumulate)
+Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 5, "conv2dBackwardFilter");
+  auto x = Floats(info, 0, "x"), dy = Floats(info, 1, "dy"), dw = Floats(info, 2, "dw");
+  const lw::ConvGeometry g = Geometry(info, 3);
+  const bool acc = Flag(info, 4, "accumulate");
+  CheckConvSizes(env, g);
+  RequireLength(env, x, lw::conv_input_size(g), "x");
+  RequireLength(env, dy, lw::conv_output_size(g), "dy");
+  RequireLength(env, dw, lw::conv_filter_size(g), "dw");
+  RequireDisjoint(env, dw, x, "dw", "x");
+  RequireDisjoint(env, dw, dy, "dw", "dy");
+  lw::conv2d_backward_filter(g, x.Data(), dy.Data(), dw.Data(), acc);
+  return env.Undefined();
+}
+
+lw::Activation ActivationKind(const Napi::CallbackInfo& info, size_t i) {
+  const int64_t kind = Size(info, i, "activation");
+  if (kind > static_cast<int64_t>(lw::Activation::kLeakyRelu))
+    ThrowRange(info.Env(), "activation must be 0 (linear), 1 (relu), 2 (sigmoid), 3 (tanh) or 4 (leaky relu)");
+  return static_cast<lw::Activation>(kind);
+}
+
+// activationForward(kind, x, y, alpha): y = f(x) over x.length elements.
+Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 4, "activationForward");
+  const lw::Activation f = ActivationKind(info, 0);
+  auto x = Floats(info, 1, "x"), y = Floats(info, 2, "y");
+  const float alpha = Scalar(info, 3, "alpha");
+  const int64_t count = x.ElementLength();
+  RequireLength(env, y, count, "y");
+  lw::activation_forward(f, x.Data(), y.Data(), count, alpha);
+  return env.Undefined();
+}
+
+// activationBackward(kind, x, y, dy, dx, alpha): dx = dy · f'(x) over dy.length.
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "activationBackward");
+  const lw::Activation f = ActivationKind(info, 0);
+  auto x = Floats(info, 1, "x"), y = Floats(info, 2, "y");
+  auto dy = Floats(info, 3, "dy"), dx = Floats(info, 4, "dx");
+  const float alpha = Scalar(info, 5, "alpha");
+  const int64_t count = dy.ElementLength();
+  RequireLength(env, x, count, "x");
+  RequireLength(env, y, count, "y");
+  RequireLength(env, dx, count, "dx");
+  lw::activation_backward(f, x.Data(), y.Data(), dy.Data(), dx.Data(), count, alpha);
+  return env.Undefined();
+}
+
+// addRowVector(y, bias, rows, cols): y[r,c] += bias[c].
+Napi::Value AddRowVector(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 4, "addRowVector");
+  auto y = Floats(info, 0, "y"), bias = Floats(info, 1, "bias");
+  const int64_t rows = Size(info, 2, "rows"), cols = Size(info, 3, "cols");
+  RequireLength(env, y, Product(env, {rows, cols}), "y");
+  RequireLength(env, bias, cols, "bias");
+  RequireDisjoint(env, y, bias, "y", "bias");
+  lw::add_row_vector(y.Data(), bias.Data(), rows, cols);
+  return env.Undefined();
+}
+
+// sumRows(x, out, rows, cols, accumulate): out[c] = Σ_r x[r,c] (+ out[c]).
+Napi::Value SumRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 5, "sumRows");
+  auto x = Floats(info, 0, "x"), out = Floats(info, 1, "out");
+  const int64_t rows = Size(info, 2, "rows"), cols = Size(info, 3, "cols");
+  const bool acc = Flag(info, 4, "accumulate");
+  RequireLength(env, x, Product(env, {rows, cols}), "x");
+  RequireLength(env, out, cols, "out");
+  RequireDisjoint(env, out, x, "out", "x");
+  lw::sum_rows(x.Data(), out.Data(), rows, cols, acc);
+  return env.Undefined();
+}
+
+// axpy(alpha, x, y): y += alpha·x over x.length elements.
+Napi::Value Axpy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 3, "axpy");
+  const float alpha = Scalar(info, 0, "alpha");
+  auto x = Floats(info, 1, "x"), y = Floats(info, 2, "y");
+  const int64_t count = x.ElementLength();
+  RequireLength(env, y, count, "y");
+  lw::axpy(alpha, x.Data(), y.Data(), count);
+  return env.Undefined();
+}
+
+// mse(pred, target) → mean of squared differences over pred.length.
+Napi::Value Mse(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 2, "mse");
+  auto p = Floats(info, 0, "pred"), t = Floats(info, 1, "target");
+  const int64_t count = p.ElementLength();
+  RequireLength(env, t, count, "target");
+  return Napi::Number::New(env, lw::mse(p.Data(), t.Data(), count));
+}
+
+// mseGradient(pred, target, grad): grad = 2(pred − target)/pred.length.
+Napi::Value MseGradient(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 3, "mseGradient");
+  auto p = Floats(info, 0, "pred"), t = Floats(info, 1, "target"), g = Floats(info, 2, "grad");
+  const int64_t count = p.ElementLength();
+  RequireLength(env, t, count, "target");
+  RequireLength(env, g, count, "grad");
+  lw::mse_gradient(p.Data(), t.Data(), g.Data(), count);
+  return env.Undefined();
+}
+
+// softmaxRows(x, y, rows, cols): row-wise softmax; y may be x.
+Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 4, "softmaxRows");
+  auto x = Floats(info, 0, "x"), y = Floats(info, 1, "y");
+  const int64_t rows = Size(info, 2, "rows"), cols = Size(info, 3, "cols", 1);
+  const int64_t count = Product(env, {rows, cols});
+  RequireLength(env, x, count, "x");
+  RequireLength(env, y, count, "y");
+  lw::softmax_rows(x.Data(), y.Data(), rows, cols);
+  return env.Undefined();
+}
+
+// softmaxBackwardRows(y, dy, dx, rows, cols): dx = y ⊙ (dy − Σ dy·y) per row.
+Napi::Value SoftmaxBackwardRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 5, "softmaxBackwardRows");
+  auto y = Floats(info, 0, "y"), dy = Floats(info, 1, "dy"), dx = Floats(info, 2, "dx");
+  const int64_t rows = Size(info, 3, "rows"), cols = Size(info, 4, "cols", 1);
+  const int64_t count = Product(env, {rows, cols});
+  RequireLength(env, y, count, "y");
+  RequireLength(env, dy, count, "dy");
+  RequireLength(env, dx, count, "dx");
+  RequireDisjoint(env, dx, y, "dx", "y");
+  lw::softmax_backward_rows(y.Data(), dy.Data(), dx.Data(), rows, cols);
+  return env.Undefined();
+}
+
+// multiply(a, b, out): out = a ⊙ b over a.length; out may be a or b.
+Napi::Value Multiply(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 3, "multiply");
+  auto a = Floats(info, 0, "a"), b = Floats(info, 1, "b"), out = Floats(info, 2, "out");
+  const int64_t count = a.ElementLength();
+  RequireLength(env, b, count, "b");
+  RequireLength(env, out, count, "out");
+  lw::multiply(a.Data(), b.Data(), out.Data(), count);
+  return env.Undefined();
+}
+
+// Pool geometry arrives as 12 numbers in the field order of lw::PoolGeometry.
+lw::PoolGeometry PoolGeometryArg(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() ||
+      v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::TypedArray>().ElementLength() != 12)
+    ThrowType(env, "geometry must be an Int32Array of 12 sizes");
+  const int32_t* s = v.As<Napi::Int32Array>().Data();
+  static const char* const names[12] = {"n", "inH", "inW", "c", "poolH", "poolW",
+                                        "strideH", "strideW", "padTop", "padLeft", "outH", "outW"};
+  for (int f = 0; f < 12; ++f) {
+    const bool at_least_one = f >= 4 && f <= 7, is_pad = f == 8 || f == 9;
+    if (!is_pad && s[f] < (at_least_one ? 1 : 0))
+      ThrowRange(env, std::string("geometry.") + names[f] + " must be " +
+                          (at_least_one ? "at least 1" : "non-negative") + " but is " +
+                          std::to_string(s[f]));
+  }
+  lw::PoolGeometry g{s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11]};
+  Product(env, {g.n, g.in_h, g.in_w, g.c});
+  Product(env, {g.n, g.out_h, g.out_w, g.c});
+  // argmax holds in-image indices as int32.
+  if (Product(env, {g.in_h, g.in_w, g.c}) > INT32_MAX)
+    ThrowRange(env, "one image of a pooling input must hold fewer than 2^31 values");
+  return g;
+}
+
+// maxPool2dForward(x, y, argmax, geometry)
+Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 4, "maxPool2dForward");
+  auto x = Floats(info, 0, "x"), y = Floats(info, 1, "y");
+  auto argmax = Ints(info, 2, "argmax");
+  const lw::PoolGeometry g = PoolGeometryArg(info, 3);
+  RequireLength(env, x, lw::pool_input_size(g), "x");
+  RequireLength(env, y, lw::pool_output_size(g), "y");
+  RequireLength(env, argmax, lw::pool_output_size(g), "argmax");
+  RequireDisjoint(env, y, x, "y", "x");
+  RequireDisjoint(env, argmax, x, "argmax", "x");
+  RequireDisjoint(env, argmax, y, "argmax", "y");
+  lw::max_pool2d_forward(g, x.Data(), y.Data(), argmax.Data());
+  return env.Undefined();
+}
+
+// maxPool2dBackward(dy, argmax, dx, geometry)
+Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 4, "maxPool2dBackward");
+  auto dy = Floats(info, 0, "dy");
+  auto argmax = Ints(info, 1, "argmax");
+  auto dx = Floats(info, 2, "dx");
+  const lw::PoolGeometry g = PoolGeometryArg(info, 3);
+  RequireLength(env, dy, lw::pool_output_size(g), "dy");
+  RequireLength(env, argmax, lw::pool_output_size(g), "argmax");
+  RequireLength(env, dx, lw::pool_input_size(g), "dx");
+  RequireDisjoint(env, dx, dy, "dx", "dy");
+  RequireDisjoint(env, dx, argmax, "dx", "argmax");
+  lw::max_pool2d_backward(g, dy.Data(), argmax.Data(), dx.Data());
+  return env.Undefined();
+}
+
+// avgPool2dForward(x, y, geometry)
+Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 3, "avgPool2dForward");
+  auto x = Floats(info, 0, "x"), y = Floats(info, 1, "y");
+  const lw::PoolGeometry g = PoolGeometryArg(info, 2);
+  RequireLength(env, x, lw::pool_input_size(g), "x");
+  RequireLength(env, y, lw::pool_output_size(g), "y");
+  RequireDisjoint(env, y, x, "y", "x");
+  lw::avg_pool2d_forward(g, x.Data(), y.Data());
+  return env.Undefined();
+}
+
+// avgPool2dBackward(dy, dx, geometry)
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 3, "avgPool2dBackward");
+  auto dy = Floats(info, 0, "dy"), dx = Floats(info, 1, "dx");
+  const lw::PoolGeometry g = PoolGeometryArg(info, 2);
+  RequireLength(env, dy, lw::pool_output_size(g), "dy");
+  RequireLength(env, dx, lw::pool_input_size(g), "dx");
+  RequireDisjoint(env, dx, dy, "dx", "dy");
+  lw::avg_pool2d_backward(g, dy.Data(), dx.Data());
+  return env.Undefined();
+}
+
+// Optimizer steps: every state buffer must match the parameter's length and
+// none may share memory with another.
+void RequireStepBuffers(Napi::Env env, std::initializer_list<std::pair<const Napi::Float32Array*, const char*>> bufs) {
+  const auto& [param, param_name] = *bufs.begin();
+  const int64_t count = param->ElementLength();
+  for (const auto& [buf, name] : bufs) {
+    if (static_cast<int64_t>(buf->ElementLength()) != count)
+      ThrowRange(env, std::string(name) + " holds " + std::to_string(buf->ElementLength()) +
+                          " floats but " + param_name + " holds " + std::to_string(count));
+  }
+  for (auto a = bufs.begin(); a != bufs.end(); ++a)
+    for (auto b = a + 1; b != bufs.end(); ++b) RequireDisjoint(env, *a->first, *b->first, a->second, b->second);
+}
+
+// sgdMomentumStep(param, grad, velocity, lr, momentum, nesterov)
+Napi::Value SgdMomentumStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "sgdMomentumStep");
+  auto p = Floats(info, 0, "param"), g = Floats(info, 1, "grad"), v = Floats(info, 2, "velocity");
+  const float lr = Scalar(info, 3, "lr"), momentum = Scalar(info, 4, "momentum");
+  const bool nesterov = Flag(info, 5, "nesterov");
+  RequireStepBuffers(env, {{&p, "param"}, {&g, "grad"}, {&v, "velocity"}});
+  lw::sgd_momentum_step(p.Data(), g.Data(), v.Data(), p.ElementLength(), lr, momentum, nesterov);
+  return env.Undefined();
+}
+
+// adamStep(param, grad, m, v, stepSize, beta1, beta2, bias2, eps)
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 9, "adamStep");
+  auto p = Floats(info, 0, "param"), g = Floats(info, 1, "grad");
+  auto m = Floats(info, 2, "m"), v = Floats(info, 3, "v");
+  const float step = Scalar(info, 4, "stepSize"), b1 = Scalar(info, 5, "beta1");
+  const float b2 = Scalar(info, 6, "beta2"), bias2 = Scalar(info, 7, "bias2"), eps = Scalar(info, 8, "eps");
+  RequireStepBuffers(env, {{&p, "param"}, {&g, "grad"}, {&m, "m"}, {&v, "v"}});
+  lw::adam_step(p.Data(), g.Data(), m.Data(), v.Data(), p.ElementLength(), step, b1, b2, bias2, eps);
+  return env.Undefined();
+}
+
+// rmspropStep(param, grad, sq, lr, rho, eps)
+Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "rmspropStep");
+  auto p = Floats(info, 0, "param"), g = Floats(info, 1, "grad"), sq = Floats(info, 2, "sq");
+  const float lr = Scalar(info, 3, "lr"), rho = Scalar(info, 4, "rho"), eps = Scalar(info, 5, "eps");
+  RequireStepBuffers(env, {{&p, "param"}, {&g, "grad"}, {&sq, "sq"}});
+  lw::rmsprop_step(p.Data(), g.Data(), sq.Data(), p.ElementLength(), lr, rho, eps);
+  return env.Undefined();
+}
+
+lw::Isa ParseIsa(Napi::Env env, const std::string& name) {
+  if (name == "baseline") return lw::Isa::kBaseline;
+  if (name == "avx2") return lw::Isa::kAvx2;
+  if (name == "avx512") return lw::Isa::kAvx512;
+  ThrowRange(env, "isa must be 'baseline', 'avx2' or 'avx512' but got '" + name + "'");
+}
+
+// info() → { isa, threads, supported: string[] }
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("isa", lw::isa_name(lw::active_isa()));
+  out.Set("threads", lw::num_threads());
+  Napi::Array supported = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512})
+    if (lw::cpu_supports(isa)) supported.Set(i++, lw::isa_name(isa));
+  out.Set("supported", supported);
+  return out;
+}
+
+// setIsa(name): throws if this CPU cannot run it.
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 1, "setIsa");
+  if (!info[0].IsString()) ThrowType(env, "isa must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (!lw::set_isa(ParseIsa(env, name)))
+    ThrowRange(env, "this CPU cannot run the '" + name + "' kernels");
+  return env.Undefined();
+}
+
+// setNumThreads(n): n = 0 means one per core.
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  RequireCount(info, 1, "setNumThreads");
+  const int64_t n = Size(info, 0, "threads");
+  if (n > 1024) ThrowRange(info.Env(), "threads must be at most 1024");
+  lw::set_num_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
+      {"matmul", Matmul},
+      {"conv2dForward", Conv2dForward},
+      {"conv2dBackwardInput", Conv2dBackwardInput},
+      {"conv2dBackwardFilter", Conv2dBackwardFilter},
+      {"activationForward", ActivationForward},
+      {"activationBackward", ActivationBackward},
+      {"addRowVector", AddRowVector},
+      {"sumRows", SumRows},
+      {"axpy", Axpy},
+      {"mse", Mse},
+      {"mseGradient", MseGradient},
+      {"softmaxRows", SoftmaxRows},
+      {"softmaxBackwardRows", SoftmaxBackwardRows},
+      {"multiply", Multiply},
+      {"maxPool2dForward", MaxPool2dForward},
+      {"maxPool2dBackward", MaxPool2dBackward},
+      {"avgPool2dForward", AvgPool2dForward},
+      {"avgPool2dBackward", AvgPool2dBackward},
+      {"sgdMomentumStep", SgdMomentumStep},
+      {"adamStep", AdamStep},
+      {"rmspropStep", RmspropStep},
+      {"info", Info},
+      {"setIsa", SetIsa},
+      {"setNumThreads", SetNumThreads},
+  };
+  for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
+  return exports;
+}
+
+}  // namespace
+}  // namespace lw_binding
+
+// Node-API modules are context-aware: this Init runs once per environment
+// (main thread and each worker_thread) and holds no state of its own.
+static Napi::Object InitLayerwise(Napi::Env env, Napi::Object exports) {
+  return lw_binding::Init(env, exports);
+}
+NODE_API_MODULE(layerwise, InitLayerwise)

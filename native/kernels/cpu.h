@@ -1,0 +1,19 @@
+// cpu.h — which instruction-set variant the kernels use.
+//
+// The shipped binary is compiled for baseline x86-64 (SSE2). Hot kernels also
+// have AVX2+FMA and AVX-512 variants compiled with function-level target
+// attributes; one is chosen on first use from what the CPU reports, or forced
+// with LAYERWISE_ISA=baseline|avx2|avx512 (a forced variant the CPU cannot run
+// falls back to the best one it can, so a bad setting never raises SIGILL).
+#pragma once
+
+namespace lw {
+
+enum class Isa { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
+
+Isa active_isa();                 // variant in use
+bool cpu_supports(Isa isa);       // whether this CPU can run the variant
+bool set_isa(Isa isa);            // false (and unchanged) if unsupported
+const char* isa_name(Isa isa);    // "baseline" | "avx2" | "avx512"
+
+}  // namespace lw

@@ -1,0 +1,138 @@
+// elementwise.cc — activations, bias, reductions, updates and the MSE loss.
+//
+// Contiguous loops with no cross-iteration dependence (the reductions keep a
+// double accumulator per column or in total), so -O3 vectorises them for the
+// baseline ISA; they are memory-bound, which makes wider variants pointless.
+#include "elementwise.h"
+
+#include <cmath>
+
+namespace lw {
+
+namespace {
+
+inline float sigmoid(float v) {
+  // Split on the sign so exp never overflows to inf/inf.
+  if (v >= 0) return 1.0f / (1.0f + std::exp(-v));
+  const float e = std::exp(v);
+  return e / (1.0f + e);
+}
+
+}  // namespace
+
+void activation_forward(Activation f, const float* x, float* y, int64_t count,
+                        float alpha) {
+  switch (f) {
+    case Activation::kLinear:
+      for (int64_t i = 0; i < count; ++i) y[i] = x[i];
+      break;
+    case Activation::kRelu:
+      for (int64_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case Activation::kSigmoid:
+      for (int64_t i = 0; i < count; ++i) y[i] = sigmoid(x[i]);
+      break;
+    case Activation::kTanh:
+      for (int64_t i = 0; i < count; ++i) y[i] = std::tanh(x[i]);
+      break;
+    case Activation::kLeakyRelu:
+      for (int64_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+      break;
+  }
+}
+
+void activation_backward(Activation f, const float* x, const float* y,
+                         const float* dy, float* dx, int64_t count, float alpha) {
+  switch (f) {
+    case Activation::kLinear:
+      for (int64_t i = 0; i < count; ++i) dx[i] = dy[i];
+      break;
+    case Activation::kRelu:
+      for (int64_t i = 0; i < count; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+      break;
+    case Activation::kSigmoid:
+      for (int64_t i = 0; i < count; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+      break;
+    case Activation::kTanh:
+      for (int64_t i = 0; i < count; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+      break;
+    case Activation::kLeakyRelu:
+      for (int64_t i = 0; i < count; ++i) dx[i] = x[i] > 0.0f ? dy[i] : alpha * dy[i];
+      break;
+  }
+}
+
+void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* in = x + r * cols;
+    float* out = y + r * cols;
+    float max = in[0];
+    for (int64_t c = 1; c < cols; ++c) max = in[c] > max ? in[c] : max;
+    double sum = 0.0;
+    for (int64_t c = 0; c < cols; ++c) {
+      out[c] = std::exp(in[c] - max);
+      sum += out[c];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
+  }
+}
+
+void softmax_backward_rows(const float* y, const float* dy, float* dx,
+                           int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    double dot = 0.0;
+    for (int64_t c = 0; c < cols; ++c) dot += static_cast<double>(dyr[c]) * yr[c];
+    const float d = static_cast<float>(dot);
+    for (int64_t c = 0; c < cols; ++c) dxr[c] = yr[c] * (dyr[c] - d);
+  }
+}
+
+void multiply(const float* a, const float* b, float* out, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) out[i] = a[i] * b[i];
+}
+
+void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = y + r * cols;
+    for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+  }
+}
+
+void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
+              bool accumulate) {
+  if (!accumulate)
+    for (int64_t c = 0; c < cols; ++c) out[c] = 0.0f;
+  // Row by row keeps the reads sequential; float accumulation per column is
+  // what the JS backend does too, so both agree to rounding.
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    for (int64_t c = 0; c < cols; ++c) out[c] += row[c];
+  }
+}
+
+void axpy(float alpha, const float* x, float* y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) y[i] += alpha * x[i];
+}
+
+double mse(const float* pred, const float* target, int64_t count) {
+  if (count == 0) return 0.0;
+  double sum = 0.0;
+  for (int64_t i = 0; i < count; ++i) {
+    const double d = static_cast<double>(pred[i]) - target[i];
+    sum += d * d;
+  }
+  return sum / static_cast<double>(count);
+}
+
+void mse_gradient(const float* pred, const float* target, float* grad,
+                  int64_t count) {
+  if (count == 0) return;
+  const float scale = 2.0f / static_cast<float>(count);
+  for (int64_t i = 0; i < count; ++i) grad[i] = scale * (pred[i] - target[i]);
+}
+
+}  // namespace lw

@@ -1,0 +1,315 @@
+// gemm.cc — lw::sgemm: C[m×n] = alpha · op(A) · op(B) + beta · C, fp32,
+// row-major, any strides (see gemm.h for the exact contract).
+//
+// Structure (BLIS / tinyBLAS style):
+//   * Matrix-vector-like products (C with ≤ 4 columns, or ≤ 4 rows when B is
+//     not transposed) go through a direct loop with no packing
+//     (gemm_direct_inl.h, compiled per ISA): packing would read the big
+//     operand once more than the product does, and NR/MR padding would waste
+//     most of the micro-kernel. Everything down to 4×4×4 is faster packed.
+//   * Everything else is cache-blocked. For each NC-wide column block and
+//     KC-deep slice, op(B) is packed into NR-wide column panels (one L1-sized
+//     KC×NR panel per micro-kernel sweep); for each MC-tall row block op(A) is
+//     packed into MR-tall row panels (the MC×KC block lives in L2). Packing
+//     resolves trans_a / trans_b, so all four transpose cases run the same
+//     micro-kernel. Edge tiles run micro-kernels instantiated for the exact
+//     row count and masked (or stack-buffered) columns. Layouts:
+//     gemm_internal.h.
+//   * The macro/micro-kernels are per instruction set — gemm_baseline.cc
+//     (vector extensions, SSE2 on x86-64), gemm_avx2.cc (6×16 FMA) and
+//     gemm_avx512.cc (8×32) — picked per call from lw::active_isa().
+//     Packing stays in baseline code: it is shared by all of them and is not
+//     where the time goes.
+//   * Threads: a big product is cut into as many rectangular blocks of C as
+//     there are threads (splitting the longer side, in whole MR/NR units), and
+//     each block runs the sequential algorithm on its own thread with its own
+//     packing buffers via lw::parallel_for. Each element of C is computed by
+//     one thread in the same k order whatever the thread count, so results do
+//     not depend on it.
+//   * Packing buffers are per thread, 64-byte aligned, grown once to the
+//     block size of the variant in use and then reused. If that allocation
+//     fails the block falls back to the direct loop, which needs no memory.
+#include "gemm.h"
+
+#include <cstdlib>
+
+#include "cpu.h"
+#include "gemm_internal.h"
+#include "threadpool.h"
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+namespace lw {
+namespace {
+
+using gemm_detail::KernelSet;
+using gemm_detail::MacroArgs;
+
+using Operands = gemm_detail::DirectArgs;
+
+inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+// ------------------------------------------------------------------- packing
+
+// dst[p*ldd + r] = src[r*lds + p] for r < rows, p < cols. This is packing for
+// the "wrong" orientation: row-major A (rows of A → columns of a panel) and
+// transposed B. 4×4 SSE transposes where available.
+void pack_transposed(const float* src, int64_t lds, int rows, int64_t cols,
+                     float* dst, int ldd) {
+  int r = 0;
+#if defined(__SSE2__)
+  for (; r + 4 <= rows; r += 4) {
+    const float* s0 = src + r * lds;
+    const float* s1 = s0 + lds;
+    const float* s2 = s1 + lds;
+    const float* s3 = s2 + lds;
+    int64_t p = 0;
+    for (; p + 4 <= cols; p += 4) {
+      __m128 x0 = _mm_loadu_ps(s0 + p), x1 = _mm_loadu_ps(s1 + p);
+      __m128 x2 = _mm_loadu_ps(s2 + p), x3 = _mm_loadu_ps(s3 + p);
+      _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+      float* d = dst + p * ldd + r;
+      _mm_storeu_ps(d, x0);
+      _mm_storeu_ps(d + ldd, x1);
+      _mm_storeu_ps(d + 2 * ldd, x2);
+      _mm_storeu_ps(d + 3 * ldd, x3);
+    }
+    for (; p < cols; ++p) {
+      float* d = dst + p * ldd + r;
+      d[0] = s0[p];
+      d[1] = s1[p];
+      d[2] = s2[p];
+      d[3] = s3[p];
+    }
+  }
+#endif
+  for (; r < rows; ++r) {
+    const float* s = src + r * lds;
+    for (int64_t p = 0; p < cols; ++p) dst[p * ldd + r] = s[p];
+  }
+}
+
+// dst[p*W + j] = src[p*lds + j], j < W: a full-width panel row by row. The
+// width is a compile-time constant so each row becomes a few vector moves
+// instead of a runtime-length loop or a memcpy call.
+template <int W>
+void pack_rows_fixed(const float* src, int64_t lds, int64_t rows, float* dst) {
+  for (int64_t p = 0; p < rows; ++p) {
+    const float* s = src + p * lds;
+    float* d = dst + p * W;
+    for (int j = 0; j < W; ++j) d[j] = s[j];
+  }
+}
+
+// dst[p*ldd + j] = src[p*lds + j] for j < w, zero for w <= j < ldd.
+void pack_rows(const float* src, int64_t lds, int w, int64_t rows, float* dst,
+               int ldd) {
+  if (w == ldd) {
+    switch (w) {
+      case 8: return pack_rows_fixed<8>(src, lds, rows, dst);
+      case 16: return pack_rows_fixed<16>(src, lds, rows, dst);
+      case 32: return pack_rows_fixed<32>(src, lds, rows, dst);
+      default: break;
+    }
+  }
+  for (int64_t p = 0; p < rows; ++p) {
+    const float* s = src + p * lds;
+    float* d = dst + p * ldd;
+    int j = 0;
+    for (; j < w; ++j) d[j] = s[j];
+    for (; j < ldd; ++j) d[j] = 0.0f;
+  }
+}
+
+// op(A)(i0..i0+mc, p0..p0+kc) → MR-row panels (last one mr rows, unpadded).
+void pack_a(const Operands& o, int mr_full, int64_t i0, int64_t mc, int64_t p0,
+            int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += mr_full) {
+    const int mr = static_cast<int>(min64(mr_full, mc - ir));
+    float* d = dst + ir * kc;
+    if (o.ta)  // stored k×m: the mr values for one p are contiguous
+      pack_rows(o.a + p0 * o.lda + i0 + ir, o.lda, mr, kc, d, mr);
+    else
+      pack_transposed(o.a + (i0 + ir) * o.lda + p0, o.lda, mr, kc, d, mr);
+  }
+}
+
+// op(B)(p0..p0+kc, j0..j0+nc) → NR-column panels, zero-padded to NR.
+void pack_b(const Operands& o, int nr_full, int64_t p0, int64_t kc, int64_t j0,
+            int64_t nc, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += nr_full) {
+    const int nr = static_cast<int>(min64(nr_full, nc - jr));
+    float* d = dst + jr * kc;
+    if (!o.tb) {
+      pack_rows(o.b + p0 * o.ldb + j0 + jr, o.ldb, nr, kc, d, nr_full);
+    } else {  // stored n×k: column j of op(B) is row j of b
+      pack_transposed(o.b + (j0 + jr) * o.ldb + p0, o.ldb, nr, kc, d, nr_full);
+      if (nr < nr_full)
+        for (int64_t p = 0; p < kc; ++p)
+          for (int j = nr; j < nr_full; ++j) d[p * nr_full + j] = 0.0f;
+    }
+  }
+}
+
+// ----------------------------------------------------------- packing buffers
+
+// One per thread; grown to the largest block size used and kept, so steady
+// state allocates nothing. Freed when the thread ends.
+struct PackBuffer {
+  float* data = nullptr;
+  size_t floats = 0;
+  ~PackBuffer() { std::free(data); }
+  float* get(size_t need) {
+    if (need <= floats) return data;
+    std::free(data);
+    data = nullptr;
+    floats = 0;
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, need * sizeof(float)) != 0) return nullptr;
+    data = static_cast<float*>(p);
+    floats = need;
+    return data;
+  }
+};
+thread_local PackBuffer tl_pack;
+
+// ------------------------------------------------------------ blocked path
+
+// Splits `total` into the fewest blocks of at most `cap`, of nearly equal
+// size rounded up to `unit`, so a 300-deep k becomes 152+148 instead of
+// 256+44 (a thin last block runs the micro-kernel at poor efficiency).
+int64_t balanced_block(int64_t total, int64_t cap, int64_t unit) {
+  const int64_t blocks = ceil_div(total, cap);
+  return min64(cap, ceil_div(ceil_div(total, blocks), unit) * unit);
+}
+
+void blocked(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
+             int64_t j0, int64_t j1) {
+  const int64_t m = i1 - i0, n = j1 - j0;
+  const int64_t kc_max = balanced_block(o.k, ks.kc, 1);
+  const int64_t mc_max = balanced_block(m, ks.mc, ks.mr);
+  const int64_t nc_max = balanced_block(n, ks.nc, ks.nr);
+  // A block rounded to 16 floats so the B block after it stays 64-byte aligned.
+  const size_t a_floats = static_cast<size_t>((mc_max * kc_max + 15) / 16 * 16);
+  const size_t b_floats = static_cast<size_t>(ceil_div(nc_max, ks.nr) * ks.nr * kc_max);
+  float* buf = tl_pack.get(a_floats + b_floats);
+  if (buf == nullptr) {
+    ks.direct(o, i0, i1, j0, j1);
+    return;
+  }
+  float* pa = buf;
+  float* pb = buf + a_floats;
+  for (int64_t jc = j0; jc < j1; jc += nc_max) {
+    const int64_t nc = min64(nc_max, j1 - jc);
+    for (int64_t pc = 0; pc < o.k; pc += kc_max) {
+      const int64_t kc = min64(kc_max, o.k - pc);
+      pack_b(o, ks.nr, pc, kc, jc, nc, pb);
+      // The first k slice applies the caller's beta; later ones accumulate.
+      const float beta = pc == 0 ? o.beta : 1.0f;
+      for (int64_t ic = i0; ic < i1; ic += mc_max) {
+        const int64_t mc = min64(mc_max, i1 - ic);
+        pack_a(o, ks.mr, ic, mc, pc, kc, pa);
+        const MacroArgs g = {mc, nc, kc, pa, pb, o.c + ic * o.ldc + jc, o.ldc,
+                             o.alpha, beta};
+        ks.macro(g);
+      }
+    }
+  }
+}
+
+const KernelSet& kernels_for(Isa isa) {
+  const KernelSet* k = nullptr;
+  if (isa == Isa::kAvx512) k = gemm_detail::kernels_avx512();
+  if (k == nullptr && isa != Isa::kBaseline) k = gemm_detail::kernels_avx2();
+  if (k == nullptr) k = gemm_detail::kernels_baseline();
+  return *k;
+}
+
+// Measured on Zen 4: the direct loop wins only for C with at most 4 columns,
+// or at most 4 rows when B's rows are contiguous (a single row always); from
+// 4×4×4 up, packing already pays. Below ~3 MFLOP (≈ 30 µs on one core) a
+// second thread gains little over the region hand-off.
+constexpr int64_t kDirectMaxSide = 4;
+constexpr double kParallelMinFlops = 3.0e6;
+
+struct ParallelJob {
+  const KernelSet* ks;
+  const Operands* o;
+  int64_t tm, tn;      // grid of tasks over C
+  int64_t um, un;      // MR / NR units along m and n
+};
+
+void run_task(const ParallelJob& job, int64_t t) {
+  const KernelSet& ks = *job.ks;
+  const Operands& o = *job.o;
+  const int64_t a = t / job.tn, b = t % job.tn;
+  const int64_t i0 = min64(o.m, a * job.um / job.tm * ks.mr);
+  const int64_t i1 = min64(o.m, (a + 1) * job.um / job.tm * ks.mr);
+  const int64_t j0 = min64(o.n, b * job.un / job.tn * ks.nr);
+  const int64_t j1 = min64(o.n, (b + 1) * job.un / job.tn * ks.nr);
+  if (i0 < i1 && j0 < j1) blocked(ks, o, i0, i1, j0, j1);
+}
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+           float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    for (int64_t i = 0; i < m; ++i) {
+      float* cr = c + i * ldc;
+      if (beta == 0.0f) {
+        for (int64_t j = 0; j < n; ++j) cr[j] = 0.0f;
+      } else if (beta != 1.0f) {
+        for (int64_t j = 0; j < n; ++j) cr[j] *= beta;
+      }
+    }
+    return;
+  }
+  const Operands o = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                       static_cast<double>(k);
+  // A single row of A (or of op(A)ᵀ·…) is a matrix-vector product: packing B
+  // would touch every element of B once more than the product itself does.
+  const KernelSet& ks = kernels_for(active_isa());
+  if (n <= kDirectMaxSide || (m <= kDirectMaxSide && (!trans_b || m == 1))) {
+    ks.direct(o, 0, m, 0, n);
+    return;
+  }
+  const int64_t um = ceil_div(m, ks.mr), un = ceil_div(n, ks.nr);
+  int64_t threads = flops >= kParallelMinFlops ? num_threads() : 1;
+  if (threads > um * un) threads = um * un;
+  if (threads <= 1) {
+    blocked(ks, o, 0, m, 0, n);
+    return;
+  }
+  // Pick the grid tm×tn = threads that packs the least: every task packs its
+  // rows of A and its columns of B, so minimise m/tm + n/tn.
+  int64_t tm = 1, tn = threads;
+  double best = -1.0;
+  for (int64_t cand = 1; cand <= threads; ++cand) {
+    if (threads % cand != 0) continue;
+    const int64_t cn = threads / cand;
+    if (cand > um || cn > un) continue;
+    const double cost = static_cast<double>(m) / cand + static_cast<double>(n) / cn;
+    if (best < 0.0 || cost < best) {
+      best = cost;
+      tm = cand;
+      tn = cn;
+    }
+  }
+  if (best < 0.0) {  // e.g. a prime thread count larger than both unit counts
+    blocked(ks, o, 0, m, 0, n);
+    return;
+  }
+  const ParallelJob job = {&ks, &o, tm, tn, um, un};
+  const ParallelJob* jp = &job;
+  // Captures one pointer so std::function keeps it inline (no allocation).
+  parallel_for(tm * tn, [jp](int64_t t) { run_task(*jp, t); });
+}
+
+}  // namespace lw

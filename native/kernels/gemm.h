@@ -1,0 +1,29 @@
+// gemm.h — single-precision matrix product on raw row-major buffers.
+//
+//   C[m×n] = alpha · op(A) · op(B) + beta · C
+//
+// op(A) is A (m×k, row stride lda) or, with trans_a, Aᵀ where A is stored k×m.
+// op(B) is B (k×n, row stride ldb) or, with trans_b, Bᵀ where B is stored n×k.
+// C is m×n with row stride ldc. beta == 0 overwrites C without reading it
+// (so NaN garbage in an uninitialised C never leaks into the result).
+//
+// Sizes are int64 so callers never truncate; the binding checks that every
+// buffer holds what these sizes and strides address. C must not alias A or B.
+// Large products are split across the addon's thread pool (threadpool.h); the
+// instruction-set variant is picked once at load time (cpu.h).
+#pragma once
+#include <cstdint>
+
+namespace lw {
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+           float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc);
+
+// The plain triple loop, kept as the reference the tests compare against.
+void sgemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n,
+                     int64_t k, float alpha, const float* a, int64_t lda,
+                     const float* b, int64_t ldb, float beta, float* c,
+                     int64_t ldc);
+
+}  // namespace lw

@@ -1,0 +1,73 @@
+// gemm_internal.h — what the sgemm driver (gemm.cc) shares with its
+// per-instruction-set macro-kernels (gemm_baseline.cc, gemm_avx2.cc,
+// gemm_avx512.cc). Not part of the public API.
+//
+// The driver packs a KC-deep slice of op(A) into row panels and of op(B) into
+// column panels (layouts below), then hands one packed MC×KC block of A and one
+// packed KC×NC block of B to a macro-kernel, which walks the MR×NR tiles of C
+// and runs its register-blocked micro-kernel on each.
+//
+// Packed A block (mc × kc): consecutive row panels of MR rows; the panel that
+// starts at row ir holds, for p = 0..kc-1, the `mr` values A(ir..ir+mr-1, p)
+// contiguously (mr = min(MR, mc - ir)) and begins at pa + ir*kc. The last
+// panel is not padded: the macro-kernel runs a micro-kernel compiled for
+// exactly `mr` rows instead, so no flops are wasted on padding rows.
+//
+// Packed B block (kc × nc): consecutive column panels of NR columns; the panel
+// that starts at column jr begins at pb + jr*kc and holds, for each p, NR
+// values B(p, jr..jr+NR-1), zero-padded past nc. Panels are 64-byte aligned
+// when pb is, because NR*4 bytes is a multiple of 64 for every variant.
+#pragma once
+#include <cstdint>
+
+namespace lw {
+namespace gemm_detail {
+
+struct MacroArgs {
+  int64_t mc, nc, kc;
+  const float* pa;  // packed A block
+  const float* pb;  // packed B block
+  float* c;         // C(ic, jc): top-left of the mc × nc block
+  int64_t ldc;
+  float alpha;
+  float beta;       // 0 → C is overwritten without being read
+};
+
+using MacroKernel = void (*)(const MacroArgs&);
+
+// The whole product for the unpacked direct loop (gemm_direct_inl.h).
+struct DirectArgs {
+  bool ta, tb;
+  int64_t m, n, k;
+  float alpha;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float beta;
+  float* c;
+  int64_t ldc;
+};
+
+// Computes rows [i0, i1) × columns [j0, j1) of C without packing.
+using DirectKernel = void (*)(const DirectArgs&, int64_t i0, int64_t i1,
+                              int64_t j0, int64_t j1);
+
+// One instruction-set variant: its tile shape, its cache blocking, its
+// macro-kernel and its direct loop. MC is a multiple of MR and NC of NR.
+struct KernelSet {
+  int mr, nr;
+  int64_t mc, kc, nc;
+  MacroKernel macro;
+  DirectKernel direct;
+  const char* name;
+};
+
+// Defined in gemm_baseline.cc / gemm_avx2.cc / gemm_avx512.cc. The AVX ones
+// return nullptr when the compiler cannot target that ISA (non-x86 builds).
+const KernelSet* kernels_baseline();
+const KernelSet* kernels_avx2();
+const KernelSet* kernels_avx512();
+
+}  // namespace gemm_detail
+}  // namespace lw

@@ -1,0 +1,150 @@
+// pool2d.cc — max and average pooling of pool2d.h on NHWC tensors.
+//
+// Every kernel walks output pixels and, for each, the in-bounds part of its
+// window (rows and columns clipped once per pixel, so the inner loops carry no
+// bounds checks); the innermost loop runs over the contiguous channels and
+// vectorises. Windows are clipped against in_h/in_w before any access, which
+// is what keeps oversized outputs and negative pads inside the buffers.
+//
+// Threading: parallel_for over batch images (threadpool.h). Backward passes
+// scatter only into their own image's dx, so tasks never share an element.
+// Pooling is memory-bound; splitting further would not pay.
+#include "pool2d.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "threadpool.h"
+
+namespace lw {
+namespace {
+
+struct Window {
+  int64_t r0, q0, u_lo, u_hi, v_lo, v_hi;
+  Window(const PoolGeometry& g, int64_t i, int64_t j) {
+    r0 = i * g.stride_h - g.pad_top;
+    q0 = j * g.stride_w - g.pad_left;
+    u_lo = std::min(std::max(-r0, int64_t(0)), g.pool_h);
+    u_hi = std::max(std::min(g.in_h - r0, g.pool_h), u_lo);
+    v_lo = std::min(std::max(-q0, int64_t(0)), g.pool_w);
+    v_hi = std::max(std::min(g.in_w - q0, g.pool_w), v_lo);
+  }
+  int64_t taps() const { return (u_hi - u_lo) * (v_hi - v_lo); }
+};
+
+template <class Fn>
+void per_image(const PoolGeometry& g, const Fn& fn) {
+  if (g.n == 1 || num_threads() == 1) {
+    for (int64_t b = 0; b < g.n; ++b) fn(b);
+  } else {
+    parallel_for(g.n, [&](int64_t b) { fn(b); });
+  }
+}
+
+}  // namespace
+
+void max_pool2d_forward(const PoolGeometry& g, const float* x, float* y,
+                        int32_t* argmax) {
+  if (pool_output_size(g) == 0) return;
+  const int64_t C = g.c, image = g.in_h * g.in_w * C;
+  per_image(g, [&](int64_t b) {
+    const float* xb = x + b * image;
+    for (int64_t i = 0; i < g.out_h; ++i)
+      for (int64_t j = 0; j < g.out_w; ++j) {
+        const Window win(g, i, j);
+        const int64_t o = ((b * g.out_h + i) * g.out_w + j) * C;
+        float* __restrict yo = y + o;
+        int32_t* __restrict ao = argmax + o;
+        if (win.taps() == 0) {
+          std::fill(yo, yo + C, 0.0f);
+          std::fill(ao, ao + C, int32_t(-1));
+          continue;
+        }
+        // The first in-bounds tap seeds the maximum, so padding never wins.
+        const int64_t first = ((win.r0 + win.u_lo) * g.in_w + win.q0 + win.v_lo) * C;
+        for (int64_t ch = 0; ch < C; ++ch) {
+          yo[ch] = xb[first + ch];
+          ao[ch] = int32_t(first + ch);
+        }
+        for (int64_t u = win.u_lo; u < win.u_hi; ++u)
+          for (int64_t v = win.v_lo; v < win.v_hi; ++v) {
+            const int64_t at = ((win.r0 + u) * g.in_w + win.q0 + v) * C;
+            if (at == first) continue;
+            const float* __restrict xp = xb + at;
+            for (int64_t ch = 0; ch < C; ++ch) {
+              const float val = xp[ch], best = yo[ch];
+              // Strictly greater keeps the first of equal values; a NaN
+              // takes over from any number and is then never replaced.
+              if (val > best || (val != val && best == best)) {
+                yo[ch] = val;
+                ao[ch] = int32_t(at + ch);
+              }
+            }
+          }
+      }
+  });
+}
+
+void max_pool2d_backward(const PoolGeometry& g, const float* dy,
+                         const int32_t* argmax, float* dx) {
+  const int64_t C = g.c, image = g.in_h * g.in_w * C;
+  if (pool_input_size(g) == 0) return;
+  const int64_t per_out = g.out_h * g.out_w * C;
+  per_image(g, [&](int64_t b) {
+    float* dxb = dx + b * image;
+    std::fill(dxb, dxb + image, 0.0f);
+    const float* dyb = dy + b * per_out;
+    const int32_t* ab = argmax + b * per_out;
+    for (int64_t t = 0; t < per_out; ++t) {
+      const int64_t at = ab[t];
+      if (at >= 0 && at < image) dxb[at] += dyb[t];
+    }
+  });
+}
+
+void avg_pool2d_forward(const PoolGeometry& g, const float* x, float* y) {
+  if (pool_output_size(g) == 0) return;
+  const int64_t C = g.c, image = g.in_h * g.in_w * C;
+  per_image(g, [&](int64_t b) {
+    const float* xb = x + b * image;
+    for (int64_t i = 0; i < g.out_h; ++i)
+      for (int64_t j = 0; j < g.out_w; ++j) {
+        const Window win(g, i, j);
+        float* __restrict yo = y + ((b * g.out_h + i) * g.out_w + j) * C;
+        std::fill(yo, yo + C, 0.0f);
+        const int64_t taps = win.taps();
+        if (taps == 0) continue;
+        for (int64_t u = win.u_lo; u < win.u_hi; ++u)
+          for (int64_t v = win.v_lo; v < win.v_hi; ++v) {
+            const float* __restrict xp = xb + ((win.r0 + u) * g.in_w + win.q0 + v) * C;
+            for (int64_t ch = 0; ch < C; ++ch) yo[ch] += xp[ch];
+          }
+        const float scale = 1.0f / float(taps);
+        for (int64_t ch = 0; ch < C; ++ch) yo[ch] *= scale;
+      }
+  });
+}
+
+void avg_pool2d_backward(const PoolGeometry& g, const float* dy, float* dx) {
+  const int64_t C = g.c, image = g.in_h * g.in_w * C;
+  if (pool_input_size(g) == 0) return;
+  per_image(g, [&](int64_t b) {
+    float* dxb = dx + b * image;
+    std::fill(dxb, dxb + image, 0.0f);
+    for (int64_t i = 0; i < g.out_h; ++i)
+      for (int64_t j = 0; j < g.out_w; ++j) {
+        const Window win(g, i, j);
+        const int64_t taps = win.taps();
+        if (taps == 0) continue;
+        const float* __restrict dyo = dy + ((b * g.out_h + i) * g.out_w + j) * C;
+        const float scale = 1.0f / float(taps);
+        for (int64_t u = win.u_lo; u < win.u_hi; ++u)
+          for (int64_t v = win.v_lo; v < win.v_hi; ++v) {
+            float* __restrict dxp = dxb + ((win.r0 + u) * g.in_w + win.q0 + v) * C;
+            for (int64_t ch = 0; ch < C; ++ch) dxp[ch] += dyo[ch] * scale;
+          }
+      }
+  });
+}
+
+}  // namespace lw

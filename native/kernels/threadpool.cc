@@ -1,0 +1,230 @@
+// threadpool.cc — the addon's process-wide worker pool (threadpool.h).
+//
+// Workers are plain std::threads, started lazily by the first parallel
+// region that wants them (num_threads() - 1 of them; the caller is the
+// remaining thread). A region is published as a pointer to a Region record on
+// the caller's stack; tasks are claimed from an atomic counter by the caller
+// and by each worker that joins. Joining happens under the pool mutex and is
+// refused once the caller has closed the region, so the caller only waits for
+// workers that actually joined — a worker that was asleep or descheduled
+// never delays a region it did not take part in.
+//
+// Only one region runs at a time (try_lock on `region_mu`); a caller finding
+// the pool busy (another worker_thread's region) runs its tasks itself, and a
+// parallel_for issued from inside a task runs serially, so nothing can
+// deadlock. Workers spin for a few tens of microseconds after a region before
+// sleeping on a condition variable, because training issues many small
+// products back to back and a futex wake-up per product would cost more than
+// the work it splits.
+//
+// Lifetime: the pool object is intentionally never destroyed and the threads
+// are detached. At process exit they are blocked on the pool's condition
+// variable (or spinning on its atomics) and touch nothing else, so no static
+// destructor can pull state from under them, and there is no join that could
+// hang exit. Tasks must not throw on a worker thread (that would terminate);
+// an exception thrown on the caller's thread is propagated after the region
+// is closed and every joined worker has left it.
+#include "threadpool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace lw {
+namespace {
+
+constexpr int kMaxThreads = 256;
+
+inline void cpu_relax() {
+#if defined(__SSE2__)
+  _mm_pause();
+#endif
+}
+
+int hardware_threads() {
+  const unsigned h = std::thread::hardware_concurrency();
+  return h == 0 ? 1 : (h > kMaxThreads ? kMaxThreads : static_cast<int>(h));
+}
+
+int clamp_threads(long n) {
+  if (n < 1) return hardware_threads();
+  return n > kMaxThreads ? kMaxThreads : static_cast<int>(n);
+}
+
+int initial_threads() {
+  const char* env = std::getenv("LAYERWISE_NUM_THREADS");
+  if (env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long v = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && v >= 1) return clamp_threads(v);
+  }
+  return hardware_threads();
+}
+
+std::atomic<int> g_threads{0};  // 0: not settled yet
+
+struct Region {
+  const std::function<void(int64_t)>* fn;
+  int64_t tasks;
+  std::atomic<int64_t> next{0};
+  int max_helpers;               // guarded by Pool::mu
+  int joined = 0;                // guarded by Pool::mu
+  std::atomic<int> active{0};    // helpers that joined and have not left
+};
+
+struct Pool {
+  std::mutex region_mu;   // held by the thread that owns the current region
+  std::mutex mu;          // guards `current`, Region::joined, `workers`
+  std::condition_variable wake;
+  std::condition_variable done;
+  Region* current = nullptr;
+  std::atomic<uint64_t> generation{0};
+  int workers = 0;        // started (detached) worker threads
+};
+
+Pool& pool() {
+  static Pool* p = new Pool;  // never freed: detached workers may outlive statics
+  return *p;
+}
+
+// True on worker threads always, and on a caller while it owns a region:
+// parallel_for from inside a task then runs serially.
+thread_local bool tl_in_region = false;
+
+void run_tasks(Region& r) {
+  for (;;) {
+    const int64_t t = r.next.fetch_add(1, std::memory_order_relaxed);
+    if (t >= r.tasks) break;
+    (*r.fn)(t);
+  }
+}
+
+template <typename Pred>
+void spin_until(Pred ready, std::chrono::microseconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (int i = 1;; ++i) {
+    if (ready()) return;
+    cpu_relax();
+    if ((i & 63) == 0 && std::chrono::steady_clock::now() > deadline) return;
+  }
+}
+
+void worker_main() {
+  Pool& p = pool();
+  tl_in_region = true;
+  uint64_t seen = p.generation.load(std::memory_order_acquire);
+  for (;;) {
+    spin_until([&] { return p.generation.load(std::memory_order_acquire) != seen; },
+               std::chrono::microseconds(100));
+    Region* r = nullptr;
+    {
+      std::unique_lock<std::mutex> lk(p.mu);
+      p.wake.wait(lk, [&] { return p.generation.load(std::memory_order_relaxed) != seen; });
+      seen = p.generation.load(std::memory_order_relaxed);
+      if (p.current != nullptr && p.current->joined < p.current->max_helpers) {
+        r = p.current;
+        ++r->joined;
+        r->active.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (r == nullptr) continue;
+    run_tasks(*r);
+    // After this decrement the caller may return and free *r: touch only the
+    // pool from here on.
+    if (r->active.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lk(p.mu);
+      p.done.notify_all();
+    }
+  }
+}
+
+// Starts workers until `want` exist; called with region_mu held. A thread
+// that cannot be created just means fewer helpers.
+int ensure_workers(Pool& p, int want) {
+  std::lock_guard<std::mutex> lk(p.mu);
+  while (p.workers < want) {
+#if defined(__cpp_exceptions)
+    try {
+      std::thread(worker_main).detach();
+    } catch (...) {
+      break;
+    }
+#else
+    std::thread(worker_main).detach();
+#endif
+    ++p.workers;
+  }
+  return p.workers < want ? p.workers : want;
+}
+
+// Closes the region and waits for the helpers that joined it, also when the
+// caller's own task throws.
+struct RegionCloser {
+  Pool& p;
+  Region& r;
+  ~RegionCloser() {
+    {
+      std::lock_guard<std::mutex> lk(p.mu);
+      p.current = nullptr;
+    }
+    spin_until([&] { return r.active.load(std::memory_order_acquire) == 0; },
+               std::chrono::microseconds(200));
+    {
+      std::unique_lock<std::mutex> lk(p.mu);
+      p.done.wait(lk, [&] { return r.active.load(std::memory_order_acquire) == 0; });
+    }
+    tl_in_region = false;
+    p.region_mu.unlock();
+  }
+};
+
+}  // namespace
+
+int num_threads() {
+  int n = g_threads.load(std::memory_order_acquire);
+  if (n == 0) {
+    int expected = 0;
+    g_threads.compare_exchange_strong(expected, initial_threads(),
+                                      std::memory_order_acq_rel);
+    n = g_threads.load(std::memory_order_acquire);
+  }
+  return n;
+}
+
+void set_num_threads(int n) {
+  g_threads.store(clamp_threads(n), std::memory_order_release);
+}
+
+void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
+  if (tasks <= 0) return;
+  const int threads = num_threads();
+  Pool& p = pool();
+  if (tasks == 1 || threads <= 1 || tl_in_region || !p.region_mu.try_lock()) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t);
+    return;
+  }
+  const int64_t want = (tasks < threads ? tasks : threads) - 1;
+  const int helpers = ensure_workers(p, static_cast<int>(want));
+  Region r;
+  r.fn = &fn;
+  r.tasks = tasks;
+  r.max_helpers = helpers;
+  tl_in_region = true;
+  RegionCloser closer{p, r};
+  {
+    std::lock_guard<std::mutex> lk(p.mu);
+    p.current = &r;
+    p.generation.fetch_add(1, std::memory_order_release);
+  }
+  p.wake.notify_all();
+  run_tasks(r);
+}
+
+}  // namespace lw
