@@ -1,0 +1,121 @@
+// The Backend interface names every kernel once. `js` (pure TypeScript, the
+// reference and fallback) and `native` (C++ through Node-API) implement it,
+// and one conformance suite runs against both.
+//
+// Conventions for every kernel:
+// - Buffers are Float32Array, row-major, contiguous; tensors are channels-last
+//   with the sample dimension first (NHWC).
+// - Callers (layers and ops) validate shapes first; a backend may assume each
+//   buffer holds exactly the elements its sizes describe. (The native binding
+//   re-checks lengths anyway, so a bad call throws rather than crashes.)
+// - Outputs never share memory with inputs unless a kernel says it may.
+// - `accumulate` adds into the output instead of overwriting it.
+
+export type ActivationKind = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'leakyRelu';
+/** In the order of the native kernels' activation codes. */
+export const ACTIVATION_KINDS: readonly ActivationKind[] = ['linear', 'relu', 'sigmoid', 'tanh', 'leakyRelu'];
+
+/**
+ * Geometry of a batched 2-D cross-correlation:
+ *   x [n, inH, inW, inC], w [kH, kW, inC, outC], y [n, outH, outW, outC]
+ *   y[b,i,j,o] = Σ_{u,v,c} x[b, i·strideH + u − padTop, j·strideW + v − padLeft, c] · w[u,v,c,o]
+ * Taps outside x read as zero, so pads and output sizes express 'valid',
+ * 'same' and 'full' alike.
+ */
+export interface ConvGeometry {
+  n: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  kH: number;
+  kW: number;
+  outC: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  outH: number;
+  outW: number;
+}
+
+/**
+ * Geometry of 2-D pooling, each channel on its own:
+ *   x [n, inH, inW, c], y [n, outH, outW, c]
+ *   window of output (i, j): rows i·strideH − padTop + [0, poolH), columns j·strideW − padLeft + [0, poolW)
+ * Taps outside x are padding: they never win a max and do not count in an average.
+ */
+export interface PoolGeometry {
+  n: number;
+  inH: number;
+  inW: number;
+  c: number;
+  poolH: number;
+  poolW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  outH: number;
+  outW: number;
+}
+
+export interface Backend {
+  readonly name: 'js' | 'native';
+
+  /**
+   * c[m,n] = op(a)·op(b) (+ c when accumulate).
+   * a is [m,k] ([k,m] when transA), b is [k,n] ([n,k] when transB).
+   */
+  matmul(
+    a: Float32Array, b: Float32Array, c: Float32Array,
+    m: number, n: number, k: number,
+    transA: boolean, transB: boolean, accumulate: boolean,
+  ): void;
+
+  /** y = x ⋆ w (cross-correlation, see ConvGeometry). */
+  conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: ConvGeometry, accumulate: boolean): void;
+  /** dx = ∂E/∂x given dy = ∂E/∂y: dy scattered back through w (a 'full' convolution for stride 1). */
+  conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry, accumulate: boolean): void;
+  /** dw = ∂E/∂w given dy: the correlation of x with dy, summed over the batch. */
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry, accumulate: boolean): void;
+
+  /** y = f(x) elementwise; y may be x. alpha is leakyRelu's negative slope. */
+  activationForward(kind: ActivationKind, x: Float32Array, y: Float32Array, alpha: number): void;
+  /** dx = dy · f'(x), where y = f(x) is given too; dx may be dy. */
+  activationBackward(kind: ActivationKind, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
+  /** Row-wise softmax of x [rows, cols] (max-subtracted); y may be x. */
+  softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
+  /** dx = y ⊙ (dy − Σ_cols dy·y) per row, for y = softmax(x). dx may be dy. */
+  softmaxBackwardRows(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  /** out = a ⊙ b; out may be a or b. */
+  multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
+
+  /** y = window maxima; argmax [n,outH,outW,c] gets each winner's index inside its image ((r·inW + q)·c + ch), −1 for all-padding windows (y = 0). */
+  maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, g: PoolGeometry): void;
+  /** dx = 0, then dy scattered to the argmax positions. */
+  maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: PoolGeometry): void;
+  /** y = window means over in-bounds taps only (0 for windows with none). */
+  avgPool2dForward(x: Float32Array, y: Float32Array, g: PoolGeometry): void;
+  /** dx = 0, then each dy spread evenly over its window's in-bounds taps. */
+  avgPool2dBackward(dy: Float32Array, dx: Float32Array, g: PoolGeometry): void;
+
+  /** PyTorch SGD with momentum: v ← μv + g; p ← p − lr·(nesterov ? g + μv : v). */
+  sgdMomentumStep(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+  /** Adam: m, v moments; p ← p − stepSize·m/(√(v/bias2) + eps), stepSize = lr/(1−β1ᵗ), bias2 = 1−β2ᵗ. */
+  adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
+    stepSize: number, beta1: number, beta2: number, bias2: number, eps: number): void;
+  /** RMSprop: s ← ρs + (1−ρ)g²; p ← p − lr·g/(√s + eps). */
+  rmspropStep(param: Float32Array, grad: Float32Array, sq: Float32Array, lr: number, rho: number, eps: number): void;
+
+  /** y[r,c] += bias[c] for y [rows, cols], bias [cols]. */
+  addRowVector(y: Float32Array, bias: Float32Array, rows: number, cols: number): void;
+  /** out[c] = Σ_r x[r,c] (+ out[c] when accumulate) for x [rows, cols]. */
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  /** y += alpha · x. */
+  axpy(alpha: number, x: Float32Array, y: Float32Array): void;
+
+  /** Mean of (pred − target)² over all elements. */
+  mse(pred: Float32Array, target: Float32Array): number;
+  /** grad = 2 (pred − target) / pred.length. */
+  mseGradient(pred: Float32Array, target: Float32Array, grad: Float32Array): void;
+}

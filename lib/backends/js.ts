@@ -1,0 +1,305 @@
+// The pure-TypeScript backend: the reference the tests compare against, the
+// fallback when no native binary loads, and the baseline in benchmarks.
+// Loops favour sequential access over the innermost index and accumulate in
+// JavaScript doubles before rounding to float32.
+
+import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from './backend.js';
+
+function sigmoid(v: number): number {
+  if (v >= 0) return 1 / (1 + Math.exp(-v));
+  const e = Math.exp(v);
+  return e / (1 + e);
+}
+
+export const jsBackend: Backend = {
+  name: 'js',
+
+  matmul(a, b, c, m, n, k, transA, transB, accumulate) {
+    const row = new Float64Array(n);
+    for (let i = 0; i < m; i++) {
+      row.fill(0);
+      // i-p-j order streams through rows of b (or its transpose, column by column).
+      for (let p = 0; p < k; p++) {
+        const av = transA ? a[p * m + i] : a[i * k + p];
+        if (av === 0) continue;
+        if (transB) {
+          for (let j = 0; j < n; j++) row[j] += av * b[j * k + p];
+        } else {
+          const base = p * n;
+          for (let j = 0; j < n; j++) row[j] += av * b[base + j];
+        }
+      }
+      const out = i * n;
+      if (accumulate) for (let j = 0; j < n; j++) c[out + j] += row[j];
+      else for (let j = 0; j < n; j++) c[out + j] = row[j];
+    }
+  },
+
+  conv2dForward(x, w, y, g, accumulate) {
+    const acc = new Float64Array(g.outC);
+    for (let b = 0; b < g.n; b++) {
+      for (let i = 0; i < g.outH; i++) {
+        for (let j = 0; j < g.outW; j++) {
+          acc.fill(0);
+          forEachTap(g, i, j, (u, v, r, q) => {
+            const xBase = ((b * g.inH + r) * g.inW + q) * g.inC;
+            const wBase = (u * g.kW + v) * g.inC * g.outC;
+            for (let c = 0; c < g.inC; c++) {
+              const xv = x[xBase + c];
+              const wRow = wBase + c * g.outC;
+              for (let o = 0; o < g.outC; o++) acc[o] += xv * w[wRow + o];
+            }
+          });
+          const yBase = ((b * g.outH + i) * g.outW + j) * g.outC;
+          for (let o = 0; o < g.outC; o++) y[yBase + o] = accumulate ? y[yBase + o] + acc[o] : acc[o];
+        }
+      }
+    }
+  },
+
+  conv2dBackwardInput(dy, w, dx, g, accumulate) {
+    if (!accumulate) dx.fill(0);
+    for (let b = 0; b < g.n; b++) {
+      for (let i = 0; i < g.outH; i++) {
+        for (let j = 0; j < g.outW; j++) {
+          const dyBase = ((b * g.outH + i) * g.outW + j) * g.outC;
+          forEachTap(g, i, j, (u, v, r, q) => {
+            const dxBase = ((b * g.inH + r) * g.inW + q) * g.inC;
+            const wBase = (u * g.kW + v) * g.inC * g.outC;
+            for (let c = 0; c < g.inC; c++) {
+              const wRow = wBase + c * g.outC;
+              let s = 0;
+              for (let o = 0; o < g.outC; o++) s += dy[dyBase + o] * w[wRow + o];
+              dx[dxBase + c] += s;
+            }
+          });
+        }
+      }
+    }
+  },
+
+  conv2dBackwardFilter(x, dy, dw, g, accumulate) {
+    const sum = new Float64Array(dw.length);
+    for (let b = 0; b < g.n; b++) {
+      for (let i = 0; i < g.outH; i++) {
+        for (let j = 0; j < g.outW; j++) {
+          const dyBase = ((b * g.outH + i) * g.outW + j) * g.outC;
+          forEachTap(g, i, j, (u, v, r, q) => {
+            const xBase = ((b * g.inH + r) * g.inW + q) * g.inC;
+            const wBase = (u * g.kW + v) * g.inC * g.outC;
+            for (let c = 0; c < g.inC; c++) {
+              const xv = x[xBase + c];
+              if (xv === 0) continue;
+              const wRow = wBase + c * g.outC;
+              for (let o = 0; o < g.outC; o++) sum[wRow + o] += xv * dy[dyBase + o];
+            }
+          });
+        }
+      }
+    }
+    for (let t = 0; t < sum.length; t++) dw[t] = accumulate ? dw[t] + sum[t] : sum[t];
+  },
+
+  activationForward(kind, x, y, alpha) {
+    const n = x.length;
+    switch (kind) {
+      case 'leakyRelu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : Math.fround(alpha) * x[i]; break;
+      case 'linear': if (y !== x) y.set(x); break;
+      case 'relu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
+      case 'sigmoid': for (let i = 0; i < n; i++) y[i] = sigmoid(x[i]); break;
+      case 'tanh': for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]); break;
+      default: throw unknownActivation(kind);
+    }
+  },
+
+  activationBackward(kind, x, y, dy, dx, alpha) {
+    const n = dy.length;
+    switch (kind) {
+      case 'leakyRelu': for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : Math.fround(alpha) * dy[i]; break;
+      case 'linear': if (dx !== dy) dx.set(dy); break;
+      case 'relu': for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0; break;
+      case 'sigmoid': for (let i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1 - y[i]); break;
+      case 'tanh': for (let i = 0; i < n; i++) dx[i] = dy[i] * (1 - y[i] * y[i]); break;
+      default: throw unknownActivation(kind);
+    }
+  },
+
+  softmaxRows(x, y, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let max = x[base];
+      for (let c = 1; c < cols; c++) if (x[base + c] > max) max = x[base + c];
+      let sum = 0;
+      for (let c = 0; c < cols; c++) {
+        y[base + c] = Math.exp(x[base + c] - max);
+        sum += y[base + c];
+      }
+      const inv = 1 / sum;
+      for (let c = 0; c < cols; c++) y[base + c] *= inv;
+    }
+  },
+
+  softmaxBackwardRows(y, dy, dx, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let dot = 0;
+      for (let c = 0; c < cols; c++) dot += dy[base + c] * y[base + c];
+      for (let c = 0; c < cols; c++) dx[base + c] = y[base + c] * (dy[base + c] - dot);
+    }
+  },
+
+  multiply(a, b, out) {
+    for (let i = 0; i < a.length; i++) out[i] = a[i] * b[i];
+  },
+
+  maxPool2dForward(x, y, argmax, g) {
+    forEachWindow(g, (b, yIndex, ch, taps) => {
+      let best = -Infinity, at = -1;
+      for (const t of taps) {
+        const v = x[b * imageSize(g) + t + ch];
+        // NaN wins so it propagates, as in the native kernel.
+        if (at < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+          best = v;
+          at = t + ch;
+        }
+      }
+      y[yIndex] = at < 0 ? 0 : best;
+      argmax[yIndex] = at;
+    });
+  },
+
+  maxPool2dBackward(dy, argmax, dx, g) {
+    dx.fill(0);
+    const size = imageSize(g);
+    const perImage = g.outH * g.outW * g.c;
+    for (let o = 0; o < dy.length; o++) {
+      const at = argmax[o];
+      if (at >= 0 && at < size) dx[Math.floor(o / perImage) * size + at] += dy[o];
+    }
+  },
+
+  avgPool2dForward(x, y, g) {
+    forEachWindow(g, (b, yIndex, ch, taps) => {
+      let sum = 0;
+      for (const t of taps) sum += x[b * imageSize(g) + t + ch];
+      y[yIndex] = taps.length === 0 ? 0 : sum / taps.length;
+    });
+  },
+
+  avgPool2dBackward(dy, dx, g) {
+    dx.fill(0);
+    forEachWindow(g, (b, yIndex, ch, taps) => {
+      const share = dy[yIndex] / taps.length;
+      for (const t of taps) dx[b * imageSize(g) + t + ch] += share;
+    });
+  },
+
+  sgdMomentumStep(param, grad, velocity, lr, momentum, nesterov) {
+    for (let i = 0; i < param.length; i++) {
+      const v = Math.fround(momentum * velocity[i] + grad[i]);
+      velocity[i] = v;
+      param[i] -= lr * (nesterov ? grad[i] + momentum * v : v);
+    }
+  },
+
+  adamStep(param, grad, m, v, stepSize, beta1, beta2, bias2, eps) {
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const mi = Math.fround(beta1 * m[i] + (1 - beta1) * g);
+      const vi = Math.fround(beta2 * v[i] + (1 - beta2) * g * g);
+      m[i] = mi;
+      v[i] = vi;
+      param[i] -= (stepSize * mi) / (Math.sqrt(vi / bias2) + eps);
+    }
+  },
+
+  rmspropStep(param, grad, sq, lr, rho, eps) {
+    for (let i = 0; i < param.length; i++) {
+      const g = grad[i];
+      const s = Math.fround(rho * sq[i] + (1 - rho) * g * g);
+      sq[i] = s;
+      param[i] -= (lr * g) / (Math.sqrt(s) + eps);
+    }
+  },
+
+  addRowVector(y, bias, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) y[base + c] += bias[c];
+    }
+  },
+
+  sumRows(x, out, rows, cols, accumulate) {
+    if (!accumulate) out.fill(0, 0, cols);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) out[c] += x[base + c];
+    }
+  },
+
+  axpy(alpha, x, y) {
+    for (let i = 0; i < x.length; i++) y[i] += alpha * x[i];
+  },
+
+  mse(pred, target) {
+    if (pred.length === 0) return 0;
+    let sum = 0;
+    for (let i = 0; i < pred.length; i++) {
+      const d = pred[i] - target[i];
+      sum += d * d;
+    }
+    return sum / pred.length;
+  },
+
+  mseGradient(pred, target, grad) {
+    const scale = Math.fround(2 / pred.length);
+    for (let i = 0; i < pred.length; i++) grad[i] = scale * (pred[i] - target[i]);
+  },
+};
+
+/** Calls fn(u, v, r, q) for each filter tap of output (i, j) that lands inside the input. */
+function forEachTap(g: ConvGeometry, i: number, j: number, fn: (u: number, v: number, r: number, q: number) => void): void {
+  for (let u = 0; u < g.kH; u++) {
+    const r = i * g.strideH + u - g.padTop;
+    if (r < 0 || r >= g.inH) continue;
+    for (let v = 0; v < g.kW; v++) {
+      const q = j * g.strideW + v - g.padLeft;
+      if (q < 0 || q >= g.inW) continue;
+      fn(u, v, r, q);
+    }
+  }
+}
+
+function imageSize(g: PoolGeometry): number {
+  return g.inH * g.inW * g.c;
+}
+
+/**
+ * Calls fn(image, outputIndex, channel, taps) for every pooling window, where
+ * taps are the in-bounds window positions as (r·inW + q)·c offsets inside the
+ * image (add the channel to index a value).
+ */
+function forEachWindow(g: PoolGeometry, fn: (b: number, yIndex: number, ch: number, taps: number[]) => void): void {
+  const taps: number[] = [];
+  for (let b = 0; b < g.n; b++) {
+    for (let i = 0; i < g.outH; i++) {
+      for (let j = 0; j < g.outW; j++) {
+        taps.length = 0;
+        for (let u = 0; u < g.poolH; u++) {
+          const r = i * g.strideH - g.padTop + u;
+          if (r < 0 || r >= g.inH) continue;
+          for (let v = 0; v < g.poolW; v++) {
+            const q = j * g.strideW - g.padLeft + v;
+            if (q >= 0 && q < g.inW) taps.push((r * g.inW + q) * g.c);
+          }
+        }
+        const yBase = ((b * g.outH + i) * g.outW + j) * g.c;
+        for (let ch = 0; ch < g.c; ch++) fn(b, yBase + ch, ch, taps);
+      }
+    }
+  }
+}
+
+function unknownActivation(kind: ActivationKind): Error {
+  return new RangeError(`unknown activation '${String(kind)}'`);
+}

@@ -1,0 +1,79 @@
+// The native backend: each kernel is one synchronous call into the C++ addon
+// (native/binding), which re-checks buffer lengths and runs the kernel on the
+// addon's own thread pool.
+
+import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from './backend.js';
+import { ACTIVATION_KINDS } from './backend.js';
+
+/** What the addon exports (native/binding/addon.cc). */
+export interface NativeBinding {
+  matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, accumulate: boolean): void;
+  conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, accumulate: boolean): void;
+  conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array, accumulate: boolean): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array, accumulate: boolean): void;
+  activationForward(kind: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  activationBackward(kind: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
+  softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
+  softmaxBackwardRows(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, g: Int32Array): void;
+  maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: Int32Array): void;
+  avgPool2dForward(x: Float32Array, y: Float32Array, g: Int32Array): void;
+  avgPool2dBackward(dy: Float32Array, dx: Float32Array, g: Int32Array): void;
+  sgdMomentumStep(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
+  adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
+    stepSize: number, beta1: number, beta2: number, bias2: number, eps: number): void;
+  rmspropStep(param: Float32Array, grad: Float32Array, sq: Float32Array, lr: number, rho: number, eps: number): void;
+  addRowVector(y: Float32Array, bias: Float32Array, rows: number, cols: number): void;
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  axpy(alpha: number, x: Float32Array, y: Float32Array): void;
+  mse(pred: Float32Array, target: Float32Array): number;
+  mseGradient(pred: Float32Array, target: Float32Array, grad: Float32Array): void;
+  info(): { isa: string; threads: number; supported: string[] };
+  setIsa(isa: string): void;
+  setNumThreads(n: number): void;
+}
+
+/** Geometry as the binding takes it: 13 sizes in ConvGeometry's field order. */
+export function packGeometry(g: ConvGeometry): Int32Array {
+  return Int32Array.of(g.n, g.inH, g.inW, g.inC, g.kH, g.kW, g.outC, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+}
+
+/** Pool geometry as the binding takes it: 12 sizes in PoolGeometry's field order. */
+export function packPoolGeometry(g: PoolGeometry): Int32Array {
+  return Int32Array.of(g.n, g.inH, g.inW, g.c, g.poolH, g.poolW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+}
+
+function activationCode(kind: ActivationKind): number {
+  const code = ACTIVATION_KINDS.indexOf(kind);
+  if (code < 0) throw new RangeError(`unknown activation '${String(kind)}'`);
+  return code;
+}
+
+export function createNativeBackend(binding: NativeBinding): Backend {
+  return {
+    name: 'native',
+    matmul: (a, b, c, m, n, k, transA, transB, accumulate) => binding.matmul(a, b, c, m, n, k, transA, transB, accumulate),
+    conv2dForward: (x, w, y, g, acc) => binding.conv2dForward(x, w, y, packGeometry(g), acc),
+    conv2dBackwardInput: (dy, w, dx, g, acc) => binding.conv2dBackwardInput(dy, w, dx, packGeometry(g), acc),
+    conv2dBackwardFilter: (x, dy, dw, g, acc) => binding.conv2dBackwardFilter(x, dy, dw, packGeometry(g), acc),
+    activationForward: (kind, x, y, alpha) => binding.activationForward(activationCode(kind), x, y, alpha),
+    activationBackward: (kind, x, y, dy, dx, alpha) => binding.activationBackward(activationCode(kind), x, y, dy, dx, alpha),
+    softmaxRows: (x, y, rows, cols) => binding.softmaxRows(x, y, rows, cols),
+    softmaxBackwardRows: (y, dy, dx, rows, cols) => binding.softmaxBackwardRows(y, dy, dx, rows, cols),
+    multiply: (a, b, out) => binding.multiply(a, b, out),
+    maxPool2dForward: (x, y, argmax, g) => binding.maxPool2dForward(x, y, argmax, packPoolGeometry(g)),
+    maxPool2dBackward: (dy, argmax, dx, g) => binding.maxPool2dBackward(dy, argmax, dx, packPoolGeometry(g)),
+    avgPool2dForward: (x, y, g) => binding.avgPool2dForward(x, y, packPoolGeometry(g)),
+    avgPool2dBackward: (dy, dx, g) => binding.avgPool2dBackward(dy, dx, packPoolGeometry(g)),
+    sgdMomentumStep: (p, g, v, lr, momentum, nesterov) => binding.sgdMomentumStep(p, g, v, lr, momentum, nesterov),
+    adamStep: (p, g, m, v, stepSize, b1, b2, bias2, eps) => binding.adamStep(p, g, m, v, stepSize, b1, b2, bias2, eps),
+    rmspropStep: (p, g, sq, lr, rho, eps) => binding.rmspropStep(p, g, sq, lr, rho, eps),
+    addRowVector: (y, bias, rows, cols) => binding.addRowVector(y, bias, rows, cols),
+    sumRows: (x, out, rows, cols, acc) => binding.sumRows(x, out, rows, cols, acc),
+    axpy: (alpha, x, y) => binding.axpy(alpha, x, y),
+    mse: (pred, target) => binding.mse(pred, target),
+    mseGradient: (pred, target, grad) => binding.mseGradient(pred, target, grad),
+  };
+}

@@ -1,0 +1,103 @@
+// Public tensor operations, each one kernel call on the active backend.
+// Semantics follow numpy.dot, scipy.signal.correlate2d and
+// scipy.signal.convolve2d (output shape, values and 'same' centring).
+
+import { getBackend } from './backends/index.js';
+import type { ConvGeometry } from './backends/backend.js';
+import { describe, formatShape } from './shape.js';
+import { Tensor, toTensor, type TensorLike } from './tensor.js';
+
+export type ConvMode = 'valid' | 'full' | 'same';
+
+/**
+ * numpy.dot for rank ≤ 2: [m,k]·[k,n] → [m,n], [k]·[k,n] → [n],
+ * [m,k]·[k] → [m], [k]·[k] → [] (a scalar tensor).
+ */
+export function matmul(a: TensorLike, b: TensorLike): Tensor {
+  const ta = toTensor(a, 'a');
+  const tb = toTensor(b, 'b');
+  if (ta.rank < 1 || ta.rank > 2 || tb.rank < 1 || tb.rank > 2) {
+    throw new RangeError(`matmul takes vectors or matrices but got ${formatShape(ta.shape)} and ${formatShape(tb.shape)}`);
+  }
+  const [m, k] = ta.rank === 2 ? ta.shape : [1, ta.shape[0]];
+  const [kb, n] = tb.rank === 2 ? tb.shape : [tb.shape[0], 1];
+  if (k !== kb) {
+    throw new RangeError(
+      `matmul: shapes ${formatShape(ta.shape)} and ${formatShape(tb.shape)} are not aligned (${k} ≠ ${kb})`,
+    );
+  }
+  const outShape = [...(ta.rank === 2 ? [m] : []), ...(tb.rank === 2 ? [n] : [])];
+  const out = Tensor.zeros(outShape);
+  // A [k] vector on the right is a [k,1] column; both store the same floats.
+  getBackend().matmul(ta.data, tb.data, out.data, m, n, k, false, false, false);
+  return out;
+}
+
+/** scipy.signal.correlate2d(x, k, mode) for 2-D real inputs (zero fill). */
+export function correlate2d(x: TensorLike, kernel: TensorLike, mode: ConvMode = 'full'): Tensor {
+  return filter2d(x, kernel, mode, false, 'correlate2d');
+}
+
+/** scipy.signal.convolve2d(x, k, mode) for 2-D real inputs (zero fill). */
+export function convolve2d(x: TensorLike, kernel: TensorLike, mode: ConvMode = 'full'): Tensor {
+  return filter2d(x, kernel, mode, true, 'convolve2d');
+}
+
+function filter2d(xIn: TensorLike, kIn: TensorLike, mode: ConvMode, flip: boolean, name: string): Tensor {
+  let x = toTensor(xIn, 'x');
+  let k = toTensor(kIn, 'kernel');
+  if (x.rank !== 2 || k.rank !== 2) {
+    throw new RangeError(`${name}: expected 2-D x and kernel but got ${formatShape(x.shape)} and ${formatShape(k.shape)}`);
+  }
+  if (mode !== 'valid' && mode !== 'full' && mode !== 'same') {
+    throw new RangeError(`${name}: expected mode 'valid', 'full' or 'same' but got ${describe(mode)}`);
+  }
+  let reverseOutput = false;
+  if (mode === 'valid') {
+    const xContainsK = x.shape[0] >= k.shape[0] && x.shape[1] >= k.shape[1];
+    const kContainsX = k.shape[0] >= x.shape[0] && k.shape[1] >= x.shape[1];
+    if (!xContainsK && !kContainsX) {
+      throw new RangeError(
+        `${name}: for 'valid' mode one input must be at least as large as the other in every dimension, ` +
+          `but got ${formatShape(x.shape)} and ${formatShape(k.shape)}`,
+      );
+    }
+    // As scipy does: swap so the larger is the input. Convolution commutes;
+    // correlation of the swapped pair is the original reversed in both axes.
+    if (!xContainsK) {
+      [x, k] = [k, x];
+      reverseOutput = !flip;
+    }
+  }
+  const [h, w] = x.shape;
+  const [kh, kw] = k.shape;
+  // Convolution is correlation with the kernel flipped in both axes.
+  const weights = flip ? reversed2d(k) : k.data;
+  // Where the output window starts relative to 'full' (scipy's centring,
+  // which differs between correlate2d and convolve2d for even kernels).
+  const sameOffsetH = flip ? Math.floor((kh - 1) / 2) : Math.floor(kh / 2);
+  const sameOffsetW = flip ? Math.floor((kw - 1) / 2) : Math.floor(kw / 2);
+  let outH: number, outW: number, padTop: number, padLeft: number;
+  if (mode === 'valid') {
+    [outH, outW, padTop, padLeft] = [h - kh + 1, w - kw + 1, 0, 0];
+  } else if (mode === 'full') {
+    [outH, outW, padTop, padLeft] = [h + kh - 1, w + kw - 1, kh - 1, kw - 1];
+  } else {
+    [outH, outW, padTop, padLeft] = [h, w, kh - 1 - sameOffsetH, kw - 1 - sameOffsetW];
+  }
+  outH = Math.max(outH, 0);
+  outW = Math.max(outW, 0);
+  const g: ConvGeometry = {
+    n: 1, inH: h, inW: w, inC: 1, kH: kh, kW: kw, outC: 1,
+    strideH: 1, strideW: 1, padTop, padLeft, outH, outW,
+  };
+  const out = Tensor.zeros([outH, outW]);
+  if (kh > 0 && kw > 0) getBackend().conv2dForward(x.data, weights, out.data, g, false);
+  if (reverseOutput) out.data.reverse();
+  return out;
+}
+
+function reversed2d(k: Tensor): Float32Array {
+  // Flipping both axes of a row-major matrix reverses its storage.
+  return k.data.slice().reverse();
+}
