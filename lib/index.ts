@@ -1,0 +1,37 @@
+// layerwise: neural networks for Node.js, layer by layer.
+
+export { Tensor, tensor, type NestedArray, type TensorLike } from './tensor.js';
+export { formatShape, type Shape } from './shape.js';
+export { Rng } from './random.js';
+export * as ops from './ops.js';
+export type { ConvMode } from './ops.js';
+export { Layer, type Parameter } from './layers/layer.js';
+export { Dense, FCLayer, type DenseOptions } from './layers/dense.js';
+export {
+  Activation, ActivationLayer, tanh, tanhPrime,
+  type ActivationName, type ActivationOptions, type ScalarFunction,
+} from './layers/activation.js';
+export { Conv2D, ConvLayer, type Conv2DOptions, type Padding } from './layers/conv2d.js';
+export { MaxPool2D, AvgPool2D, type Pool2DOptions } from './layers/pooling.js';
+export { Dropout } from './layers/dropout.js';
+export { Flatten, FlattenLayer } from './layers/flatten.js';
+export {
+  mse, msePrime, binaryCrossEntropy, categoricalCrossEntropy, sparseCategoricalCrossEntropy, getLoss,
+  type Loss, type LossName, type CallableLoss,
+} from './losses.js';
+export {
+  SGD, Adam, RMSprop, sgd, adam, rmsprop, getOptimizer,
+  type Optimizer, type OptimizerName, type OptimizerSpec, type SgdOptions, type AdamOptions, type RmspropOptions,
+} from './optimizers.js';
+export { initializers, type InitializerName, type Initializer } from './initializers.js';
+export {
+  EarlyStopping,
+  type Callback, type EarlyStoppingOptions, type EpochLogs, type BatchLogs, type History, type TrainingContext, type Monitor,
+} from './callbacks.js';
+export { Network, type NetworkOptions, type FitOptions, type EvaluateOptions, type Evaluation } from './network.js';
+export {
+  getBackend, setBackend, nativeAvailable, nativeInfo, setNumThreads,
+  type BackendName, type NativeInfo,
+} from './backends/index.js';
+export type { Backend, ActivationKind, ConvGeometry, PoolGeometry } from './backends/backend.js';
+export * from './data/index.js';

@@ -1,0 +1,221 @@
+// Conv2D: 2-D cross-correlation over channels-last batches, plus a bias per
+// output channel.
+//
+//   X [n, h, w, d]   W [kh, kw, d, k]   B [k]   Y [n, oh, ow, k]
+//   Y[:,:,k]      = Σ_d correlate2d(X[:,:,d], W[:,:,d,k]) + B[k]
+//   ∂E/∂B[k]      = Σ ∂E/∂Y[:,:,k]
+//   ∂E/∂W[:,:,d,k] = correlate2d(X[:,:,d], ∂E/∂Y[:,:,k])
+//   ∂E/∂X[:,:,d]  = Σ_k convolve2d(∂E/∂Y[:,:,k], W[:,:,d,k], 'full')
+// (for stride 1 and 'valid'; strides and 'same' padding generalise the same
+// sums). Each line is one batched backend kernel over all channels at once.
+//
+// Fixed from the from-scratch design: its ConvLayer added the bias inside the
+// loop over input channels (so the bias counted d times) and scaled the bias
+// gradient by the layer depth. Here the bias is added once per output channel
+// and its gradient is exactly the sum of ∂E/∂Y over that channel; the
+// finite-difference test in test/layers.test.ts checks it.
+
+import type { ConvGeometry } from '../backends/backend.js';
+import { getBackend } from '../backends/index.js';
+import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
+import { Rng } from '../random.js';
+import { assertPositiveInteger, describe, formatShape, sizeOf } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { Activation, type ActivationName } from './activation.js';
+import { Layer, type Parameter } from './layer.js';
+
+export type Padding = 'valid' | 'same';
+type Pair = [number, number];
+
+export interface Conv2DOptions {
+  /** Number of output channels. */
+  filters: number;
+  kernelSize: number | Pair;
+  strides?: number | Pair;
+  padding?: Padding;
+  /** [h, w, channels] of one sample; otherwise taken from the first input. */
+  inputShape?: [number, number, number];
+  /** Applied to the output (default none). */
+  activation?: ActivationName;
+  /** Filter initialiser (default glorotUniform); the bias starts at zero. */
+  kernelInitializer?: InitializerName;
+}
+
+export class Conv2D extends Layer {
+  readonly filters: number;
+  readonly kernelSize: Pair;
+  readonly strides: Pair;
+  readonly padding: Padding;
+  private inChannels?: number;
+  private _weights?: Tensor;
+  private _bias?: Tensor;
+  private _weightsGrad?: Tensor;
+  private _biasGrad?: Tensor;
+  private rng?: Rng;
+  private input?: Tensor;
+  private geometry?: ConvGeometry;
+  private readonly activation?: Activation;
+  private readonly initializer: Initializer;
+
+  /** `new Conv2D({ filters, kernelSize, strides, padding })`, or the from-scratch form. */
+  constructor(options: Conv2DOptions);
+  constructor(inputShape: [number, number, number], kernelShape: Pair, depth: number);
+  constructor(first: Conv2DOptions | [number, number, number], kernelShape?: Pair, depth?: number) {
+    super();
+    const options: Conv2DOptions = Array.isArray(first)
+      ? { inputShape: first, kernelSize: kernelShape as Pair, filters: depth as number }
+      : first;
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`expected Conv2D options or (inputShape, kernelShape, depth) but got ${describe(first)}`);
+    }
+    this.filters = assertPositiveInteger(options.filters, 'Conv2D filters');
+    this.initializer = getInitializer(options.kernelInitializer, 'Conv2D kernelInitializer');
+    if (options.activation !== undefined) this.activation = new Activation(options.activation);
+    this.kernelSize = pair(options.kernelSize, 'Conv2D kernelSize');
+    this.strides = pair(options.strides ?? 1, 'Conv2D strides');
+    this.padding = options.padding ?? 'valid';
+    if (this.padding !== 'valid' && this.padding !== 'same') {
+      throw new RangeError(`expected 'valid' or 'same' for Conv2D padding but got ${describe(this.padding)}`);
+    }
+    if (options.inputShape !== undefined) {
+      if (!Array.isArray(options.inputShape) || options.inputShape.length !== 3) {
+        throw new RangeError(`expected [h,w,channels] for Conv2D inputShape but got ${describe(options.inputShape)}`);
+      }
+      options.inputShape.forEach((d, i) => assertPositiveInteger(d, `Conv2D inputShape[${i}]`));
+      this.build(options.inputShape[2]);
+    }
+  }
+
+  /** [kh, kw, inChannels, filters]; exists once the input depth is known. */
+  get weights(): Tensor {
+    return this.built()._weights!;
+  }
+
+  /** [filters]. */
+  get bias(): Tensor {
+    return this.built()._bias!;
+  }
+
+  get weightsGrad(): Tensor {
+    return this.built()._weightsGrad!;
+  }
+
+  get biasGrad(): Tensor {
+    return this.built()._biasGrad!;
+  }
+
+  /** Filters from the initialiser, zero bias (deferred until the input depth is known). */
+  override initialize(rng: Rng): void {
+    this.rng = rng;
+    if (this._weights) this.fill(rng);
+  }
+
+  override forward(input: Tensor): Tensor {
+    if (!(input instanceof Tensor)) throw new TypeError(`expected a Tensor for Conv2D input but got ${describe(input)}`);
+    // A rank-3 input is one sample, as in the from-scratch design.
+    const x = input.rank === 3 ? input.reshape([1, ...input.shape]) : input;
+    if (x.rank !== 4) {
+      throw new RangeError(`expected [n,h,w,channels] for Conv2D input but got ${formatShape(input.shape)}`);
+    }
+    if (!this._weights) this.build(x.shape[3]);
+    if (x.shape[3] !== this.inChannels) {
+      throw new RangeError(`expected [*,*,*,${this.inChannels}] for Conv2D input but got ${formatShape(input.shape)}`);
+    }
+    const g = this.geometryFor(x.shape);
+    if (g.outH < 1 || g.outW < 1) {
+      throw new RangeError(
+        `Conv2D input ${formatShape(input.shape)} is smaller than the kernel ${formatShape(this.kernelSize)} with 'valid' padding`,
+      );
+    }
+    const y = Tensor.zeros([g.n, g.outH, g.outW, this.filters]);
+    const backend = getBackend();
+    backend.conv2dForward(x.data, this._weights!.data, y.data, g, false);
+    backend.addRowVector(y.data, this._bias!.data, g.n * g.outH * g.outW, this.filters);
+    this.input = input;
+    this.geometry = g;
+    return this.activation ? this.activation.forward(y) : y;
+  }
+
+  override backward(outputGradient: Tensor, learningRate?: number): Tensor {
+    const input = this.remembered(this.input);
+    const g = this.geometry!;
+    const expected = [g.n, g.outH, g.outW, this.filters];
+    if (outputGradient.size !== sizeOf(expected) || outputGradient.shape.at(-1) !== this.filters) {
+      throw new RangeError(`expected ${formatShape(expected)} for Conv2D output gradient but got ${formatShape(outputGradient.shape)}`);
+    }
+    if (this.activation) outputGradient = this.activation.backward(outputGradient);
+    const backend = getBackend();
+    const dy = outputGradient.data;
+    backend.sumRows(dy, this._biasGrad!.data, g.n * g.outH * g.outW, this.filters, false);
+    backend.conv2dBackwardFilter(input.data, dy, this._weightsGrad!.data, g, false);
+    const inputGradient = Tensor.zeros(input.shape);
+    backend.conv2dBackwardInput(dy, this._weights!.data, inputGradient.data, g, false);
+    this.sgdStep(learningRate);
+    return inputGradient;
+  }
+
+  override parameters(): Parameter[] {
+    if (!this._weights) return [];
+    return [
+      { name: 'weights', value: this._weights, grad: this._weightsGrad! },
+      { name: 'bias', value: this._bias!, grad: this._biasGrad! },
+    ];
+  }
+
+  /** Output shape [n, oh, ow, filters] for an input [n, h, w, c]. */
+  outputShape(inputShape: readonly number[]): number[] {
+    const g = this.geometryFor(inputShape);
+    return [g.n, g.outH, g.outW, this.filters];
+  }
+
+  private geometryFor(shape: readonly number[]): ConvGeometry {
+    const [n, h, w, c] = shape;
+    const [kH, kW] = this.kernelSize;
+    const [strideH, strideW] = this.strides;
+    const [outH, padTop] = outputAndPad(h, kH, strideH, this.padding);
+    const [outW, padLeft] = outputAndPad(w, kW, strideW, this.padding);
+    return { n, inH: h, inW: w, inC: c, kH, kW, outC: this.filters, strideH, strideW, padTop, padLeft, outH, outW };
+  }
+
+  private build(inChannels: number): void {
+    const [kh, kw] = this.kernelSize;
+    this.inChannels = inChannels;
+    this._weights = Tensor.zeros([kh, kw, inChannels, this.filters]);
+    this._weightsGrad = Tensor.zeros([kh, kw, inChannels, this.filters]);
+    this._bias = Tensor.zeros([this.filters]);
+    this._biasGrad = Tensor.zeros([this.filters]);
+    this.fill(this.rng ?? new Rng());
+  }
+
+  private fill(rng: Rng): void {
+    const area = this.kernelSize[0] * this.kernelSize[1];
+    this.initializer(this._weights!.data, area * this.inChannels!, area * this.filters, rng);
+    this._bias!.data.fill(0);
+  }
+
+  private built(): this {
+    if (!this._weights) throw new Error('Conv2D has no weights until its input depth is known (give inputShape or run forward once)');
+    return this;
+  }
+}
+
+/** Output size and leading pad along one axis ('same' as in TensorFlow/Keras). */
+export function outputAndPad(size: number, kernel: number, stride: number, padding: Padding): [number, number] {
+  if (padding === 'valid') return [Math.floor((size - kernel) / stride) + 1, 0];
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + kernel - size, 0);
+  return [out, Math.floor(total / 2)];
+}
+
+export function pair(value: number | Pair, what: string): Pair {
+  if (Array.isArray(value)) {
+    if (value.length !== 2) throw new RangeError(`expected a number or [h,w] for ${what} but got ${describe(value)}`);
+    return [assertPositiveInteger(value[0], what), assertPositiveInteger(value[1], what)];
+  }
+  const v = assertPositiveInteger(value, what);
+  return [v, v];
+}
+
+/** The from-scratch design's name and argument order: (inputShape [h,w,d], kernelShape [kh,kw], depth). */
+export const ConvLayer = Conv2D;
+export type ConvLayer = Conv2D;

@@ -1,0 +1,61 @@
+// Dropout (inverted): while training, each input survives with probability
+// 1 − rate and is scaled by 1/(1 − rate), so nothing changes at inference;
+// ∂E/∂X = ∂E/∂Y · mask. Off in predict and evaluate. The mask comes from a
+// seeded Rng, so a training run repeats exactly.
+
+import { getBackend } from '../backends/index.js';
+import { Rng } from '../random.js';
+import { describe, formatShape, sameShape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { Layer } from './layer.js';
+
+export class Dropout extends Layer {
+  readonly rate: number;
+  private rng = new Rng();
+  private mask?: Float32Array;
+  private inputShape?: readonly number[];
+
+  constructor(rate: number) {
+    super();
+    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
+      throw new RangeError(`expected a rate in [0, 1) for Dropout but got ${describe(rate)}`);
+    }
+    this.rate = rate;
+  }
+
+  override initialize(rng: Rng): void {
+    this.rng = rng.fork();
+  }
+
+  override setRandomSource(rng: Rng): void {
+    this.rng = rng;
+  }
+
+  override forward(input: Tensor): Tensor {
+    if (!(input instanceof Tensor)) throw new TypeError(`expected a Tensor for Dropout input but got ${describe(input)}`);
+    this.inputShape = input.shape;
+    if (!this.training || this.rate === 0) {
+      this.mask = undefined;
+      return input;
+    }
+    const keep = 1 - this.rate;
+    const scale = 1 / keep;
+    const mask = new Float32Array(input.size);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < keep ? scale : 0;
+    this.mask = mask;
+    const out = Tensor.zeros(input.shape);
+    getBackend().multiply(input.data, mask, out.data);
+    return out;
+  }
+
+  override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
+    const shape = this.remembered(this.inputShape);
+    if (!(outputGradient instanceof Tensor) || !sameShape(outputGradient.shape, shape)) {
+      throw new RangeError(`expected ${formatShape(shape)} for Dropout output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
+    }
+    if (!this.mask) return outputGradient;
+    const dx = Tensor.zeros(shape);
+    getBackend().multiply(outputGradient.data, this.mask, dx.data);
+    return dx;
+  }
+}

@@ -1,0 +1,29 @@
+// Flatten: [n, d1, d2, …] → [n, d1·d2·…]; the gradient is reshaped back.
+// Only the shape changes, so both directions share the data.
+
+import { formatShape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { Layer } from './layer.js';
+
+export class Flatten extends Layer {
+  private inputShape?: readonly number[];
+
+  override forward(input: Tensor): Tensor {
+    if (!(input instanceof Tensor)) throw new TypeError('expected a Tensor for Flatten input');
+    if (input.rank < 1) throw new RangeError(`expected [n,...] for Flatten input but got ${formatShape(input.shape)}`);
+    this.inputShape = input.shape;
+    const n = input.shape[0];
+    return input.reshape([n, n === 0 ? 0 : input.size / n]);
+  }
+
+  override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
+    const shape = this.remembered(this.inputShape);
+    if (outputGradient.size !== shape.reduce((a, b) => a * b, 1)) {
+      throw new RangeError(`expected ${formatShape([shape[0], shape.slice(1).reduce((a, b) => a * b, 1)])} for Flatten output gradient but got ${formatShape(outputGradient.shape)}`);
+    }
+    return outputGradient.reshape(shape);
+  }
+}
+
+export const FlattenLayer = Flatten;
+export type FlattenLayer = Flatten;

@@ -1,0 +1,62 @@
+// The layer contract from the from-scratch design: forward maps X to Y and
+// remembers what backward needs; backward maps ∂E/∂Y to ∂E/∂X and computes the
+// layer's own parameter gradients. Derivatives are written out per layer;
+// there is no autograd.
+
+import { getBackend } from '../backends/index.js';
+import type { Rng } from '../random.js';
+import type { Tensor } from '../tensor.js';
+
+/** A trainable tensor and the gradient backward last computed for it. */
+export interface Parameter {
+  readonly name: string;
+  readonly value: Tensor;
+  readonly grad: Tensor;
+}
+
+export abstract class Layer {
+  /** True while a network trains (Dropout acts only then). */
+  training = false;
+
+  /** Fills parameters from `rng` (called by Network.add). */
+  initialize(_rng: Rng): void {}
+
+  /** Gives a layer that draws random numbers while training (Dropout) its generator for a fit. */
+  setRandomSource(_rng: Rng): void {}
+
+  /** X → Y. The layer keeps what its backward pass needs. */
+  abstract forward(input: Tensor): Tensor;
+
+  /**
+   * ∂E/∂Y → ∂E/∂X, computing every parameter's gradient. With a learning
+   * rate it also takes a plain SGD step, as the from-scratch design does.
+   */
+  abstract backward(outputGradient: Tensor, learningRate?: number): Tensor;
+
+  /** Trainable parameters with their gradients (none for stateless layers). */
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  /** The from-scratch design's names for forward and backward. */
+  forwardPropagation(input: Tensor): Tensor {
+    return this.forward(input);
+  }
+
+  backwardPropagation(outputError: Tensor, learningRate?: number): Tensor {
+    return this.backward(outputError, learningRate);
+  }
+
+  /** value −= learningRate · grad for every parameter. */
+  protected sgdStep(learningRate: number | undefined): void {
+    if (learningRate === undefined) return;
+    const backend = getBackend();
+    for (const p of this.parameters()) backend.axpy(-learningRate, p.grad.data, p.value.data);
+  }
+
+  /** The input of the last forward pass, or a clear error if there was none. */
+  protected remembered<T>(value: T | undefined): T {
+    if (value === undefined) throw new Error(`${this.constructor.name}.backward called before forward`);
+    return value;
+  }
+}

@@ -1,0 +1,104 @@
+// MaxPool2D and AvgPool2D over channels-last batches [n, h, w, c].
+//
+//   max:  Y = max over each window;  ∂E/∂X = ∂E/∂Y routed to each window's
+//         winner (the kernel records it in forward)
+//   avg:  Y = mean over each window's in-bounds taps;  ∂E/∂X = ∂E/∂Y shared
+//         evenly among those taps
+// 'same' padding follows TensorFlow: out = ceil(in / stride), and padding
+// never takes part (it neither wins a max nor counts in an average).
+
+import type { PoolGeometry } from '../backends/backend.js';
+import { getBackend } from '../backends/index.js';
+import { assertPositiveInteger, describe, formatShape, sameShape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { Layer } from './layer.js';
+import { outputAndPad, pair, type Padding } from './conv2d.js';
+
+export interface Pool2DOptions {
+  /** Window size (default 2). */
+  poolSize?: number | [number, number];
+  /** Step between windows (default: the pool size). */
+  strides?: number | [number, number];
+  padding?: Padding;
+}
+
+abstract class Pool2D extends Layer {
+  readonly poolSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+  protected input?: Tensor;
+  protected geometry?: PoolGeometry;
+
+  constructor(options: Pool2DOptions = {}) {
+    super();
+    if (options === null || typeof options !== 'object') throw new TypeError(`expected pooling options but got ${describe(options)}`);
+    this.poolSize = pair(options.poolSize ?? 2, `${this.constructor.name} poolSize`);
+    this.strides = pair(options.strides ?? this.poolSize, `${this.constructor.name} strides`);
+    this.padding = options.padding ?? 'valid';
+    if (this.padding !== 'valid' && this.padding !== 'same') {
+      throw new RangeError(`expected 'valid' or 'same' for ${this.constructor.name} padding but got ${describe(this.padding)}`);
+    }
+  }
+
+  protected prepare(input: Tensor): PoolGeometry {
+    if (!(input instanceof Tensor) || input.rank !== 4) {
+      throw new RangeError(`expected [n,h,w,channels] for ${this.constructor.name} input but got ${input instanceof Tensor ? formatShape(input.shape) : describe(input)}`);
+    }
+    const [n, inH, inW, c] = input.shape;
+    const [poolH, poolW] = this.poolSize;
+    const [strideH, strideW] = this.strides;
+    const [outH, padTop] = outputAndPad(inH, poolH, strideH, this.padding);
+    const [outW, padLeft] = outputAndPad(inW, poolW, strideW, this.padding);
+    if (outH < 1 || outW < 1) {
+      throw new RangeError(`${this.constructor.name} input ${formatShape(input.shape)} is smaller than the pool ${formatShape(this.poolSize)}`);
+    }
+    this.input = input;
+    this.geometry = { n, inH, inW, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW };
+    return this.geometry;
+  }
+
+  protected checkGradient(outputGradient: Tensor): PoolGeometry {
+    this.remembered(this.input);
+    const g = this.geometry!;
+    const expected = [g.n, g.outH, g.outW, g.c];
+    if (!(outputGradient instanceof Tensor) || !sameShape(outputGradient.shape, expected)) {
+      throw new RangeError(`expected ${formatShape(expected)} for ${this.constructor.name} output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
+    }
+    return g;
+  }
+}
+
+export class MaxPool2D extends Pool2D {
+  private argmax?: Int32Array;
+
+  override forward(input: Tensor): Tensor {
+    const g = this.prepare(input);
+    const y = Tensor.zeros([g.n, g.outH, g.outW, g.c]);
+    this.argmax = new Int32Array(y.size);
+    getBackend().maxPool2dForward(input.data, y.data, this.argmax, g);
+    return y;
+  }
+
+  override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
+    const g = this.checkGradient(outputGradient);
+    const dx = Tensor.zeros(this.input!.shape);
+    getBackend().maxPool2dBackward(outputGradient.data, this.argmax!, dx.data, g);
+    return dx;
+  }
+}
+
+export class AvgPool2D extends Pool2D {
+  override forward(input: Tensor): Tensor {
+    const g = this.prepare(input);
+    const y = Tensor.zeros([g.n, g.outH, g.outW, g.c]);
+    getBackend().avgPool2dForward(input.data, y.data, g);
+    return y;
+  }
+
+  override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
+    const g = this.checkGradient(outputGradient);
+    const dx = Tensor.zeros(this.input!.shape);
+    getBackend().avgPool2dBackward(outputGradient.data, dx.data, g);
+    return dx;
+  }
+}

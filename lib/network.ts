@@ -1,0 +1,380 @@
+// Network: a chain of layers trained by backpropagation. forward runs the
+// layers in order; backward hands each layer ∂E/∂Y of its output and passes
+// the returned ∂E/∂X to the layer before it. An optimizer then updates every
+// parameter from the gradients the layers left behind.
+
+import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
+import { Activation } from './layers/activation.js';
+import { Layer, type Parameter } from './layers/layer.js';
+import { getLoss, type Loss, type LossName } from './losses.js';
+import { countCorrect, countPredictions } from './metrics.js';
+import { getOptimizer, type Optimizer, type OptimizerSpec } from './optimizers.js';
+import { Rng, randomSeed } from './random.js';
+import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
+import { Tensor, toTensor, type TensorLike } from './tensor.js';
+
+export interface NetworkOptions {
+  /** Seeds weight initialisation, and by default shuffling and dropout in fit. */
+  seed?: number;
+}
+
+export interface FitOptions {
+  epochs: number;
+  /** Samples per gradient step (default 32); 1 is the from-scratch per-sample loop. */
+  batchSize?: number;
+  /** 'sgd' (default), 'adam', 'rmsprop', a config such as { name: 'sgd', momentum: 0.9 }, or an Optimizer. */
+  optimizer?: OptimizerSpec;
+  /** Sets the optimizer's learning rate. */
+  learningRate?: number;
+  /** A loss name or object; default the one given to use(). */
+  loss?: LossName | Loss;
+  /** Report accuracy (default: on for the cross-entropies, off otherwise). */
+  metrics?: 'accuracy'[];
+  /** Visit the samples in a new seeded order every epoch (default true). */
+  shuffle?: boolean;
+  /** Hold out this fraction of the samples (the last ones, before shuffling) for validation. */
+  validationSplit?: number;
+  validationData?: [TensorLike, TensorLike];
+  /** Seeds shuffling and dropout (default: the network's seed). */
+  seed?: number;
+  callbacks?: Callback[];
+  onEpochEnd?: Callback['onEpochEnd'];
+  onBatchEnd?: Callback['onBatchEnd'];
+  /** Print one line per epoch. */
+  verbose?: boolean;
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  loss?: LossName | Loss;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy?: number;
+}
+
+type LossFn = (yTrue: Tensor, yPred: Tensor) => number;
+type LossPrimeFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
+
+/** Longest stretch fit computes before letting the event loop run. */
+const YIELD_EVERY_MS = 10;
+
+export class Network {
+  readonly layers: Layer[] = [];
+  readonly seed: number;
+  private loss?: Loss;
+  private readonly rng: Rng;
+
+  constructor(options: NetworkOptions = {}) {
+    if (options.seed !== undefined && !Number.isInteger(options.seed)) {
+      throw new TypeError(`expected an integer seed but got ${describe(options.seed)}`);
+    }
+    this.seed = options.seed ?? randomSeed();
+    this.rng = new Rng(this.seed);
+  }
+
+  /** Appends a layer and initialises its parameters from the network's seed. */
+  add(layer: Layer): this {
+    if (!(layer instanceof Layer)) throw new TypeError(`expected a Layer for add but got ${describe(layer)}`);
+    layer.initialize(this.rng.fork());
+    this.layers.push(layer);
+    return this;
+  }
+
+  /** Sets the loss: a Loss, a loss name, or the from-scratch pair use(mse, msePrime). */
+  use(loss: Loss | LossName | LossFn, lossPrime?: LossPrimeFn): this {
+    if (typeof lossPrime === 'function') {
+      const value = loss as LossFn;
+      const known = getKnownLoss(value);
+      this.loss = known ?? { name: value.name || 'custom', value: (t, p) => value(t, p), gradient: (t, p) => lossPrime(t, p) };
+    } else {
+      this.loss = getLoss(loss as Loss | LossName);
+    }
+    return this;
+  }
+
+  /** Runs every layer forward on a batch [n, ...]. */
+  forward(input: Tensor): Tensor {
+    let out = input;
+    for (const layer of this.layers) out = layer.forward(out);
+    return out;
+  }
+
+  /**
+   * Backpropagates ∂E/∂Y from layer `from` (default the last) down to the
+   * first; with a learning rate each layer also takes a plain SGD step.
+   */
+  backward(outputGradient: Tensor, learningRate?: number, from = this.layers.length - 1): Tensor {
+    let grad = outputGradient;
+    for (let i = from; i >= 0; i--) grad = this.layers[i].backward(grad, learningRate);
+    return grad;
+  }
+
+  parameters(): Parameter[] {
+    return this.layers.flatMap((l) => l.parameters());
+  }
+
+  /** Copies of every parameter, in layer order. */
+  getWeights(): Float32Array[] {
+    return this.parameters().map((p) => p.value.data.slice());
+  }
+
+  /** Overwrites every parameter from getWeights()-shaped arrays. */
+  setWeights(weights: Float32Array[]): void {
+    const params = this.parameters();
+    if (weights.length !== params.length) throw new RangeError(`expected ${params.length} weight arrays but got ${weights.length}`);
+    params.forEach((p, i) => {
+      if (weights[i].length !== p.value.size) {
+        throw new RangeError(`expected ${p.value.size} values for ${p.name} (${formatShape(p.value.shape)}) but got ${weights[i].length}`);
+      }
+      p.value.data.set(weights[i]);
+    });
+  }
+
+  /** Outputs for samples x [n, ...], computed in batches with training off. */
+  predict(xIn: TensorLike, { batchSize = 256 }: { batchSize?: number } = {}): Tensor {
+    this.requireLayers();
+    const x = toTensor(xIn, 'predict input');
+    assertPositiveInteger(batchSize, 'batchSize');
+    this.setTraining(false);
+    const samples = x.rank === 0 ? 0 : x.shape[0];
+    if (samples <= batchSize) return this.forward(x);
+    const parts: Tensor[] = [];
+    for (let start = 0; start < samples; start += batchSize) parts.push(this.forward(x.slice(start, Math.min(start + batchSize, samples))));
+    return concatSamples(parts);
+  }
+
+  /** Loss (and accuracy where it applies) over a whole data set, training off. */
+  evaluate(xIn: TensorLike, yIn: TensorLike, options: EvaluateOptions = {}): Evaluation {
+    this.requireLayers();
+    const loss = options.loss !== undefined ? getLoss(options.loss) : this.requireLoss();
+    const x = toTensor(xIn, 'x');
+    const y = toTensor(yIn, 'y');
+    checkSamples(x, y);
+    const batchSize = assertPositiveInteger(options.batchSize ?? 256, 'batchSize');
+    this.setTraining(false);
+    const totals = new Totals(loss.accuracy);
+    const samples = x.shape[0];
+    for (let start = 0; start < samples; start += batchSize) {
+      const end = Math.min(start + batchSize, samples);
+      const yb = y.slice(start, end);
+      const out = this.forward(x.slice(start, end));
+      totals.add(loss.value(yb, out), end - start, yb, out);
+    }
+    return totals.result(true);
+  }
+
+  /** Trains on (x, y) and returns the per-epoch history. */
+  async fit(xIn: TensorLike, yIn: TensorLike, options: FitOptions): Promise<History> {
+    this.requireLayers();
+    if (options === null || typeof options !== 'object') throw new TypeError('expected fit options { epochs, ... }');
+    const loss = options.loss !== undefined ? getLoss(options.loss) : this.requireLoss();
+    const epochs = assertPositiveInteger(options.epochs, 'epochs');
+    const batchSize = assertPositiveInteger(options.batchSize ?? 32, 'batchSize');
+    if (options.learningRate !== undefined && (typeof options.learningRate !== 'number' || !Number.isFinite(options.learningRate))) {
+      throw new TypeError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
+    }
+    const optimizer: Optimizer = getOptimizer(options.optimizer ?? 'sgd', options.learningRate);
+    const accuracyKind = wantsAccuracy(options.metrics, loss) ? loss.accuracy : undefined;
+    let x = toTensor(xIn, 'x');
+    let y = toTensor(yIn, 'y');
+    checkSamples(x, y);
+    rejectNonFinite(x, 'x');
+    rejectNonFinite(y, 'y');
+
+    let validation: [Tensor, Tensor] | undefined;
+    if (options.validationData !== undefined) {
+      if (!Array.isArray(options.validationData) || options.validationData.length !== 2) {
+        throw new TypeError(`expected [x, y] for validationData but got ${describe(options.validationData)}`);
+      }
+      validation = [toTensor(options.validationData[0], 'validation x'), toTensor(options.validationData[1], 'validation y')];
+      checkSamples(...validation);
+    } else if (options.validationSplit !== undefined) {
+      const split = options.validationSplit;
+      if (typeof split !== 'number' || !(split > 0 && split < 1)) {
+        throw new RangeError(`expected a number in (0, 1) for validationSplit but got ${describe(split)}`);
+      }
+      const keep = x.shape[0] - Math.floor(x.shape[0] * split);
+      if (keep < 1 || keep === x.shape[0]) throw new RangeError(`validationSplit ${split} leaves no training or no validation samples out of ${x.shape[0]}`);
+      validation = [x.slice(keep, x.shape[0]), y.slice(keep, y.shape[0])];
+      [x, y] = [x.slice(0, keep), y.slice(0, keep)];
+    }
+
+    const callbacks: Callback[] = [...(options.callbacks ?? [])];
+    if (options.onEpochEnd || options.onBatchEnd) callbacks.push({ onEpochEnd: options.onEpochEnd, onBatchEnd: options.onBatchEnd });
+    const samples = x.shape[0];
+    const context: TrainingContext = { network: this, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false };
+    const trainingRng = new Rng(options.seed ?? this.seed ^ 0x5bd1e995);
+    const shuffleRng = trainingRng.fork();
+    for (const layer of this.layers) layer.setRandomSource(trainingRng.fork());
+    // The fused softmax + cross-entropy gradient skips the softmax layer's Jacobian.
+    const last = this.layers[this.layers.length - 1];
+    const fuseSoftmax = last instanceof Activation && last.kind === 'softmax' && typeof loss.softmaxGradient === 'function';
+
+    const history: History = { loss: [], seconds: [] };
+    const order = Array.from({ length: samples }, (_, i) => i);
+    let lastYield = performance.now();
+    for (const cb of callbacks) await cb.onTrainBegin?.(context);
+
+    for (let epoch = 1; epoch <= epochs && !context.stopTraining; epoch++) {
+      const started = performance.now();
+      if (options.shuffle ?? true) shuffleInPlace(order, shuffleRng);
+      const totals = new Totals(accuracyKind);
+      this.setTraining(true);
+      for (let batch = 1, start = 0; start < samples; batch++, start += batchSize) {
+        const end = Math.min(start + batchSize, samples);
+        const xb = gather(x, order, start, end);
+        const yb = gather(y, order, start, end);
+        const out = this.forward(xb);
+        const batchLoss = loss.value(yb, out);
+        if (!Number.isFinite(batchLoss)) {
+          this.setTraining(false);
+          throw new Error(`training diverged: the loss is ${batchLoss} at epoch ${epoch}, batch ${batch}`);
+        }
+        totals.add(batchLoss, end - start, yb, out);
+        if (fuseSoftmax) this.backward(loss.softmaxGradient!(yb, out), undefined, this.layers.length - 2);
+        else this.backward(loss.gradient(yb, out));
+        optimizer.step(this.parameters());
+        if (callbacks.length > 0) {
+          const logs: BatchLogs = { epoch, loss: batchLoss, size: end - start };
+          for (const cb of callbacks) await cb.onBatchEnd?.(batch, logs, context);
+        }
+        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+          this.setTraining(false);
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          this.setTraining(true);
+          lastYield = performance.now();
+        }
+      }
+      this.setTraining(false);
+      const logs: EpochLogs = { ...totals.result(false), seconds: 0 };
+      if (validation) {
+        const v = this.evaluate(validation[0], validation[1], { loss, batchSize: Math.max(batchSize, 256) });
+        logs.valLoss = v.loss;
+        if (accuracyKind) logs.valAccuracy = v.accuracy;
+      }
+      logs.seconds = (performance.now() - started) / 1000;
+      record(history, logs);
+      if (options.verbose) console.log(formatEpoch(epoch, epochs, logs));
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, context);
+    }
+    for (const cb of callbacks) await cb.onTrainEnd?.(history, context);
+    return history;
+  }
+
+  private setTraining(on: boolean): void {
+    for (const layer of this.layers) layer.training = on;
+  }
+
+  private requireLayers(): void {
+    if (this.layers.length === 0) throw new Error('the network has no layers: add some first');
+  }
+
+  private requireLoss(): Loss {
+    if (!this.loss) throw new Error('no loss set: call use(loss) or pass { loss } to fit');
+    return this.loss;
+  }
+}
+
+/** Sums a data set's loss and correct predictions batch by batch. */
+class Totals {
+  private lossSum = 0;
+  private samples = 0;
+  private correct = 0;
+  private predictions = 0;
+
+  constructor(private readonly accuracy?: 'binary' | 'categorical' | 'sparse') {}
+
+  add(batchLoss: number, size: number, yTrue: Tensor, yPred: Tensor): void {
+    this.lossSum += batchLoss * size;
+    this.samples += size;
+    if (this.accuracy) {
+      this.correct += countCorrect(this.accuracy, yTrue, yPred);
+      this.predictions += countPredictions(this.accuracy, yPred);
+    }
+  }
+
+  result(withAccuracy: boolean): Evaluation {
+    const out: Evaluation = { loss: this.samples === 0 ? 0 : this.lossSum / this.samples };
+    if (this.accuracy && (withAccuracy || this.predictions > 0)) out.accuracy = this.predictions === 0 ? 0 : this.correct / this.predictions;
+    return out;
+  }
+}
+
+function record(history: History, logs: EpochLogs): void {
+  history.loss.push(logs.loss);
+  history.seconds.push(logs.seconds);
+  for (const key of ['accuracy', 'valLoss', 'valAccuracy'] as const) {
+    if (logs[key] !== undefined) (history[key] ??= []).push(logs[key]!);
+  }
+}
+
+function formatEpoch(epoch: number, epochs: number, logs: EpochLogs): string {
+  const parts = [`epoch ${epoch}/${epochs}`, `loss=${logs.loss.toFixed(4)}`];
+  if (logs.accuracy !== undefined) parts.push(`accuracy=${logs.accuracy.toFixed(4)}`);
+  if (logs.valLoss !== undefined) parts.push(`valLoss=${logs.valLoss.toFixed(4)}`);
+  if (logs.valAccuracy !== undefined) parts.push(`valAccuracy=${logs.valAccuracy.toFixed(4)}`);
+  parts.push(`${logs.seconds.toFixed(2)}s`);
+  return parts.join('  ');
+}
+
+function wantsAccuracy(metrics: 'accuracy'[] | undefined, loss: Loss): boolean {
+  if (metrics === undefined) return loss.accuracy === 'categorical' || loss.accuracy === 'sparse';
+  if (!Array.isArray(metrics) || metrics.some((m) => m !== 'accuracy')) {
+    throw new RangeError(`expected ['accuracy'] or [] for metrics but got ${describe(metrics)}`);
+  }
+  if (metrics.length > 0 && !loss.accuracy) throw new RangeError(`accuracy is not defined for the loss '${loss.name}'`);
+  return metrics.length > 0;
+}
+
+function getKnownLoss(fn: LossFn): Loss | undefined {
+  // use(mse, msePrime) keeps the built-in loss object (and its fused forms).
+  const maybe = fn as unknown as Partial<Loss>;
+  return typeof maybe.value === 'function' && typeof maybe.gradient === 'function' ? (fn as unknown as Loss) : undefined;
+}
+
+function checkSamples(x: Tensor, y: Tensor): void {
+  if (x.rank < 1 || y.rank < 1 || x.shape[0] !== y.shape[0]) {
+    throw new RangeError(`expected x and y with the same number of samples but got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
+  }
+  if (x.shape[0] === 0) throw new RangeError('expected at least one sample but got none');
+}
+
+/** NaN or ±Infinity in training data poisons every weight: name the first bad sample. */
+function rejectNonFinite(t: Tensor, what: string): void {
+  const rowSize = t.size / t.shape[0];
+  for (let i = 0; i < t.size; i++) {
+    if (!Number.isFinite(t.data[i])) {
+      const row = Math.floor(i / rowSize);
+      throw new RangeError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); training data must be finite`);
+    }
+  }
+}
+
+/** Samples order[start..end) of t, copied into one batch. */
+function gather(t: Tensor, order: number[], start: number, end: number): Tensor {
+  const rowSize = t.size / t.shape[0];
+  const out = new Float32Array((end - start) * rowSize);
+  for (let i = start; i < end; i++) out.set(t.data.subarray(order[i] * rowSize, (order[i] + 1) * rowSize), (i - start) * rowSize);
+  return new Tensor(out, [end - start, ...t.shape.slice(1)]);
+}
+
+function concatSamples(parts: Tensor[]): Tensor {
+  const total = parts.reduce((n, p) => n + p.shape[0], 0);
+  const rest = parts[0].shape.slice(1);
+  const out = new Float32Array(total * sizeOf(rest));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p.data, offset);
+    offset += p.size;
+  }
+  return new Tensor(out, [total, ...rest]);
+}
+
+function shuffleInPlace(order: number[], rng: Rng): void {
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+}
