@@ -1,0 +1,125 @@
+// Shared test helpers: run a suite on each backend, compare arrays with a
+// tolerance, make reproducible random tensors, and check gradients by finite
+// differences, so each test reads as one line.
+
+import { expect } from 'chai';
+import { getBackend, setBackend, nativeAvailable, type BackendName } from '../lib/backends/index.js';
+import type { Layer } from '../lib/layers/layer.js';
+import { Rng } from '../lib/random.js';
+import { Tensor } from '../lib/tensor.js';
+
+export const BACKENDS: BackendName[] = ['js', 'native'];
+
+/**
+ * describe(`<title> [backend]`) with the backend active for its tests. A
+ * native suite fails (never skips) when the addon does not load: CI builds it.
+ */
+export function forEachBackend(title: string, body: (backend: BackendName) => void): void {
+  for (const name of BACKENDS) {
+    describe(`${title} [${name}]`, function () {
+      let previous: BackendName;
+      before(function () {
+        previous = getBackend().name;
+        if (name === 'native' && !nativeAvailable()) throw new Error('the native addon did not load');
+        setBackend(name);
+      });
+      after(function () {
+        setBackend(previous);
+      });
+      body(name);
+    });
+  }
+}
+
+/** Runs fn with a backend active, restoring the previous one. */
+export function withBackend<T>(name: BackendName, fn: () => T): T {
+  const previous = getBackend().name;
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    setBackend(previous);
+  }
+}
+
+/** Uniform random values in [low, high), reproducible from the seed. */
+export function randomArray(size: number, seed: number, low = -1, high = 1): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = rng.uniform(low, high);
+  return out;
+}
+
+export function randomTensor(shape: number[], seed: number, low = -1, high = 1): Tensor {
+  return new Tensor(randomArray(shape.reduce((a, b) => a * b, 1), seed, low, high), shape);
+}
+
+/**
+ * Asserts |actual − expected| ≤ atol + rtol·|expected| element by element and
+ * names the first element that is off.
+ */
+export function expectClose(
+  actual: ArrayLike<number>, expected: ArrayLike<number>,
+  { rtol = 1e-5, atol = 1e-5, what = 'values' }: { rtol?: number; atol?: number; what?: string } = {},
+): void {
+  expect(actual.length, `${what}: length`).to.equal(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      expect.fail(`${what}[${i}] is ${a} but expected ${e} (±${atol + rtol * Math.abs(e)})`);
+    }
+  }
+}
+
+/** A ⋅ B summed in double: the scalar E = Σ r·Y used by gradient checks. */
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export interface GradientCheckOptions {
+  seed?: number;
+  eps?: number;
+  rtol?: number;
+  atol?: number;
+  /** Keep inputs away from kinks (ReLU at 0): |x| ≥ this. */
+  avoidZero?: number;
+}
+
+/**
+ * Finite-difference check of a layer's backward pass. With E = Σ r·layer(x)
+ * for a fixed random r, backward(r) must return ∂E/∂x and leave ∂E/∂θ in
+ * every parameter's grad; each is compared to (E(v+ε) − E(v−ε)) / 2ε.
+ */
+export function checkLayerGradients(layer: Layer, input: Tensor, options: GradientCheckOptions = {}): void {
+  const { seed = 7, eps = 1e-2, rtol = 2e-2, atol = 2e-3, avoidZero = 0 } = options;
+  const x = input.clone();
+  if (avoidZero > 0) {
+    for (let i = 0; i < x.size; i++) {
+      if (Math.abs(x.data[i]) < avoidZero) x.data[i] = x.data[i] < 0 ? -avoidZero - Math.abs(x.data[i]) : avoidZero + x.data[i];
+    }
+  }
+  const y = layer.forward(x);
+  const r = randomTensor([...y.shape], seed + 1);
+  const energy = (): number => dot(layer.forward(x).data, r.data);
+
+  layer.forward(x);
+  const dx = layer.backward(r);
+  const analytic = [{ name: 'input', values: x.data, grad: dx.data.slice() }];
+  for (const p of layer.parameters()) analytic.push({ name: p.name, values: p.value.data, grad: p.grad.data.slice() });
+
+  for (const { name, values, grad } of analytic) {
+    const numeric = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const saved = values[i];
+      values[i] = saved + eps;
+      const plus = energy();
+      values[i] = saved - eps;
+      const minus = energy();
+      values[i] = saved;
+      numeric[i] = (plus - minus) / (2 * eps);
+    }
+    expectClose(grad, numeric, { rtol, atol, what: `∂E/∂${name}` });
+  }
+}

@@ -1,0 +1,265 @@
+// conv2d_test.cc — checks the optimised conv2d kernels (conv2d.cc) against the
+// direct-loop references (conv2d_reference.cc) over a sweep of geometries:
+// batch, channels, even and odd kernels, strides, 'valid'/'same'/'full',
+// symmetric, negative and oversized padding, outputs larger than the input
+// allows, accumulate on and off, big batches, K split into chunks, and
+// degenerate zero sizes; with one thread and with two.
+//
+// Every buffer sits between guard zones filled with a sentinel, so a write
+// outside the sizes conv_*_size reports is caught even without a sanitizer.
+// Tolerance per element is relative to the same sum taken over |terms| (the
+// reference run on |x|, |w|), which bounds float rounding whatever the order.
+// Exits non-zero on the first failing geometry batch.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "conv2d.h"
+#include "threadpool.h"
+
+using lw::ConvGeometry;
+
+namespace {
+
+constexpr int64_t kGuard = 64;
+constexpr float kSentinel = -12345.678f;
+int g_failures = 0;
+int64_t g_cases = 0;
+
+// A buffer with guard zones on both sides.
+struct Guarded {
+  std::vector<float> data;
+  int64_t size;
+  explicit Guarded(int64_t n) : data(size_t(n + 2 * kGuard), kSentinel), size(n) {}
+  float* p() { return data.data() + kGuard; }
+  bool guards_intact() const {
+    for (int64_t i = 0; i < kGuard; ++i)
+      if (std::memcmp(&data[size_t(i)], &kSentinel, 4) != 0 ||
+          std::memcmp(&data[size_t(kGuard + size + i)], &kSentinel, 4) != 0)
+        return false;
+    return true;
+  }
+};
+
+void fill_random(float* p, int64_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) p[i] = d(rng);
+}
+
+std::string describe(const ConvGeometry& g) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "n=%lld in=%lldx%lldx%lld k=%lldx%lld out_c=%lld s=%lld,%lld "
+                "pad=%lld,%lld out=%lldx%lld",
+                (long long)g.n, (long long)g.in_h, (long long)g.in_w,
+                (long long)g.in_c, (long long)g.k_h, (long long)g.k_w,
+                (long long)g.out_c, (long long)g.stride_h, (long long)g.stride_w,
+                (long long)g.pad_top, (long long)g.pad_left, (long long)g.out_h,
+                (long long)g.out_w);
+  return buf;
+}
+
+bool compare(const char* what, const ConvGeometry& g, bool acc, const float* got,
+             const float* want, const float* scale, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float tol = 3e-5f * scale[i] + 1e-5f;
+    if (!(std::fabs(got[i] - want[i]) <= tol)) {
+      std::fprintf(stderr, "FAIL %s acc=%d %s: element %lld got %.8g want %.8g (tol %.3g)\n",
+                   what, int(acc), describe(g).c_str(), (long long)i, got[i],
+                   want[i], tol);
+      ++g_failures;
+      return false;
+    }
+  }
+  return true;
+}
+
+void abs_copy(std::vector<float>& dst, const float* src, int64_t n) {
+  dst.assign(src, src + n);
+  for (float& v : dst) v = std::fabs(v);
+}
+
+// Runs all three kernels on one geometry, with and without accumulate.
+void check(const ConvGeometry& g, std::mt19937& rng) {
+  ++g_cases;
+  const int64_t xs = lw::conv_input_size(g), ws = lw::conv_filter_size(g),
+                ys = lw::conv_output_size(g);
+  std::vector<float> x(static_cast<size_t>(xs)), w(static_cast<size_t>(ws)), dy(static_cast<size_t>(ys));
+  fill_random(x.data(), xs, rng);
+  fill_random(w.data(), ws, rng);
+  fill_random(dy.data(), ys, rng);
+  std::vector<float> ax, aw, ady;
+  abs_copy(ax, x.data(), xs);
+  abs_copy(aw, w.data(), ws);
+  abs_copy(ady, dy.data(), ys);
+
+  for (int acc = 0; acc < 2; ++acc) {
+    // Initial contents: random for accumulate, NaN otherwise (must be ignored).
+    auto init = [&](int64_t n) {
+      std::vector<float> v(static_cast<size_t>(n));
+      if (acc) fill_random(v.data(), n, rng);
+      else std::fill(v.begin(), v.end(), std::nanf(""));
+      return v;
+    };
+    {
+      std::vector<float> y0 = init(ys), want = y0, scale(static_cast<size_t>(ys), 0.0f);
+      Guarded got(ys);
+      std::copy(y0.begin(), y0.end(), got.p());
+      lw::conv2d_forward(g, x.data(), w.data(), got.p(), acc);
+      lw::conv2d_forward_reference(g, x.data(), w.data(), want.data(), acc);
+      lw::conv2d_forward_reference(g, ax.data(), aw.data(), scale.data(), false);
+      if (acc) for (int64_t i = 0; i < ys; ++i) scale[i] += std::fabs(y0[i]);
+      if (!got.guards_intact()) {
+        std::fprintf(stderr, "FAIL forward wrote out of bounds: %s\n", describe(g).c_str());
+        ++g_failures;
+      }
+      compare("forward", g, acc, got.p(), want.data(), scale.data(), ys);
+    }
+    {
+      std::vector<float> d0 = init(xs), want = d0, scale(static_cast<size_t>(xs), 0.0f);
+      Guarded got(xs);
+      std::copy(d0.begin(), d0.end(), got.p());
+      lw::conv2d_backward_input(g, dy.data(), w.data(), got.p(), acc);
+      lw::conv2d_backward_input_reference(g, dy.data(), w.data(), want.data(), acc);
+      lw::conv2d_backward_input_reference(g, ady.data(), aw.data(), scale.data(), false);
+      if (acc) for (int64_t i = 0; i < xs; ++i) scale[i] += std::fabs(d0[i]);
+      if (!got.guards_intact()) {
+        std::fprintf(stderr, "FAIL backward_input wrote out of bounds: %s\n", describe(g).c_str());
+        ++g_failures;
+      }
+      compare("backward_input", g, acc, got.p(), want.data(), scale.data(), xs);
+    }
+    {
+      std::vector<float> d0 = init(ws), want = d0, scale(static_cast<size_t>(ws), 0.0f);
+      Guarded got(ws), again(ws);
+      std::copy(d0.begin(), d0.end(), got.p());
+      std::copy(d0.begin(), d0.end(), again.p());
+      lw::conv2d_backward_filter(g, x.data(), dy.data(), got.p(), acc);
+      lw::conv2d_backward_filter(g, x.data(), dy.data(), again.p(), acc);
+      lw::conv2d_backward_filter_reference(g, x.data(), dy.data(), want.data(), acc);
+      lw::conv2d_backward_filter_reference(g, ax.data(), ady.data(), scale.data(), false);
+      if (acc) for (int64_t i = 0; i < ws; ++i) scale[i] += std::fabs(d0[i]);
+      if (!got.guards_intact()) {
+        std::fprintf(stderr, "FAIL backward_filter wrote out of bounds: %s\n", describe(g).c_str());
+        ++g_failures;
+      }
+      if (ws > 0 && std::memcmp(got.p(), again.p(), size_t(ws) * 4) != 0) {
+        std::fprintf(stderr, "FAIL backward_filter not deterministic: %s\n", describe(g).c_str());
+        ++g_failures;
+      }
+      compare("backward_filter", g, acc, got.p(), want.data(), scale.data(), ws);
+    }
+  }
+}
+
+int64_t out_extent(int64_t in, int64_t k, int64_t s, int64_t pad_total) {
+  const int64_t span = in + pad_total - k;
+  return span < 0 ? 0 : span / s + 1;
+}
+
+enum Mode { kValid, kSame, kFull, kPad1, kPad2, kNegative, kOversized, kAllPadding, kModes };
+
+// Fills pad/out for one spatial axis.
+void axis(Mode m, int64_t in, int64_t k, int64_t s, int64_t& pad, int64_t& out) {
+  switch (m) {
+    case kValid: pad = 0; out = out_extent(in, k, s, 0); break;
+    case kSame: {
+      out = (in + s - 1) / s;
+      const int64_t total = std::max<int64_t>((out - 1) * s + k - in, 0);
+      pad = total / 2;
+      break;
+    }
+    case kFull: pad = k - 1; out = out_extent(in, k, s, 2 * (k - 1)); break;
+    case kPad1: pad = 1; out = out_extent(in, k, s, 2); break;
+    case kPad2: pad = 2; out = out_extent(in, k, s, 4); break;
+    case kNegative: pad = -1; out = out_extent(in, k, s, -2) + 1; break;  // last row reads past the end
+    case kOversized: pad = 1; out = in + 4; break;
+    case kAllPadding: pad = -3 * in; out = 2; break;  // windows below/right of the input
+    default: pad = 0; out = 0;
+  }
+}
+
+void sweep(std::mt19937& rng) {
+  const int64_t kernels[][2] = {{1, 1}, {2, 2}, {3, 3}, {5, 5}, {3, 1}};
+  const int64_t images[][2] = {{5, 7}, {8, 8}};
+  for (int64_t n : {1, 2, 3})
+    for (int64_t in_c : {1, 2, 3, 8})
+      for (int64_t out_c : {1, 4, 16})
+        for (const auto& k : kernels)
+          for (int64_t s : {1, 2, 3})
+            for (const auto& im : images)
+              for (int m = 0; m < kModes; ++m) {
+                // Keep the sweep quick: only some image/batch combinations.
+                if ((n + in_c + out_c + s + m) % 2 == 0 && im[0] == 8) continue;
+                ConvGeometry g{n, im[0], im[1], in_c, k[0], k[1], out_c, s, s, 0, 0, 0, 0};
+                axis(Mode(m), g.in_h, g.k_h, s, g.pad_top, g.out_h);
+                axis(Mode(m), g.in_w, g.k_w, s, g.pad_left, g.out_w);
+                check(g, rng);
+              }
+  // Anisotropic strides and pads, mixed modes per axis.
+  for (int mh = 0; mh < kModes; ++mh)
+    for (int mw = 0; mw < kModes; ++mw) {
+      ConvGeometry g{2, 6, 9, 3, 3, 2, 5, 2, 1, 0, 0, 0, 0};
+      axis(Mode(mh), g.in_h, g.k_h, g.stride_h, g.pad_top, g.out_h);
+      axis(Mode(mw), g.in_w, g.k_w, g.stride_w, g.pad_left, g.out_w);
+      check(g, rng);
+    }
+}
+
+void special_cases(std::mt19937& rng) {
+  const ConvGeometry cases[] = {
+      // The brief's big cases: first layer (direct path) and a middle layer.
+      {32, 28, 28, 1, 3, 3, 8, 1, 1, 0, 0, 26, 26},
+      {32, 14, 14, 8, 3, 3, 16, 1, 1, 1, 1, 14, 14},
+      {8, 28, 28, 1, 5, 5, 32, 1, 1, 2, 2, 28, 28},
+      {4, 14, 14, 32, 3, 3, 64, 1, 1, 1, 1, 14, 14},
+      // Pointwise (plain sgemm) and almost-pointwise.
+      {3, 6, 5, 7, 1, 1, 9, 1, 1, 0, 0, 6, 5},
+      {3, 6, 5, 7, 1, 1, 9, 1, 1, 0, 0, 5, 5},
+      {3, 6, 5, 7, 1, 1, 9, 2, 2, 0, 0, 3, 3},
+      // K = 3·3·520 > 4096: split into chunks summed with beta = 1.
+      {2, 4, 5, 520, 3, 3, 3, 1, 1, 1, 1, 4, 5},
+      // Many pixel tiles with K = 2·2·40 = 160.
+      {5, 40, 40, 40, 2, 2, 6, 1, 1, 0, 0, 39, 39},
+      // Kernel bigger than the image; stride bigger than the kernel.
+      {2, 3, 3, 2, 5, 5, 3, 1, 1, 2, 2, 3, 3},
+      {2, 9, 9, 2, 2, 2, 3, 4, 4, 0, 0, 3, 3},
+      // Output far larger than the input allows, pads negative and positive.
+      {1, 4, 4, 3, 3, 3, 2, 3, 2, -2, 5, 7, 9},
+      // Degenerate sizes.
+      {0, 5, 5, 2, 3, 3, 4, 1, 1, 1, 1, 5, 5},
+      {2, 0, 5, 2, 3, 3, 4, 1, 1, 1, 1, 3, 5},
+      {2, 5, 5, 0, 3, 3, 4, 1, 1, 1, 1, 5, 5},
+      {2, 5, 5, 2, 0, 3, 4, 1, 1, 0, 1, 5, 5},
+      {2, 5, 5, 2, 3, 3, 0, 1, 1, 1, 1, 5, 5},
+      {2, 5, 5, 2, 3, 3, 4, 1, 1, 1, 1, 0, 5},
+  };
+  for (const ConvGeometry& g : cases) check(g, rng);
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(12345);
+  for (int threads : {1, 2}) {
+    lw::set_num_threads(threads);
+    const int before = g_failures;
+    sweep(rng);
+    special_cases(rng);
+    std::printf("conv2d: %lld geometries checked with %d thread(s) (pool reports %d), %d failures\n",
+                (long long)g_cases, threads, lw::num_threads(), g_failures - before);
+    g_cases = 0;
+    if (g_failures > 20) break;
+  }
+  if (g_failures) {
+    std::printf("conv2d_test FAILED (%d)\n", g_failures);
+    return 1;
+  }
+  std::printf("conv2d_test passed\n");
+  return 0;
+}

@@ -1,0 +1,278 @@
+// gemm_test.cc — stand-alone check of lw::sgemm against lw::sgemm_reference.
+//
+// For every instruction-set variant this CPU supports (lw::set_isa) and for
+// 1 and 2 threads it runs all four transpose combinations over square and
+// mixed sizes (0 … 300, chosen around the MR/NR/KC edges), the MLP training
+// shapes, several alpha/beta pairs (beta = 0 on a NaN-filled C must not leak
+// NaN) and row strides wider than the rows. Errors are measured against the
+// bound that matters for a dot product, |alpha|·Σ|a||b| + |beta·c|, and must
+// stay below 1e-5·sqrt(k) of it. Padding between rows of C must come back
+// untouched. It also checks that 1 and 2 threads give bit-identical results,
+// that concurrent callers and nested parallel_for work, and the threadpool
+// and ISA switches themselves. One line per case group; exit code 1 on any
+// failure.
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cpu.h"
+#include "gemm.h"
+#include "threadpool.h"
+
+namespace {
+
+struct Shape {
+  int64_t m, n, k;
+};
+
+struct Variant {
+  float alpha, beta;
+  bool nan_c;  // fill C with NaN first (only meaningful with beta == 0)
+};
+
+const Variant kVariants[] = {
+    {1.0f, 0.0f, true}, {1.0f, 1.0f, false}, {-1.5f, 0.5f, false}, {2.0f, 0.0f, true}};
+
+int g_failures = 0;
+
+struct Result {
+  double worst = 0.0;  // worst error / bound ratio scaled by the tolerance
+  bool ok = true;
+  std::string first_bad;
+};
+
+// Runs one product; returns false and describes the first bad element.
+bool run_case(bool ta, bool tb, Shape s, const Variant& v, bool padded,
+              std::mt19937& rng, Result& res) {
+  const int64_t m = s.m, n = s.n, k = s.k;
+  const int64_t pad = padded ? 3 : 0;
+  const int64_t a_rows = ta ? k : m, a_cols = ta ? m : k;
+  const int64_t b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const int64_t lda = a_cols + pad, ldb = b_cols + pad, ldc = n + pad;
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> a(static_cast<size_t>(a_rows * lda + 1)), b(static_cast<size_t>(b_rows * ldb + 1));
+  for (float& x : a) x = dist(rng);
+  for (float& x : b) x = dist(rng);
+  const float sentinel = 12345.0f;
+  std::vector<float> c0(static_cast<size_t>(m * ldc + 1), sentinel);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      c0[i * ldc + j] = v.nan_c ? std::numeric_limits<float>::quiet_NaN() : dist(rng);
+  std::vector<float> c = c0, ref = c0;
+  // Take the pointer of a non-empty vector even when the matrix is empty.
+  lw::sgemm(ta, tb, m, n, k, v.alpha, a.data(), lda, b.data(), ldb, v.beta, c.data(), ldc);
+  lw::sgemm_reference(ta, tb, m, n, k, v.alpha, a.data(), lda, b.data(), ldb, v.beta, ref.data(), ldc);
+  const double tol = 1e-5 * std::sqrt(static_cast<double>(k > 1 ? k : 1));
+  bool ok = true;
+  for (int64_t i = 0; i < m && ok; ++i) {
+    for (int64_t j = 0; j < ldc && ok; ++j) {
+      const size_t idx = static_cast<size_t>(i * ldc + j);
+      if (j >= n) {
+        if (c[idx] != sentinel) {
+          ok = false;
+          res.first_bad = "row padding overwritten at (" + std::to_string(i) + "," + std::to_string(j) + ")";
+        }
+        continue;
+      }
+      double mag = v.beta == 0.0f ? 0.0 : std::fabs(static_cast<double>(v.beta) * c0[idx]);
+      for (int64_t p = 0; p < k; ++p) {
+        const double av = ta ? a[p * lda + i] : a[i * lda + p];
+        const double bv = tb ? b[j * ldb + p] : b[p * ldb + j];
+        mag += std::fabs(static_cast<double>(v.alpha) * av * bv);
+      }
+      const double err = std::fabs(static_cast<double>(c[idx]) - ref[idx]);
+      const double ratio = err / (mag + 1e-30);
+      if (!std::isfinite(c[idx]) || !(ratio <= tol)) {
+        ok = false;
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "C(%lld,%lld) = %g, reference %g (err %.3g, bound %.3g)",
+                      static_cast<long long>(i), static_cast<long long>(j), c[idx], ref[idx],
+                      err, tol * mag);
+        res.first_bad = buf;
+      }
+      if (std::isfinite(ratio) && mag > 0.0 && ratio / tol > res.worst) res.worst = ratio / tol;
+    }
+  }
+  // The trailing element after the last row must not be written either.
+  if (ok && m > 0 && c[static_cast<size_t>(m * ldc)] != sentinel) {
+    ok = false;
+    res.first_bad = "wrote past the end of C";
+  }
+  if (!ok) res.ok = false;
+  return ok;
+}
+
+void report(const std::string& name, const Result& r, int cases) {
+  std::printf("%-4s %-52s cases=%-5d worst err/bound=%.3f%s%s\n", r.ok ? "ok" : "FAIL",
+              name.c_str(), cases, r.worst, r.ok ? "" : "  first: ", r.first_bad.c_str());
+  std::fflush(stdout);
+  if (!r.ok) ++g_failures;
+}
+
+const char* trans_name(bool ta, bool tb) {
+  static const char* names[4] = {"NN", "NT", "TN", "TT"};
+  return names[(ta ? 2 : 0) + (tb ? 1 : 0)];
+}
+
+void check_products(lw::Isa isa, int threads) {
+  const int64_t sizes[] = {0, 1, 2, 3, 5, 7, 15, 16, 17, 31, 33, 64, 65, 127, 129, 255, 300};
+  const Shape training[] = {{32, 128, 784}, {784, 128, 32}, {32, 784, 128}};
+  std::mt19937 rng(1234);
+  for (int t = 0; t < 4; ++t) {
+    const bool ta = t & 2, tb = t & 1;
+    const std::string prefix = std::string(lw::isa_name(isa)) + " threads=" +
+                               std::to_string(threads) + " " + trans_name(ta, tb);
+    // Squares, every alpha/beta variant, packed and strided.
+    {
+      Result r;
+      int cases = 0;
+      for (int64_t s : sizes)
+        for (const Variant& v : kVariants)
+          for (int padded = 0; padded < 2; ++padded, ++cases)
+            run_case(ta, tb, {s, s, s}, v, padded != 0, rng, r);
+      report(prefix + " squares 0..300", r, cases);
+    }
+    // Mixed shapes from the same size list, drawn at random.
+    {
+      Result r;
+      int cases = 0;
+      std::uniform_int_distribution<int> pick(0, static_cast<int>(sizeof sizes / sizeof sizes[0]) - 1);
+      for (int i = 0; i < 120; ++i, ++cases) {
+        const Shape s = {sizes[pick(rng)], sizes[pick(rng)], sizes[pick(rng)]};
+        run_case(ta, tb, s, kVariants[i % 4], (i / 4) % 2 == 1, rng, r);
+      }
+      report(prefix + " mixed shapes", r, cases);
+    }
+    // MLP training shapes.
+    {
+      Result r;
+      int cases = 0;
+      for (const Shape& s : training)
+        for (int vi = 0; vi < 4; vi += 1, ++cases)
+          run_case(ta, tb, s, kVariants[vi], vi == 2, rng, r);
+      report(prefix + " 32x784x128, 784x32x128, 32x128x784", r, cases);
+    }
+  }
+}
+
+// Same inputs, 1 vs 2 threads: each element of C has one owner and one k
+// order, so the bits must agree.
+void check_thread_determinism(lw::Isa isa) {
+  const Shape shapes[] = {{512, 512, 512}, {300, 1000, 77}, {32, 784, 128}, {1000, 64, 600}};
+  Result r;
+  int cases = 0;
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (const Shape& s : shapes) {
+    for (int t = 0; t < 4; ++t, ++cases) {
+      const bool ta = t & 2, tb = t & 1;
+      std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n));
+      for (float& x : a) x = dist(rng);
+      for (float& x : b) x = dist(rng);
+      std::vector<float> c1(static_cast<size_t>(s.m * s.n)), c2(c1.size()), c3(c1.size());
+      lw::set_num_threads(1);
+      lw::sgemm(ta, tb, s.m, s.n, s.k, 1.0f, a.data(), ta ? s.m : s.k, b.data(), tb ? s.k : s.n, 0.0f, c1.data(), s.n);
+      lw::set_num_threads(2);
+      lw::sgemm(ta, tb, s.m, s.n, s.k, 1.0f, a.data(), ta ? s.m : s.k, b.data(), tb ? s.k : s.n, 0.0f, c2.data(), s.n);
+      lw::sgemm(ta, tb, s.m, s.n, s.k, 1.0f, a.data(), ta ? s.m : s.k, b.data(), tb ? s.k : s.n, 0.0f, c3.data(), s.n);
+      if (std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) != 0 ||
+          std::memcmp(c2.data(), c3.data(), c1.size() * sizeof(float)) != 0) {
+        r.ok = false;
+        r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + " " + trans_name(ta, tb);
+      }
+    }
+  }
+  report(std::string(lw::isa_name(isa)) + " 1 vs 2 threads bit-identical", r, cases);
+}
+
+// Two application threads multiplying at once: one owns the pool, the other
+// must fall back to running serially, and both must be right.
+void check_concurrent_callers() {
+  lw::set_num_threads(2);
+  std::atomic<int> bad{0};
+  auto body = [&bad](unsigned seed) {
+    std::mt19937 rng(seed);
+    for (int it = 0; it < 20; ++it) {
+      Result r;
+      run_case(it % 2 == 1, it % 3 == 1, {200, 160, 150}, kVariants[it % 4], it % 2 == 0, rng, r);
+      if (!r.ok) bad.fetch_add(1);
+    }
+  };
+  std::thread t1(body, 1u), t2(body, 2u);
+  t1.join();
+  t2.join();
+  Result r;
+  r.ok = bad.load() == 0;
+  if (!r.ok) r.first_bad = std::to_string(bad.load()) + " wrong products";
+  report("concurrent sgemm from 2 threads", r, 40);
+}
+
+void check_threadpool() {
+  Result r;
+  // Every task runs exactly once, also for many tiny tasks and nesting.
+  lw::set_num_threads(2);
+  for (int64_t tasks : {int64_t(0), int64_t(1), int64_t(2), int64_t(3), int64_t(1000)}) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks) + 1);
+    for (auto& h : hits) h.store(0);
+    std::atomic<int> nested{0};
+    lw::parallel_for(tasks, [&](int64_t t) {
+      hits[static_cast<size_t>(t)].fetch_add(1);
+      lw::parallel_for(3, [&](int64_t) { nested.fetch_add(1); });
+    });
+    for (int64_t t = 0; t < tasks; ++t)
+      if (hits[static_cast<size_t>(t)].load() != 1) r.ok = false;
+    if (nested.load() != 3 * tasks) r.ok = false;
+  }
+  // Many back-to-back regions (the spin/sleep hand-over).
+  std::atomic<int64_t> sum{0};
+  for (int i = 0; i < 2000; ++i) lw::parallel_for(4, [&](int64_t t) { sum.fetch_add(t); });
+  if (sum.load() != 2000 * 6) r.ok = false;
+  lw::set_num_threads(0);
+  if (lw::num_threads() < 1) r.ok = false;
+  lw::set_num_threads(1);
+  if (lw::num_threads() != 1) r.ok = false;
+  if (!r.ok) r.first_bad = "task count / nesting / thread-count mismatch";
+  report("threadpool: each task once, nested serial, 2000 regions", r, 8);
+}
+
+}  // namespace
+
+int main() {
+  std::printf("gemm_test: initial isa %s, threads %d\n", lw::isa_name(lw::active_isa()), lw::num_threads());
+  const lw::Isa all[] = {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512};
+  {
+    Result r;
+    if (!lw::cpu_supports(lw::Isa::kBaseline) || !lw::set_isa(lw::Isa::kBaseline) ||
+        lw::active_isa() != lw::Isa::kBaseline)
+      r.ok = false;
+    for (lw::Isa isa : all)
+      if (!lw::cpu_supports(isa) && lw::set_isa(isa)) r.ok = false;
+    if (!r.ok) r.first_bad = "set_isa / cpu_supports inconsistent";
+    report("set_isa refuses unsupported variants", r, 3);
+  }
+  check_threadpool();
+  for (lw::Isa isa : all) {
+    if (!lw::cpu_supports(isa)) {
+      std::printf("skip %s (not supported by this CPU)\n", lw::isa_name(isa));
+      continue;
+    }
+    lw::set_isa(isa);
+    for (int threads : {1, 2}) {
+      lw::set_num_threads(threads);
+      check_products(isa, threads);
+    }
+    check_thread_determinism(isa);
+  }
+  check_concurrent_callers();
+  std::printf("gemm_test: %s (%d failing group%s)\n", g_failures ? "FAILED" : "passed", g_failures,
+              g_failures == 1 ? "" : "s");
+  return g_failures ? 1 : 0;
+}

@@ -1,0 +1,279 @@
+// pool2d_test.cc — checks the pooling kernels (pool2d.cc): hand-computed
+// cases (2×2/stride-2 on a 4×4 image, Keras-'same' padding on a 3×3 image,
+// negative inputs next to padding, windows entirely in padding, ties, NaN),
+// a brute-force reference over a sweep of geometries (negative pads and
+// outputs larger than the input allows included, buffers between guard
+// zones), the adjoint identity <forward(x), dy> = <x, backward(dy)> and a
+// finite-difference check of both backward passes. Exits non-zero on failure.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "pool2d.h"
+#include "threadpool.h"
+
+using lw::PoolGeometry;
+
+namespace {
+
+int g_failures = 0;
+
+#define EXPECT(cond, ...)                                       \
+  do {                                                          \
+    if (!(cond)) {                                              \
+      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      std::fprintf(stderr, __VA_ARGS__);                        \
+      std::fprintf(stderr, "\n");                               \
+      ++g_failures;                                             \
+    }                                                           \
+  } while (0)
+
+bool near(float a, float b, float tol = 1e-5f) {
+  return std::fabs(a - b) <= tol * (1 + std::fabs(b));
+}
+
+void fixed_cases() {
+  {  // 4×4 image 0..15, 2×2 pool, stride 2.
+    const PoolGeometry g{1, 4, 4, 1, 2, 2, 2, 2, 0, 0, 2, 2};
+    std::vector<float> x(16);
+    for (int i = 0; i < 16; ++i) x[i] = float(i);
+    std::vector<float> y(4);
+    std::vector<int32_t> am(4);
+    lw::max_pool2d_forward(g, x.data(), y.data(), am.data());
+    const float ymax[] = {5, 7, 13, 15};
+    const int32_t amax[] = {5, 7, 13, 15};
+    for (int i = 0; i < 4; ++i) {
+      EXPECT(y[i] == ymax[i], "max 4x4: y[%d]=%g want %g", i, y[i], ymax[i]);
+      EXPECT(am[i] == amax[i], "max 4x4: argmax[%d]=%d want %d", i, am[i], amax[i]);
+    }
+    lw::avg_pool2d_forward(g, x.data(), y.data());
+    const float yavg[] = {2.5f, 4.5f, 10.5f, 12.5f};
+    for (int i = 0; i < 4; ++i) EXPECT(y[i] == yavg[i], "avg 4x4: y[%d]=%g want %g", i, y[i], yavg[i]);
+
+    const std::vector<float> dy = {1, 2, 3, 4};
+    std::vector<float> dx(16, 99.0f);
+    lw::max_pool2d_backward(g, dy.data(), amax, dx.data());
+    for (int i = 0; i < 16; ++i) {
+      const float want = i == 5 ? 1 : i == 7 ? 2 : i == 13 ? 3 : i == 15 ? 4 : 0;
+      EXPECT(dx[i] == want, "max backward 4x4: dx[%d]=%g want %g", i, dx[i], want);
+    }
+    lw::avg_pool2d_backward(g, dy.data(), dx.data());
+    for (int r = 0; r < 4; ++r)
+      for (int q = 0; q < 4; ++q) {
+        const float want = dy[(r / 2) * 2 + q / 2] / 4;
+        EXPECT(dx[r * 4 + q] == want, "avg backward 4x4: dx[%d,%d]=%g want %g", r, q, dx[r * 4 + q], want);
+      }
+  }
+  {  // Keras 'same': 3×3 image 1..9, 2×2 pool, stride 2 → 2×2, padding bottom/right.
+    const PoolGeometry g{1, 3, 3, 1, 2, 2, 2, 2, 0, 0, 2, 2};
+    std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9}, y(4);
+    std::vector<int32_t> am(4);
+    lw::max_pool2d_forward(g, x.data(), y.data(), am.data());
+    const float ymax[] = {5, 6, 8, 9};
+    const int32_t amax[] = {4, 5, 7, 8};
+    for (int i = 0; i < 4; ++i) {
+      EXPECT(y[i] == ymax[i], "max same: y[%d]=%g want %g", i, y[i], ymax[i]);
+      EXPECT(am[i] == amax[i], "max same: argmax[%d]=%d", i, am[i]);
+    }
+    lw::avg_pool2d_forward(g, x.data(), y.data());
+    const float yavg[] = {3, 4.5f, 7.5f, 9};  // valid taps only
+    for (int i = 0; i < 4; ++i) EXPECT(y[i] == yavg[i], "avg same: y[%d]=%g want %g", i, y[i], yavg[i]);
+    const std::vector<float> dy = {4, 2, 2, 1};
+    std::vector<float> dx(9);
+    lw::avg_pool2d_backward(g, dy.data(), dx.data());
+    const float dxw[] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 9; ++i) EXPECT(dx[i] == dxw[i], "avg same backward: dx[%d]=%g", i, dx[i]);
+  }
+  {  // Negative inputs with padding 1, 3×3 pool stride 1, two channels: padding never wins.
+    const PoolGeometry g{1, 2, 2, 2, 3, 3, 1, 1, 1, 1, 2, 2};
+    std::vector<float> x = {-4, -40, -3, -30, -2, -20, -1, -10}, y(8);
+    std::vector<int32_t> am(8);
+    lw::max_pool2d_forward(g, x.data(), y.data(), am.data());
+    for (int i = 0; i < 8; i += 2) {
+      EXPECT(y[i] == -1 && y[i + 1] == -10, "negative: y=%g,%g", y[i], y[i + 1]);
+      EXPECT(am[i] == 6 && am[i + 1] == 7, "negative: argmax=%d,%d", am[i], am[i + 1]);
+    }
+    lw::avg_pool2d_forward(g, x.data(), y.data());
+    for (int i = 0; i < 8; i += 2)
+      EXPECT(y[i] == -2.5f && y[i + 1] == -25, "negative avg: y=%g,%g", y[i], y[i + 1]);
+  }
+  {  // Windows entirely in padding: y = 0, argmax = -1; backward leaves dx 0.
+    const PoolGeometry g{2, 3, 3, 2, 2, 2, 1, 1, 5, -6, 2, 2};
+    std::vector<float> x(36, 7.0f), y(16, 3.0f), dy(16, 1.0f), dx(36, 5.0f);
+    std::vector<int32_t> am(16, 42);
+    lw::max_pool2d_forward(g, x.data(), y.data(), am.data());
+    for (int i = 0; i < 16; ++i) EXPECT(y[i] == 0 && am[i] == -1, "all-padding max: y=%g argmax=%d", y[i], am[i]);
+    lw::max_pool2d_backward(g, dy.data(), am.data(), dx.data());
+    for (int i = 0; i < 36; ++i) EXPECT(dx[i] == 0, "all-padding max backward: dx=%g", dx[i]);
+    std::fill(y.begin(), y.end(), 3.0f);
+    lw::avg_pool2d_forward(g, x.data(), y.data());
+    for (int i = 0; i < 16; ++i) EXPECT(y[i] == 0, "all-padding avg: y=%g", y[i]);
+    std::fill(dx.begin(), dx.end(), 5.0f);
+    lw::avg_pool2d_backward(g, dy.data(), dx.data());
+    for (int i = 0; i < 36; ++i) EXPECT(dx[i] == 0, "all-padding avg backward: dx=%g", dx[i]);
+  }
+  {  // Ties keep the first tap; NaN propagates; a bad argmax is ignored.
+    const PoolGeometry g{1, 2, 2, 1, 2, 2, 2, 2, 0, 0, 1, 1};
+    std::vector<float> x = {3, 3, 3, 1}, y(1);
+    std::vector<int32_t> am(1);
+    lw::max_pool2d_forward(g, x.data(), y.data(), am.data());
+    EXPECT(y[0] == 3 && am[0] == 0, "tie: y=%g argmax=%d", y[0], am[0]);
+    x = {1, std::nanf(""), 5, 2};
+    lw::max_pool2d_forward(g, x.data(), y.data(), am.data());
+    EXPECT(std::isnan(y[0]) && am[0] == 1, "nan: y=%g argmax=%d", y[0], am[0]);
+    const float dy = 1;
+    std::vector<float> dx(4, 9.0f);
+    for (int32_t bad : {4, 1000000, -7}) {
+      lw::max_pool2d_backward(g, &dy, &bad, dx.data());
+      for (float v : dx) EXPECT(v == 0, "bad argmax %d: dx=%g", bad, v);
+    }
+  }
+}
+
+// Brute-force forward over the window, checking bounds tap by tap.
+void reference_forward(const PoolGeometry& g, const float* x, float* ymax,
+                       int32_t* am, float* yavg) {
+  for (int64_t b = 0; b < g.n; ++b)
+    for (int64_t i = 0; i < g.out_h; ++i)
+      for (int64_t j = 0; j < g.out_w; ++j)
+        for (int64_t c = 0; c < g.c; ++c) {
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t arg = -1, count = 0;
+          double sum = 0;
+          for (int64_t u = 0; u < g.pool_h; ++u)
+            for (int64_t v = 0; v < g.pool_w; ++v) {
+              const int64_t r = i * g.stride_h - g.pad_top + u, q = j * g.stride_w - g.pad_left + v;
+              if (r < 0 || r >= g.in_h || q < 0 || q >= g.in_w) continue;
+              const int64_t at = (r * g.in_w + q) * g.c + c;
+              const float val = x[b * g.in_h * g.in_w * g.c + at];
+              if (arg < 0 || val > best) { best = val; arg = at; }
+              sum += val;
+              ++count;
+            }
+          const int64_t o = ((b * g.out_h + i) * g.out_w + j) * g.c + c;
+          ymax[o] = arg < 0 ? 0 : best;
+          am[o] = int32_t(arg);
+          yavg[o] = count ? float(sum / count) : 0;
+        }
+}
+
+constexpr int64_t kGuard = 32;
+constexpr float kSentinel = -4242.5f;
+
+bool intact(const std::vector<float>& v) {
+  for (int64_t i = 0; i < kGuard; ++i)
+    if (v[size_t(i)] != kSentinel || v[v.size() - 1 - size_t(i)] != kSentinel) return false;
+  return true;
+}
+
+double dot(const float* a, const float* b, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += double(a[i]) * b[i];
+  return s;
+}
+
+void sweep(std::mt19937& rng) {
+  std::uniform_real_distribution<float> d(-1, 1);
+  int cases = 0;
+  for (int64_t n : {1, 3})
+    for (int64_t c : {1, 3, 8})
+      for (int64_t p : {1, 2, 3})
+        for (int64_t s : {1, 2, 3})
+          for (int64_t pad : {-2, 0, 1, 2})
+            for (int64_t extra : {0, 3}) {
+              const int64_t in_h = 7, in_w = 5;
+              auto extent = [&](int64_t in) {
+                const int64_t span = in + 2 * pad - p;
+                return (span < 0 ? 0 : span / s + 1) + extra;
+              };
+              const PoolGeometry g{n, in_h, in_w, c, p, p + (s == 2), s, s, pad, pad,
+                                   extent(in_h), extent(in_w)};
+              const int64_t xs = lw::pool_input_size(g), ys = lw::pool_output_size(g);
+              std::vector<float> x(static_cast<size_t>(xs)), dy(static_cast<size_t>(ys));
+              for (float& v : x) v = d(rng);
+              for (float& v : dy) v = d(rng);
+              std::vector<float> ymax(static_cast<size_t>(ys)), yavg(static_cast<size_t>(ys));
+              std::vector<int32_t> am(static_cast<size_t>(ys));
+              reference_forward(g, x.data(), ymax.data(), am.data(), yavg.data());
+
+              std::vector<float> y(size_t(ys + 2 * kGuard), kSentinel), dx(size_t(xs + 2 * kGuard), kSentinel);
+              std::vector<int32_t> got_am(size_t(ys + 2 * kGuard), -99);
+              lw::max_pool2d_forward(g, x.data(), y.data() + kGuard, got_am.data() + kGuard);
+              EXPECT(intact(y) && got_am[0] == -99 && got_am.back() == -99, "max forward out of bounds, case %d", cases);
+              for (int64_t i = 0; i < ys; ++i) {
+                EXPECT(y[size_t(kGuard + i)] == ymax[size_t(i)] && got_am[size_t(kGuard + i)] == am[size_t(i)],
+                       "max forward case %d element %lld", cases, (long long)i);
+                if (g_failures > 20) return;
+              }
+              // y = x[argmax] exactly, so the adjoint identity is tight.
+              lw::max_pool2d_backward(g, dy.data(), got_am.data() + kGuard, dx.data() + kGuard);
+              EXPECT(intact(dx), "max backward out of bounds, case %d", cases);
+              EXPECT(std::fabs(dot(y.data() + kGuard, dy.data(), ys) - dot(x.data(), dx.data() + kGuard, xs)) < 1e-4,
+                     "max adjoint, case %d", cases);
+
+              lw::avg_pool2d_forward(g, x.data(), y.data() + kGuard);
+              EXPECT(intact(y), "avg forward out of bounds, case %d", cases);
+              for (int64_t i = 0; i < ys; ++i)
+                EXPECT(near(y[size_t(kGuard + i)], yavg[size_t(i)]), "avg forward case %d element %lld", cases, (long long)i);
+              lw::avg_pool2d_backward(g, dy.data(), dx.data() + kGuard);
+              EXPECT(intact(dx), "avg backward out of bounds, case %d", cases);
+              EXPECT(std::fabs(dot(y.data() + kGuard, dy.data(), ys) - dot(x.data(), dx.data() + kGuard, xs)) < 1e-4,
+                     "avg adjoint, case %d", cases);
+              ++cases;
+            }
+  std::printf("pool2d: %d reference geometries checked\n", cases);
+}
+
+// Central differences of L = Σ dy·pool(x) against the backward passes.
+void finite_differences(std::mt19937& rng) {
+  const PoolGeometry g{2, 6, 5, 3, 3, 2, 2, 2, 1, 0, 3, 2};
+  const int64_t xs = lw::pool_input_size(g), ys = lw::pool_output_size(g);
+  std::vector<float> x(static_cast<size_t>(xs)), dy(static_cast<size_t>(ys)), y(static_cast<size_t>(ys)), dx(static_cast<size_t>(xs));
+  std::vector<int32_t> am(static_cast<size_t>(ys));
+  // Distinct values spaced well apart so a small step never changes argmax.
+  for (int64_t i = 0; i < xs; ++i) x[size_t(i)] = float(i) * 0.1f;
+  std::shuffle(x.begin(), x.end(), rng);
+  std::uniform_real_distribution<float> d(-1, 1);
+  for (float& v : dy) v = d(rng);
+  for (int avg = 0; avg < 2; ++avg) {
+    auto loss = [&](const std::vector<float>& xin) {
+      if (avg) lw::avg_pool2d_forward(g, xin.data(), y.data());
+      else lw::max_pool2d_forward(g, xin.data(), y.data(), am.data());
+      return dot(y.data(), dy.data(), ys);
+    };
+    loss(x);
+    if (avg) lw::avg_pool2d_backward(g, dy.data(), dx.data());
+    else lw::max_pool2d_backward(g, dy.data(), am.data(), dx.data());
+    const float h = 0.01f;
+    for (int64_t i = 0; i < xs; ++i) {
+      std::vector<float> xp = x, xm = x;
+      xp[size_t(i)] += h;
+      xm[size_t(i)] -= h;
+      const double fd = (loss(xp) - loss(xm)) / (2 * h);
+      EXPECT(std::fabs(fd - dx[size_t(i)]) < 2e-3, "%s finite difference at %lld: %g vs %g",
+             avg ? "avg" : "max", (long long)i, fd, dx[size_t(i)]);
+    }
+  }
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(7);
+  for (int threads : {1, 2}) {
+    lw::set_num_threads(threads);
+    fixed_cases();
+    sweep(rng);
+    finite_differences(rng);
+  }
+  if (g_failures) {
+    std::printf("pool2d_test FAILED (%d)\n", g_failures);
+    return 1;
+  }
+  std::printf("pool2d_test passed\n");
+  return 0;
+}

@@ -1,0 +1,111 @@
+import { expect } from 'chai';
+import { trainXor } from '../examples/xor.js';
+import { Activation, ConvLayer, Dense, FlattenLayer, Network, mse, msePrime, Tensor } from '../lib/index.js';
+import { forEachBackend, randomTensor } from './helpers.js';
+
+forEachBackend('Network', (backend) => {
+  it('examples/xor.ts reaches error < 0.01 and separates the four cases', async () => {
+    const { errors, predictions } = await trainXor(1);
+    expect(errors).to.have.length(1000);
+    expect(errors.at(-1)).to.be.below(0.01);
+    const [p00, p01, p10, p11] = predictions.data;
+    expect(p00).to.be.below(0.2);
+    expect(p11).to.be.below(0.2);
+    expect(p01).to.be.above(0.8);
+    expect(p10).to.be.above(0.8);
+  });
+
+  it('the same seed gives bit-identical training; another seed does not', async () => {
+    const run = async (seed: number) => {
+      const { net, errors } = await trainXor(seed);
+      return { errors, weights: net.layers.flatMap((l) => l.parameters().map((p) => Array.from(p.value.data))) };
+    };
+    const a = await run(5), b = await run(5), c = await run(6);
+    expect(a.errors).to.deep.equal(b.errors);
+    expect(a.weights).to.deep.equal(b.weights);
+    expect(c.weights).to.not.deep.equal(a.weights);
+  });
+
+  it('trains the from-scratch conv stack (ConvLayer → Flatten → FCLayer) on single samples', async () => {
+    const x = randomTensor([8, 5, 5, 2], 3);
+    const y = Tensor.zeros([8, 1, 2]);
+    for (let i = 0; i < 8; i++) y.data[i * 2 + (x.data[i * 50] > 0 ? 0 : 1)] = 1;
+    const net = new Network({ seed: 3 })
+      .add(new ConvLayer([5, 5, 2], [3, 3], 3))
+      .add(new Activation('tanh'))
+      .add(new FlattenLayer())
+      .add(new Dense(27, 2))
+      .add(new Activation('sigmoid'))
+      .use(mse, msePrime);
+    // Per-sample x is [5,5,2] as in the tutorial; the conv output keeps a batch of 1.
+    const errors: number[] = [];
+    for (let epoch = 0; epoch < 30; epoch++) {
+      let total = 0;
+      for (let i = 0; i < 8; i++) {
+        const out = net.forward(x.slice(i, i + 1).reshape([5, 5, 2]));
+        const target = y.slice(i, i + 1).reshape([1, 2]);
+        total += mse(target, out);
+        net.backward(msePrime(target, out), 0.5);
+      }
+      errors.push(total / 8);
+    }
+    expect(errors.at(-1)!).to.be.below(errors[0] / 2);
+  });
+
+  it('predicts a whole batch from nested arrays', () => {
+    const net = new Network({ seed: 1 }).add(new Dense(2, 1));
+    const out = net.predict([[1, 2], [3, 4], [5, 6]]);
+    expect(out.shape).to.deep.equal([3, 1]);
+  });
+
+  it('rejects bad fit arguments with clear errors', async () => {
+    const net = new Network().add(new Dense(2, 1));
+    await expectReject(net.fit([[1, 2]], [[1]], { epochs: 1, learningRate: 0.1 }), 'no loss set');
+    net.use(mse);
+    await expectReject(net.fit([[1, 2]], [[1], [2]], { epochs: 1, learningRate: 0.1 }), 'expected x and y with the same number of samples but got [1,2] and [2,1]');
+    await expectReject(net.fit([[1, 2]], [[1]], { epochs: 0, learningRate: 0.1 }), 'expected a positive integer for epochs but got number 0');
+    await expectReject(net.fit([[1, 2]], [[1]], { epochs: 1, learningRate: NaN }), 'expected a finite number for learningRate but got number NaN');
+    await expectReject(net.fit([[1, 2, 3]], [[1]], { epochs: 1, learningRate: 0.1 }), 'expected [*,2] for Dense input but got [1,3]');
+    expect(() => new Network().predict([[1]])).to.throw('the network has no layers');
+    expect(() => net.add({} as never)).to.throw(TypeError, 'expected a Layer for add but got Object');
+  });
+
+  it('keeps the event loop responsive during fit (10 ms heartbeat lag < 50 ms)', async function () {
+    // The 2-core CI machines are shared: an unlucky deschedule can stall any
+    // process for tens of ms. A fit that really blocks fails every attempt.
+    this.retries(2);
+    const x = randomTensor([1024, 128], 1);
+    const y = randomTensor([1024, 16], 2);
+    const net = new Network({ seed: 1 }).add(new Dense(128, 128)).add(new Activation('relu')).add(new Dense(128, 16)).use(mse);
+    let last = performance.now();
+    let maxLag = 0;
+    const heartbeat = setInterval(() => {
+      const now = performance.now();
+      maxLag = Math.max(maxLag, now - last - 10);
+      last = now;
+    }, 10);
+    const started = performance.now();
+    let epochs = 0;
+    // Train for at least 300 ms so the heartbeat has something to measure.
+    while (performance.now() - started < 300) {
+      await net.fit(x, y, { epochs: 1, learningRate: 0.01, batchSize: 8 });
+      epochs++;
+    }
+    // The gap since the last beat counts too: a fit that never yields shows up here.
+    maxLag = Math.max(maxLag, performance.now() - last - 10);
+    clearInterval(heartbeat);
+    expect(epochs).to.be.at.least(1);
+    expect(maxLag, 'largest heartbeat delay in ms').to.be.below(50);
+  });
+});
+
+async function expectReject(p: Promise<unknown>, message: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect((err as Error).message).to.contain(message);
+    return;
+  }
+  expect.fail(`expected a rejection containing '${message}'`);
+}
+
