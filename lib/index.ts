@@ -21,13 +21,14 @@ export {
 } from './losses.js';
 export {
   SGD, Adam, RMSprop, sgd, adam, rmsprop, getOptimizer,
-  type Optimizer, type OptimizerName, type OptimizerSpec, type SgdOptions, type AdamOptions, type RmspropOptions,
+  type Optimizer, type OptimizerConfig, type OptimizerState, type OptimizerName, type OptimizerSpec, type SgdOptions, type AdamOptions, type RmspropOptions,
 } from './optimizers.js';
 export { initializers, type InitializerName, type Initializer } from './initializers.js';
 export {
   EarlyStopping,
   type Callback, type EarlyStoppingOptions, type EpochLogs, type BatchLogs, type History, type TrainingContext, type Monitor,
 } from './callbacks.js';
+export { saveNetwork, loadNetwork, MODEL_FORMAT, MODEL_VERSION, type SaveOptions, type LoadedModel } from './serialize.js';
 export { Network, type NetworkOptions, type FitOptions, type EvaluateOptions, type Evaluation } from './network.js';
 export {
   getBackend, setBackend, nativeAvailable, nativeInfo, setNumThreads,

@@ -10,6 +10,7 @@ import { getLoss, type Loss, type LossName } from './losses.js';
 import { countCorrect, countPredictions } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerSpec } from './optimizers.js';
 import { Rng, randomSeed } from './random.js';
+import { loadNetwork, saveNetwork, type SaveOptions } from './serialize.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 
@@ -109,6 +110,21 @@ export class Network {
     let grad = outputGradient;
     for (let i = from; i >= 0; i--) grad = this.layers[i].backward(grad, learningRate);
     return grad;
+  }
+
+  /** The name of the loss set with use(), if any. */
+  lossName(): string | undefined {
+    return this.loss?.name;
+  }
+
+  /** Saves topology and weights to `dir` atomically (see serialize.ts); optionally the optimizer's state. */
+  save(dir: string, options?: SaveOptions): Promise<void> {
+    return saveNetwork(this, dir, options);
+  }
+
+  /** Loads a network saved with save(); throws a clear error for a damaged or mismatched file. */
+  static async load(dir: string): Promise<Network> {
+    return (await loadNetwork(dir)).network;
   }
 
   parameters(): Parameter[] {

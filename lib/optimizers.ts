@@ -14,6 +14,71 @@ export interface Optimizer {
   step(parameters: Parameter[]): void;
   /** Forgets per-parameter state (moments, step counts). */
   reset(): void;
+  /** Name and hyper-parameters as plain data. */
+  getConfig(): OptimizerConfig;
+  /** Per-parameter state (in the order of `parameters`), for checkpoints. */
+  getState(parameters: Parameter[]): OptimizerState;
+  /** Restores getState()'s output for the same parameters. */
+  setState(parameters: Parameter[], state: OptimizerState): void;
+}
+
+export interface OptimizerConfig {
+  name: OptimizerName;
+  [hyperParameter: string]: unknown;
+}
+
+/** For each parameter: its step count and state arrays (empty before its first step). */
+export interface OptimizerState {
+  steps: number[];
+  slots: Float32Array[][];
+}
+
+/**
+ * State kept per parameter tensor: `slotCount` arrays shaped like the
+ * parameter and a step count. Shared by the three optimizers so getState /
+ * setState exist once.
+ */
+class ParameterSlots {
+  private map = new WeakMap<Tensor, { arrays: Float32Array[]; steps: number }>();
+
+  constructor(private readonly slotCount: number, private readonly owner: string) {}
+
+  get(p: Parameter): { arrays: Float32Array[]; steps: number } {
+    let s = this.map.get(p.value);
+    if (!s) {
+      s = { arrays: Array.from({ length: this.slotCount }, () => new Float32Array(p.value.size)), steps: 0 };
+      this.map.set(p.value, s);
+    }
+    return s;
+  }
+
+  reset(): void {
+    this.map = new WeakMap();
+  }
+
+  export(parameters: Parameter[]): OptimizerState {
+    const state: OptimizerState = { steps: [], slots: [] };
+    for (const p of parameters) {
+      const s = this.map.get(p.value);
+      state.steps.push(s?.steps ?? 0);
+      state.slots.push(s ? s.arrays.map((a) => a.slice()) : []);
+    }
+    return state;
+  }
+
+  import(parameters: Parameter[], state: OptimizerState): void {
+    if (state.steps.length !== parameters.length || state.slots.length !== parameters.length) {
+      throw new RangeError(`${this.owner} state holds ${state.slots.length} parameters but the network has ${parameters.length}`);
+    }
+    parameters.forEach((p, i) => {
+      const arrays = state.slots[i];
+      if (arrays.length === 0) return this.map.delete(p.value);
+      if (arrays.length !== this.slotCount || arrays.some((a) => a.length !== p.value.size)) {
+        throw new RangeError(`${this.owner} state for parameter ${i} (${p.name}) does not match its size ${p.value.size}`);
+      }
+      this.map.set(p.value, { arrays: arrays.map((a) => a.slice()), steps: state.steps[i] });
+    });
+  }
 }
 
 function checkRate(value: unknown, what: string, { min = 0, max = Infinity, open = false } = {}): number {
@@ -23,17 +88,43 @@ function checkRate(value: unknown, what: string, { min = 0, max = Infinity, open
   return value;
 }
 
+/** The per-parameter state handling every optimizer shares. */
+abstract class SlottedOptimizer implements Optimizer {
+  abstract readonly name: OptimizerName;
+  abstract learningRate: number;
+  protected readonly slots: ParameterSlots;
+
+  constructor(slotCount: number, owner: string) {
+    this.slots = new ParameterSlots(slotCount, owner);
+  }
+
+  abstract step(parameters: Parameter[]): void;
+  abstract getConfig(): OptimizerConfig;
+
+  reset(): void {
+    this.slots.reset();
+  }
+
+  getState(parameters: Parameter[]): OptimizerState {
+    return this.slots.export(parameters);
+  }
+
+  setState(parameters: Parameter[], state: OptimizerState): void {
+    this.slots.import(parameters, state);
+  }
+}
+
 export interface SgdOptions { learningRate?: number; momentum?: number; nesterov?: boolean }
 
 /** Stochastic gradient descent, optionally with (Nesterov) momentum, as torch.optim.SGD. */
-export class SGD implements Optimizer {
-  readonly name = 'sgd';
+export class SGD extends SlottedOptimizer {
+  readonly name = 'sgd' as const;
   learningRate: number;
   readonly momentum: number;
   readonly nesterov: boolean;
-  private velocity = new WeakMap<Tensor, Float32Array>();
 
   constructor({ learningRate = 0.01, momentum = 0, nesterov = false }: SgdOptions = {}) {
+    super(1, 'sgd');
     this.learningRate = checkRate(learningRate, 'sgd learningRate');
     this.momentum = checkRate(momentum, 'sgd momentum', { max: 1 });
     this.nesterov = Boolean(nesterov);
@@ -47,29 +138,31 @@ export class SGD implements Optimizer {
         backend.axpy(-this.learningRate, p.grad.data, p.value.data);
         continue;
       }
-      let v = this.velocity.get(p.value);
-      if (!v) this.velocity.set(p.value, (v = new Float32Array(p.value.size)));
-      backend.sgdMomentumStep(p.value.data, p.grad.data, v, this.learningRate, this.momentum, this.nesterov);
+      const s = this.slots.get(p);
+      s.steps++;
+      backend.sgdMomentumStep(p.value.data, p.grad.data, s.arrays[0], this.learningRate, this.momentum, this.nesterov);
     }
   }
 
-  reset(): void {
-    this.velocity = new WeakMap();
+
+  getConfig(): OptimizerConfig {
+    return { name: 'sgd', learningRate: this.learningRate, momentum: this.momentum, nesterov: this.nesterov };
   }
+
 }
 
 export interface AdamOptions { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
 
 /** Adam (Kingma & Ba), as torch.optim.Adam without weight decay. */
-export class Adam implements Optimizer {
-  readonly name = 'adam';
+export class Adam extends SlottedOptimizer {
+  readonly name = 'adam' as const;
   learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
-  private state = new WeakMap<Tensor, { m: Float32Array; v: Float32Array; t: number }>();
 
   constructor({ learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 }: AdamOptions = {}) {
+    super(2, 'adam');
     this.learningRate = checkRate(learningRate, 'adam learningRate');
     this.beta1 = checkRate(beta1, 'adam beta1', { max: 1 });
     this.beta2 = checkRate(beta2, 'adam beta2', { max: 1, open: false });
@@ -80,31 +173,32 @@ export class Adam implements Optimizer {
   step(parameters: Parameter[]): void {
     const backend = getBackend();
     for (const p of parameters) {
-      let s = this.state.get(p.value);
-      if (!s) this.state.set(p.value, (s = { m: new Float32Array(p.value.size), v: new Float32Array(p.value.size), t: 0 }));
-      s.t++;
-      const stepSize = this.learningRate / (1 - this.beta1 ** s.t);
-      const bias2 = 1 - this.beta2 ** s.t;
-      backend.adamStep(p.value.data, p.grad.data, s.m, s.v, stepSize, this.beta1, this.beta2, bias2, this.epsilon);
+      const s = this.slots.get(p);
+      const t = ++s.steps;
+      const stepSize = this.learningRate / (1 - this.beta1 ** t);
+      const bias2 = 1 - this.beta2 ** t;
+      backend.adamStep(p.value.data, p.grad.data, s.arrays[0], s.arrays[1], stepSize, this.beta1, this.beta2, bias2, this.epsilon);
     }
   }
 
-  reset(): void {
-    this.state = new WeakMap();
+
+  getConfig(): OptimizerConfig {
+    return { name: 'adam', learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
+
 }
 
 export interface RmspropOptions { learningRate?: number; rho?: number; epsilon?: number }
 
 /** RMSprop (Hinton), as Keras' RMSprop without momentum. */
-export class RMSprop implements Optimizer {
-  readonly name = 'rmsprop';
+export class RMSprop extends SlottedOptimizer {
+  readonly name = 'rmsprop' as const;
   learningRate: number;
   readonly rho: number;
   readonly epsilon: number;
-  private sq = new WeakMap<Tensor, Float32Array>();
 
   constructor({ learningRate = 0.001, rho = 0.9, epsilon = 1e-7 }: RmspropOptions = {}) {
+    super(1, 'rmsprop');
     this.learningRate = checkRate(learningRate, 'rmsprop learningRate');
     this.rho = checkRate(rho, 'rmsprop rho', { max: 1 });
     this.epsilon = checkRate(epsilon, 'rmsprop epsilon');
@@ -113,15 +207,17 @@ export class RMSprop implements Optimizer {
   step(parameters: Parameter[]): void {
     const backend = getBackend();
     for (const p of parameters) {
-      let s = this.sq.get(p.value);
-      if (!s) this.sq.set(p.value, (s = new Float32Array(p.value.size)));
-      backend.rmspropStep(p.value.data, p.grad.data, s, this.learningRate, this.rho, this.epsilon);
+      const s = this.slots.get(p);
+      s.steps++;
+      backend.rmspropStep(p.value.data, p.grad.data, s.arrays[0], this.learningRate, this.rho, this.epsilon);
     }
   }
 
-  reset(): void {
-    this.sq = new WeakMap();
+
+  getConfig(): OptimizerConfig {
+    return { name: 'rmsprop', learningRate: this.learningRate, rho: this.rho, epsilon: this.epsilon };
   }
+
 }
 
 export const sgd = (options?: SgdOptions): SGD => new SGD(options);

@@ -7,7 +7,7 @@ import { ACTIVATION_KINDS, type ActivationKind } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { Layer } from './layer.js';
+import { Layer, type LayerConfig } from './layer.js';
 
 export type ScalarFunction = (x: number) => number;
 export type ActivationName = ActivationKind | 'softmax';
@@ -85,6 +85,11 @@ export class Activation extends Layer {
       getBackend().activationBackward(this.kind, input.data, this.output!.data, outputGradient.data, inputGradient.data, this.alpha);
     }
     return inputGradient;
+  }
+
+  override getConfig(): LayerConfig {
+    if (this.kind === 'custom') throw new Error('an Activation with a user function cannot be saved: its code is not data');
+    return this.kind === 'leakyRelu' ? { type: 'Activation', kind: this.kind, alpha: this.alpha } : { type: 'Activation', kind: this.kind };
   }
 
   /** The output of the last forward pass (the fused softmax + cross-entropy gradient reads it). */

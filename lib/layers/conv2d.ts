@@ -22,7 +22,7 @@ import { Rng } from '../random.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Activation, type ActivationName } from './activation.js';
-import { Layer, type Parameter } from './layer.js';
+import { Layer, type LayerConfig, type Parameter } from './layer.js';
 
 export type Padding = 'valid' | 'same';
 type Pair = [number, number];
@@ -39,6 +39,8 @@ export interface Conv2DOptions {
   activation?: ActivationName;
   /** Filter initialiser (default glorotUniform); the bias starts at zero. */
   kernelInitializer?: InitializerName;
+  /** Input channels, when known but the image size is not (creates the weights at once). */
+  inputChannels?: number;
 }
 
 export class Conv2D extends Layer {
@@ -56,6 +58,7 @@ export class Conv2D extends Layer {
   private geometry?: ConvGeometry;
   private readonly activation?: Activation;
   private readonly initializer: Initializer;
+  private readonly options: Conv2DOptions;
 
   /** `new Conv2D({ filters, kernelSize, strides, padding })`, or the from-scratch form. */
   constructor(options: Conv2DOptions);
@@ -68,6 +71,7 @@ export class Conv2D extends Layer {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`expected Conv2D options or (inputShape, kernelShape, depth) but got ${describe(first)}`);
     }
+    this.options = { ...options };
     this.filters = assertPositiveInteger(options.filters, 'Conv2D filters');
     this.initializer = getInitializer(options.kernelInitializer, 'Conv2D kernelInitializer');
     if (options.activation !== undefined) this.activation = new Activation(options.activation);
@@ -83,6 +87,8 @@ export class Conv2D extends Layer {
       }
       options.inputShape.forEach((d, i) => assertPositiveInteger(d, `Conv2D inputShape[${i}]`));
       this.build(options.inputShape[2]);
+    } else if (options.inputChannels !== undefined) {
+      this.build(assertPositiveInteger(options.inputChannels, 'Conv2D inputChannels'));
     }
   }
 
@@ -152,6 +158,12 @@ export class Conv2D extends Layer {
     backend.conv2dBackwardInput(dy, this._weights!.data, inputGradient.data, g, false);
     this.sgdStep(learningRate);
     return inputGradient;
+  }
+
+  override getConfig(): LayerConfig {
+    const config: LayerConfig = { type: 'Conv2D', ...this.options, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding };
+    if (this.inChannels !== undefined && config.inputShape === undefined) config.inputChannels = this.inChannels;
+    return config;
   }
 
   override parameters(): Parameter[] {

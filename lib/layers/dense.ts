@@ -13,7 +13,7 @@ import { Rng } from '../random.js';
 import { assertPositiveInteger, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Activation, type ActivationName } from './activation.js';
-import { Layer, type Parameter } from './layer.js';
+import { Layer, type LayerConfig, type Parameter } from './layer.js';
 
 export interface DenseOptions {
   /** Applied to X·W + B (default none). */
@@ -32,9 +32,11 @@ export class Dense extends Layer {
   private input?: Tensor;
   private readonly activation?: Activation;
   private readonly initializer: Initializer;
+  private readonly options: DenseOptions;
 
   constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
     super();
+    this.options = { ...options };
     this.initializer = getInitializer(options.kernelInitializer, 'Dense kernelInitializer');
     if (options.activation !== undefined) this.activation = new Activation(options.activation);
     this.inputSize = assertPositiveInteger(inputSize, 'Dense inputSize');
@@ -78,6 +80,10 @@ export class Dense extends Layer {
     backend.matmul(dy, this.weights.data, inputGradient.data, rows, this.inputSize, this.outputSize, false, true, false);
     this.sgdStep(learningRate);
     return inputGradient;
+  }
+
+  override getConfig(): LayerConfig {
+    return { type: 'Dense', inputSize: this.inputSize, outputSize: this.outputSize, ...this.options };
   }
 
   override parameters(): Parameter[] {

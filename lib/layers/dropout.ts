@@ -7,7 +7,7 @@ import { getBackend } from '../backends/index.js';
 import { Rng } from '../random.js';
 import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { Layer } from './layer.js';
+import { Layer, type LayerConfig } from './layer.js';
 
 export class Dropout extends Layer {
   readonly rate: number;
@@ -21,6 +21,10 @@ export class Dropout extends Layer {
       throw new RangeError(`expected a rate in [0, 1) for Dropout but got ${describe(rate)}`);
     }
     this.rate = rate;
+  }
+
+  override getConfig(): LayerConfig {
+    return { type: 'Dropout', rate: this.rate };
   }
 
   override initialize(rng: Rng): void {

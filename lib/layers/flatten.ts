@@ -3,10 +3,14 @@
 
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { Layer } from './layer.js';
+import { Layer, type LayerConfig } from './layer.js';
 
 export class Flatten extends Layer {
   private inputShape?: readonly number[];
+
+  override getConfig(): LayerConfig {
+    return { type: 'Flatten' };
+  }
 
   override forward(input: Tensor): Tensor {
     if (!(input instanceof Tensor)) throw new TypeError('expected a Tensor for Flatten input');

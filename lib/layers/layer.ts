@@ -14,6 +14,12 @@ export interface Parameter {
   readonly grad: Tensor;
 }
 
+/** A layer's type name and constructor options, as stored in a model file. */
+export interface LayerConfig {
+  type: string;
+  [option: string]: unknown;
+}
+
 export abstract class Layer {
   /** True while a network trains (Dropout acts only then). */
   training = false;
@@ -32,6 +38,14 @@ export abstract class Layer {
    * rate it also takes a plain SGD step, as the from-scratch design does.
    */
   abstract backward(outputGradient: Tensor, learningRate?: number): Tensor;
+
+  /**
+   * The constructor arguments as plain data, for saving a model; a layer
+   * rebuilt from it (with its weights restored) behaves identically.
+   */
+  getConfig(): LayerConfig {
+    throw new Error(`${this.constructor.name} cannot be saved: it does not describe itself as data`);
+  }
 
   /** Trainable parameters with their gradients (none for stateless layers). */
   parameters(): Parameter[] {

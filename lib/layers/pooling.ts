@@ -11,7 +11,7 @@ import type { PoolGeometry } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { assertPositiveInteger, describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { Layer } from './layer.js';
+import { Layer, type LayerConfig } from './layer.js';
 import { outputAndPad, pair, type Padding } from './conv2d.js';
 
 export interface Pool2DOptions {
@@ -38,6 +38,10 @@ abstract class Pool2D extends Layer {
     if (this.padding !== 'valid' && this.padding !== 'same') {
       throw new RangeError(`expected 'valid' or 'same' for ${this.constructor.name} padding but got ${describe(this.padding)}`);
     }
+  }
+
+  override getConfig(): LayerConfig {
+    return { type: this.constructor.name, poolSize: this.poolSize, strides: this.strides, padding: this.padding };
   }
 
   protected prepare(input: Tensor): PoolGeometry {
