@@ -1,7 +1,7 @@
 // Training callbacks: hooks fit calls between batches and epochs, and
 // EarlyStopping built on them.
 
-import type { Network } from './network.js';
+import type { Network, TrainingState } from './network.js';
 import { describe } from './shape.js';
 
 /** What fit reports after each epoch (validation entries when it has validation data). */
@@ -36,6 +36,8 @@ export interface History {
   valLoss?: number[];
   valAccuracy?: number[];
   seconds: number[];
+  /** Set when fit stopped early on its AbortSignal: pass it as fit({ resume }) to continue. */
+  interrupted?: TrainingState;
 }
 
 /** Epochs and batches are numbered from 1. Any hook may be async. */

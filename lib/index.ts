@@ -2,7 +2,7 @@
 
 export { Tensor, tensor, type NestedArray, type TensorLike } from './tensor.js';
 export { formatShape, type Shape } from './shape.js';
-export { Rng } from './random.js';
+export { Rng, type RngState } from './random.js';
 export * as ops from './ops.js';
 export type { ConvMode } from './ops.js';
 export { Layer, type Parameter } from './layers/layer.js';
@@ -28,8 +28,8 @@ export {
   EarlyStopping,
   type Callback, type EarlyStoppingOptions, type EpochLogs, type BatchLogs, type History, type TrainingContext, type Monitor,
 } from './callbacks.js';
-export { saveNetwork, loadNetwork, MODEL_FORMAT, MODEL_VERSION, type SaveOptions, type LoadedModel } from './serialize.js';
-export { Network, type NetworkOptions, type FitOptions, type EvaluateOptions, type Evaluation } from './network.js';
+export { saveNetwork, loadNetwork, networkFromSpec, MODEL_FORMAT, MODEL_VERSION, type SaveOptions, type LoadedModel, type NetworkSpec } from './serialize.js';
+export { Network, type NetworkOptions, type FitOptions, type TrainingState, type EvaluateOptions, type Evaluation } from './network.js';
 export {
   getBackend, setBackend, nativeAvailable, nativeInfo, setNumThreads,
   type BackendName, type NativeInfo,

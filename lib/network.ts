@@ -9,7 +9,7 @@ import { Layer, type Parameter } from './layers/layer.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
 import { countCorrect, countPredictions } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerSpec } from './optimizers.js';
-import { Rng, randomSeed } from './random.js';
+import { Rng, randomSeed, type RngState } from './random.js';
 import { loadNetwork, saveNetwork, type SaveOptions } from './serialize.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
@@ -43,6 +43,33 @@ export interface FitOptions {
   onBatchEnd?: Callback['onBatchEnd'];
   /** Print one line per epoch. */
   verbose?: boolean;
+  /** Stops training after the current batch; the history then carries `interrupted`, a state to resume from. */
+  signal?: AbortSignal;
+  /** Continues an interrupted fit exactly where it stopped (same data and options). */
+  resume?: TrainingState;
+}
+
+/**
+ * Where an interrupted fit stood: enough, with the weights and optimizer
+ * state saved beside it, to finish with the same result as an uninterrupted run.
+ */
+export interface TrainingState {
+  /** The epoch in progress (from 1) and how many of its batches are done. */
+  epoch: number;
+  batch: number;
+  /** That epoch's sample order. */
+  order: number[];
+  shuffleRng: RngState;
+  layerRngs: RngState[];
+  totals: TotalsState;
+  history: History;
+}
+
+interface TotalsState {
+  lossSum: number;
+  samples: number;
+  correct: number;
+  predictions: number;
 }
 
 export interface EvaluateOptions {
@@ -222,23 +249,28 @@ export class Network {
     const samples = x.shape[0];
     const context: TrainingContext = { network: this, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false };
     const trainingRng = new Rng(options.seed ?? this.seed ^ 0x5bd1e995);
-    const shuffleRng = trainingRng.fork();
-    for (const layer of this.layers) layer.setRandomSource(trainingRng.fork());
+    const resume = options.resume;
+    if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs);
+    const shuffleRng = resume ? Rng.fromState(resume.shuffleRng) : trainingRng.fork();
+    const layerRngs = this.layers.map((_, i) => (resume ? Rng.fromState(resume.layerRngs[i]) : trainingRng.fork()));
+    this.layers.forEach((layer, i) => layer.setRandomSource(layerRngs[i]));
     // The fused softmax + cross-entropy gradient skips the softmax layer's Jacobian.
     const last = this.layers[this.layers.length - 1];
     const fuseSoftmax = last instanceof Activation && last.kind === 'softmax' && typeof loss.softmaxGradient === 'function';
 
-    const history: History = { loss: [], seconds: [] };
-    const order = Array.from({ length: samples }, (_, i) => i);
+    const history: History = resume ? structuredClone(resume.history) : { loss: [], seconds: [] };
+    const order = resume ? [...resume.order] : Array.from({ length: samples }, (_, i) => i);
     let lastYield = performance.now();
     for (const cb of callbacks) await cb.onTrainBegin?.(context);
 
-    for (let epoch = 1; epoch <= epochs && !context.stopTraining; epoch++) {
+    for (let epoch = resume?.epoch ?? 1; epoch <= epochs && !context.stopTraining; epoch++) {
       const started = performance.now();
-      if (options.shuffle ?? true) shuffleInPlace(order, shuffleRng);
-      const totals = new Totals(accuracyKind);
+      const resuming = resume !== undefined && epoch === resume.epoch;
+      if ((options.shuffle ?? true) && !resuming) shuffleInPlace(order, shuffleRng);
+      const totals = new Totals(accuracyKind, resuming ? resume.totals : undefined);
+      const firstBatch = resuming ? resume.batch + 1 : 1;
       this.setTraining(true);
-      for (let batch = 1, start = 0; start < samples; batch++, start += batchSize) {
+      for (let batch = firstBatch, start = (firstBatch - 1) * batchSize; start < samples; batch++, start += batchSize) {
         const end = Math.min(start + batchSize, samples);
         const xb = gather(x, order, start, end);
         const yb = gather(y, order, start, end);
@@ -255,6 +287,15 @@ export class Network {
         if (callbacks.length > 0) {
           const logs: BatchLogs = { epoch, loss: batchLoss, size: end - start };
           for (const cb of callbacks) await cb.onBatchEnd?.(batch, logs, context);
+        }
+        if (options.signal?.aborted && start + batchSize < samples) {
+          this.setTraining(false);
+          history.interrupted = {
+            epoch, batch, order: [...order], shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
+            totals: totals.state(), history: structuredClone({ ...history, interrupted: undefined }),
+          };
+          for (const cb of callbacks) await cb.onTrainEnd?.(history, context);
+          return history;
         }
         if (performance.now() - lastYield >= YIELD_EVERY_MS) {
           this.setTraining(false);
@@ -274,6 +315,13 @@ export class Network {
       record(history, logs);
       if (options.verbose) console.log(formatEpoch(epoch, epochs, logs));
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, context);
+      if (options.signal?.aborted && epoch < epochs) {
+        history.interrupted = {
+          epoch: epoch + 1, batch: 0, order: [...order], shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
+          totals: new Totals(accuracyKind).state(), history: structuredClone({ ...history, interrupted: undefined }),
+        };
+        break;
+      }
     }
     for (const cb of callbacks) await cb.onTrainEnd?.(history, context);
     return history;
@@ -300,7 +348,13 @@ class Totals {
   private correct = 0;
   private predictions = 0;
 
-  constructor(private readonly accuracy?: 'binary' | 'categorical' | 'sparse') {}
+  constructor(private readonly accuracy?: 'binary' | 'categorical' | 'sparse', from?: TotalsState) {
+    if (from) ({ lossSum: this.lossSum, samples: this.samples, correct: this.correct, predictions: this.predictions } = from);
+  }
+
+  state(): TotalsState {
+    return { lossSum: this.lossSum, samples: this.samples, correct: this.correct, predictions: this.predictions };
+  }
 
   add(batchLoss: number, size: number, yTrue: Tensor, yPred: Tensor): void {
     this.lossSum += batchLoss * size;
@@ -315,6 +369,15 @@ class Totals {
     const out: Evaluation = { loss: this.samples === 0 ? 0 : this.lossSum / this.samples };
     if (this.accuracy && (withAccuracy || this.predictions > 0)) out.accuracy = this.predictions === 0 ? 0 : this.correct / this.predictions;
     return out;
+  }
+}
+
+function checkResume(state: TrainingState, samples: number, layers: number, epochs: number): void {
+  const ok = state && typeof state === 'object' && Number.isInteger(state.epoch) && state.epoch >= 1 && state.epoch <= epochs &&
+    Number.isInteger(state.batch) && state.batch >= 0 && Array.isArray(state.order) && state.order.length === samples &&
+    Array.isArray(state.layerRngs) && state.layerRngs.length === layers && state.history && Array.isArray(state.history.loss);
+  if (!ok) {
+    throw new RangeError(`the resume state does not fit this training run (${samples} samples, ${layers} layers, ${epochs} epochs)`);
   }
 }
 

@@ -1,6 +1,11 @@
 // A small seeded generator (xoshiro128**), so one seed reproduces
 // initialisation bit for bit on every backend and platform.
 
+export interface RngState {
+  s: number[];
+  spareNormal: number | null;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -65,6 +70,20 @@ export class Rng {
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);
+  }
+
+  /** The generator's position, to continue the same stream later (checkpoints). */
+  getState(): RngState {
+    return { s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spareNormal: this.spareNormal };
+  }
+
+  static fromState(state: RngState): Rng {
+    const ok = state && Array.isArray(state.s) && state.s.length === 4 && state.s.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
+    if (!ok) throw new RangeError('expected a random generator state { s: [4 uint32], spareNormal }');
+    const rng = new Rng(0);
+    [rng.s0, rng.s1, rng.s2, rng.s3] = state.s.map((v) => v | 0);
+    rng.spareNormal = typeof state.spareNormal === 'number' ? state.spareNormal : null;
+    return rng;
   }
 
   /** A new generator whose stream is independent of this one's future draws. */

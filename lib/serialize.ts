@@ -44,6 +44,38 @@ const LAYER_TYPES: Record<string, (c: LayerConfig) => Layer> = {
   Flatten: () => new Flatten(),
 };
 
+/** A network described as data: what `layerwise train` reads from a spec file. */
+export interface NetworkSpec {
+  seed?: number;
+  layers: LayerConfig[];
+  loss?: string;
+}
+
+/** Builds a network from a spec, naming the first layer that is not valid. */
+export function networkFromSpec(spec: NetworkSpec, source = 'network spec'): Network {
+  if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.layers)) {
+    throw new TypeError(`${source}: expected { layers: [...] } but got ${describe(spec)}`);
+  }
+  if (spec.seed !== undefined && !Number.isInteger(spec.seed)) throw new TypeError(`${source}: seed must be an integer but is ${describe(spec.seed)}`);
+  const network = new Network({ seed: spec.seed });
+  spec.layers.forEach((config, i) => {
+    const type = config && typeof config === 'object' ? config.type : undefined;
+    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(LAYER_TYPES, type)) {
+      throw new RangeError(`${source}: layer ${i} has unknown type ${describe(type)} (known: ${Object.keys(LAYER_TYPES).join(', ')})`);
+    }
+    try {
+      network.add(LAYER_TYPES[type](config));
+    } catch (err) {
+      throw new RangeError(`${source}: layer ${i} (${type}): ${(err as Error).message}`);
+    }
+  });
+  if (spec.loss !== undefined && spec.loss !== null) {
+    if (typeof spec.loss !== 'string' || !(spec.loss in LOSSES)) throw new RangeError(`${source}: unknown loss ${describe(spec.loss)}`);
+    network.use(getLoss(spec.loss as never));
+  }
+  return network;
+}
+
 interface TensorEntry {
   name: string;
   shape: number[];
@@ -163,19 +195,11 @@ export async function loadNetwork(dir: string): Promise<LoadedModel> {
     fail('the weights manifest is malformed');
   }
 
-  const network = new Network({ seed: model.seed });
-  model.layers.forEach((config, i) => {
-    const make = config && typeof config === 'object' ? LAYER_TYPES[config.type as string] : undefined;
-    if (!make || !Object.prototype.hasOwnProperty.call(LAYER_TYPES, config.type)) fail(`layer ${i} has unknown type ${describe(config?.type)}`);
-    try {
-      network.add(make!(config));
-    } catch (err) {
-      fail(`layer ${i} (${config.type}): ${(err as Error).message}`);
-    }
-  });
-  if (model.loss !== null) {
-    if (typeof model.loss !== 'string' || !(model.loss in LOSSES)) fail(`unknown loss ${describe(model.loss)}`);
-    network.use(getLoss(model.loss as never));
+  let network: Network;
+  try {
+    network = networkFromSpec({ seed: model.seed, layers: model.layers, loss: model.loss ?? undefined }, modelPath);
+  } catch (err) {
+    throw new Error((err as Error).message);
   }
 
   const weightsPath = path.join(dir, w.file);

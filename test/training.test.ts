@@ -4,9 +4,12 @@
 import { expect } from 'chai';
 import {
   Activation, Adam, Conv2D, Dense, Dropout, EarlyStopping, Flatten, MaxPool2D, Network, RMSprop, SGD,
-  binaryCrossEntropy, categoricalCrossEntropy, getOptimizer, mse, sparseCategoricalCrossEntropy, Tensor, tensor,
+  binaryCrossEntropy, categoricalCrossEntropy, getOptimizer, loadNetwork, mse, sparseCategoricalCrossEntropy, Tensor, tensor,
   type Loss,
 } from '../lib/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { expectClose, forEachBackend, randomTensor } from './helpers.js';
 
 /** Two Gaussian-ish blobs per class in 2-D: linearly separable enough for a small net. */
@@ -216,6 +219,38 @@ forEachBackend('training', () => {
     const regression = new Network({ seed: 1 }).add(new Dense(1, 1)).use(mse);
     const huge = Tensor.from(new Float32Array(8).fill(1e30)).reshape([8, 1]);
     await expectReject(regression.fit(huge, huge, { epochs: 2, batchSize: 4, learningRate: 1 }), 'training diverged: the loss is Infinity at epoch 1, batch 2');
+  });
+
+  it('an aborted fit resumes from its saved state with the same result as an uninterrupted run', async () => {
+    const { x, labels } = blobs(100, 3, 21);
+    const build = () => new Network({ seed: 21 })
+      .add(new Dense(2, 12, { activation: 'relu' })).add(new Dropout(0.3)).add(new Dense(12, 3)).add(new Activation('softmax'))
+      .use('sparseCategoricalCrossEntropy');
+    const options = { epochs: 3, batchSize: 8, optimizer: 'adam' as const, learningRate: 0.01 };
+    const straight = build();
+    const full = await straight.fit(x, labels, options);
+
+    const first = build();
+    const adam = new Adam({ learningRate: 0.01 });
+    const controller = new AbortController();
+    const partial = await first.fit(x, labels, {
+      ...options, optimizer: adam, signal: controller.signal,
+      onBatchEnd: (batch, logs) => { if (logs.epoch === 2 && batch === 5) controller.abort(); },
+    });
+    expect(partial.interrupted).to.include({ epoch: 2, batch: 5 });
+    expect(partial.loss).to.have.length(1);
+    // Through a model file and JSON, as a checkpoint on disk would go.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'layerwise-resume-'));
+    try {
+      await first.save(dir, { optimizer: adam });
+      const state = JSON.parse(JSON.stringify(partial.interrupted));
+      const { network, optimizer } = await loadNetwork(dir);
+      const resumed = await network.fit(x, labels, { ...options, optimizer, resume: state });
+      expect(resumed.loss).to.deep.equal(full.loss);
+      expect(weightsOf(network)).to.deep.equal(weightsOf(straight));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('predict splits large inputs into batches with the same result', () => {
