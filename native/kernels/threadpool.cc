@@ -26,6 +26,18 @@
 // is closed and every joined worker has left it.
 #include "threadpool.h"
 
+// The shipped binary must load wherever Node 20 does (glibc 2.28, and the
+// libstdc++ of GCC 8). Built on a newer system, std::mutex::try_lock binds
+// to pthread_mutex_trylock@GLIBC_2.34 and condition_variable::wait to
+// GLIBCXX_3.4.30; both libraries still export the original versions of the
+// same functions, so the references are pinned to those. Only this file uses
+// either symbol (test/package.test.ts reads the binary's symbol versions).
+#if defined(__x86_64__) && defined(__GLIBC__)
+__asm__(".symver pthread_mutex_trylock,pthread_mutex_trylock@GLIBC_2.2.5");
+__asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
+        "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
