@@ -3,6 +3,7 @@
 // the returned ∂E/∂X to the layer before it. An optimizer then updates every
 // parameter from the gradients the layers left behind.
 
+import { getBackend } from './backends/index.js';
 import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
 import { Activation } from './layers/activation.js';
 import { Layer, type Parameter } from './layers/layer.js';
@@ -422,13 +423,11 @@ function checkSamples(x: Tensor, y: Tensor): void {
 
 /** NaN or ±Infinity in training data poisons every weight: name the first bad sample. */
 function rejectNonFinite(t: Tensor, what: string): void {
+  const i = getBackend().firstNonFinite(t.data);
+  if (i < 0) return;
   const rowSize = t.size / t.shape[0];
-  for (let i = 0; i < t.size; i++) {
-    if (!Number.isFinite(t.data[i])) {
-      const row = Math.floor(i / rowSize);
-      throw new RangeError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); training data must be finite`);
-    }
-  }
+  const row = Math.floor(i / rowSize);
+  throw new RangeError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); training data must be finite`);
 }
 
 /** Samples order[start..end) of t, copied into one batch. */

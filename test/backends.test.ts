@@ -185,6 +185,17 @@ forEachBackend('kernels', () => {
     expectClose(pr, [1 - (0.01 * 2) / (Math.sqrt(0.4) + 1e-7)]);
   });
 
+  it('firstNonFinite finds the first NaN or infinity', () => {
+    expect(k().firstNonFinite(f32(1, 2, 3))).to.equal(-1);
+    expect(k().firstNonFinite(new Float32Array(0))).to.equal(-1);
+    const big = new Float32Array(5000);
+    big[4100] = -Infinity;
+    big[4500] = NaN;
+    expect(k().firstNonFinite(big)).to.equal(4100);
+    big[7] = NaN;
+    expect(k().firstNonFinite(big)).to.equal(7);
+  });
+
   it('mse and its gradient', () => {
     const pred = f32(1, 2, 3, 4);
     const target = f32(1, 0, 3, 0);

@@ -114,6 +114,8 @@ export interface Backend {
   /** y += alpha · x. */
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
 
+  /** Index of the first NaN or ±Infinity in x, or −1 if all values are finite. */
+  firstNonFinite(x: Float32Array): number;
   /** Mean of (pred − target)² over all elements. */
   mse(pred: Float32Array, target: Float32Array): number;
   /** grad = 2 (pred − target) / pred.length. */

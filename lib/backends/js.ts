@@ -241,6 +241,11 @@ export const jsBackend: Backend = {
     for (let i = 0; i < x.length; i++) y[i] += alpha * x[i];
   },
 
+  firstNonFinite(x) {
+    for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return i;
+    return -1;
+  },
+
   mse(pred, target) {
     if (pred.length === 0) return 0;
     let sum = 0;

@@ -29,6 +29,7 @@ export interface NativeBinding {
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   mse(pred: Float32Array, target: Float32Array): number;
+  firstNonFinite(x: Float32Array): number;
   mseGradient(pred: Float32Array, target: Float32Array, grad: Float32Array): void;
   info(): { isa: string; threads: number; supported: string[] };
   setIsa(isa: string): void;
@@ -74,6 +75,7 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     sumRows: (x, out, rows, cols, acc) => binding.sumRows(x, out, rows, cols, acc),
     axpy: (alpha, x, y) => binding.axpy(alpha, x, y),
     mse: (pred, target) => binding.mse(pred, target),
+    firstNonFinite: (x) => binding.firstNonFinite(x),
     mseGradient: (pred, target, grad) => binding.mseGradient(pred, target, grad),
   };
 }

@@ -202,6 +202,13 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// firstNonFinite(x) → index of the first NaN/±Inf in x, or −1.
+Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
+  RequireCount(info, 1, "firstNonFinite");
+  auto x = Floats(info, 0, "x");
+  return Napi::Number::New(info.Env(), static_cast<double>(lw::first_non_finite(x.Data(), x.ElementLength())));
+}
+
 // mse(pred, target) → mean of squared differences over pred.length.
 Napi::Value Mse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -454,6 +461,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"sumRows", SumRows},
       {"axpy", Axpy},
       {"mse", Mse},
+      {"firstNonFinite", FirstNonFinite},
       {"mseGradient", MseGradient},
       {"softmaxRows", SoftmaxRows},
       {"softmaxBackwardRows", SoftmaxBackwardRows},

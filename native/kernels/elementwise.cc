@@ -6,6 +6,7 @@
 #include "elementwise.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace lw {
 
@@ -116,6 +117,26 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
 
 void axpy(float alpha, const float* x, float* y, int64_t count) {
   for (int64_t i = 0; i < count; ++i) y[i] += alpha * x[i];
+}
+
+int64_t first_non_finite(const float* x, int64_t count) {
+  // Scan in blocks with a branch-free test the compiler vectorises (an
+  // all-ones exponent marks NaN and ±Inf), and locate the culprit only in a
+  // block that has one: training data is checked once per fit, and is large.
+  constexpr int64_t kBlock = 1024;
+  for (int64_t start = 0; start < count; start += kBlock) {
+    const int64_t end = start + kBlock < count ? start + kBlock : count;
+    uint32_t bad = 0;
+    for (int64_t i = start; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof bits);
+      bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (bad)
+      for (int64_t i = start; i < end; ++i)
+        if (!std::isfinite(x[i])) return i;
+  }
+  return -1;
 }
 
 double mse(const float* pred, const float* target, int64_t count) {

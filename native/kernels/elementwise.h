@@ -33,6 +33,8 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
               bool accumulate);
 // y += alpha · x.
 void axpy(float alpha, const float* x, float* y, int64_t count);
+// Index of the first NaN or ±Inf in x, or −1 when every value is finite.
+int64_t first_non_finite(const float* x, int64_t count);
 // Mean squared error, accumulated in double: Σ (p − t)² / count.
 double mse(const float* pred, const float* target, int64_t count);
 // grad = 2 (p − t) / count.
