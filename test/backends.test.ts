@@ -185,6 +185,21 @@ forEachBackend('kernels', () => {
     expectClose(pr, [1 - (0.01 * 2) / (Math.sqrt(0.4) + 1e-7)]);
   });
 
+  it('biasActivation adds the bias and applies f in one pass; f\' then follows from the output', () => {
+    const y = f32(-1, 2, 0.5, -3);
+    k().biasActivation(y, f32(0.5, -1), 2, 2, 'relu', 0);
+    expectClose(y, [0, 1, 1, 0]);
+    const t = f32(0, 1);
+    k().biasActivation(t, f32(1, -1), 1, 2, 'tanh', 0);
+    expectClose(t, [Math.tanh(1), 0]);
+    const l = f32(-2, 2);
+    k().biasActivation(l, f32(0, 0), 1, 2, 'leakyRelu', 0.1);
+    expectClose(l, [-0.2, 2]);
+    const dx = new Float32Array(2);
+    k().activationBackward('leakyRelu', l, l, f32(1, 1), dx, 0.1);
+    expectClose(dx, [0.1, 1]);
+  });
+
   it('firstNonFinite finds the first NaN or infinity', () => {
     expect(k().firstNonFinite(f32(1, 2, 3))).to.equal(-1);
     expect(k().firstNonFinite(new Float32Array(0))).to.equal(-1);
@@ -302,6 +317,9 @@ describe('native vs js on random inputs of awkward sizes', function () {
           [randomArray(size, 2, -4, 4), new Float32Array(size), randomArray(size, 3), new Float32Array(size)], [3], 1e-6);
       }
       compare((b, [y, bias]) => b.addRowVector(y, bias, size, 3), [randomArray(size * 3, 4), randomArray(3, 5)], [0], 1e-6);
+      for (const kind of ['relu', 'sigmoid', 'tanh', 'leakyRelu', 'linear'] as ActivationKind[]) {
+        compare((b, [y, bias]) => b.biasActivation(y, bias, size, 3, kind, 0.2), [randomArray(size * 3, 14, -3, 3), randomArray(3, 15)], [0], 1e-6);
+      }
       compare((b, [x, out]) => b.sumRows(x, out, size, 3, true), [randomArray(size * 3, 6), randomArray(3, 7)], [1], 1e-5);
       compare((b, [x, y]) => b.axpy(0.3, x, y), [randomArray(size, 8), randomArray(size, 9)], [1], 1e-6);
       compare((b, [p, t, g]) => b.mseGradient(p, t, g), [randomArray(size, 10), randomArray(size, 11), new Float32Array(size)], [2], 1e-6);

@@ -39,6 +39,7 @@ const SIGNATURES: Signature[] = [
   { fn: 'adamStep', valid: () => [F(10), F(10), F(10), F(10), 0.1, 0.9, 0.999, 0.001, 1e-8], kinds: ['buffer', 'buffer', 'buffer', 'buffer', 'scalar', 'scalar', 'scalar', 'scalar', 'scalar'] },
   { fn: 'rmspropStep', valid: () => [F(10), F(10), F(10), 0.1, 0.9, 1e-7], kinds: ['buffer', 'buffer', 'buffer', 'scalar', 'scalar', 'scalar'] },
   { fn: 'addRowVector', valid: () => [F(12), F(4), 3, 4], kinds: ['buffer', 'buffer', 'size', 'size'] },
+  { fn: 'biasActivation', valid: () => [F(12), F(4), 3, 4, 1, 0.1], kinds: ['buffer', 'buffer', 'size', 'size', 'activation', 'scalar'] },
   { fn: 'sumRows', valid: () => [F(12), F(4), 3, 4, false], kinds: ['buffer', 'buffer', 'size', 'size', 'flag'] },
   { fn: 'axpy', valid: () => [0.5, F(10), F(10)], kinds: ['scalar', 'buffer', 'buffer'], sizing: [1] },
   { fn: 'firstNonFinite', valid: () => [F(10)], kinds: ['buffer'], sizing: [0] },

@@ -109,6 +109,12 @@ export interface Backend {
 
   /** y[r,c] += bias[c] for y [rows, cols], bias [cols]. */
   addRowVector(y: Float32Array, bias: Float32Array, rows: number, cols: number): void;
+  /**
+   * y[r,c] = f(y[r,c] + bias[c]) in place: bias and activation in one pass.
+   * For every kind here (leakyRelu with alpha ≥ 0) f' follows from y alone,
+   * so activationBackward(kind, y, y, dy, dx, alpha) is its backward pass.
+   */
+  biasActivation(y: Float32Array, bias: Float32Array, rows: number, cols: number, kind: ActivationKind, alpha: number): void;
   /** out[c] = Σ_r x[r,c] (+ out[c] when accumulate) for x [rows, cols]. */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
   /** y += alpha · x. */

@@ -229,6 +229,14 @@ export const jsBackend: Backend = {
     }
   },
 
+  biasActivation(y, bias, rows, cols, kind, alpha) {
+    for (let r = 0; r < rows; r++) {
+      const row = y.subarray(r * cols, (r + 1) * cols);
+      for (let c = 0; c < cols; c++) row[c] += bias[c];
+      this.activationForward(kind, row, row, alpha);
+    }
+  },
+
   sumRows(x, out, rows, cols, accumulate) {
     if (!accumulate) out.fill(0, 0, cols);
     for (let r = 0; r < rows; r++) {

@@ -27,6 +27,7 @@ export interface NativeBinding {
   rmspropStep(param: Float32Array, grad: Float32Array, sq: Float32Array, lr: number, rho: number, eps: number): void;
   addRowVector(y: Float32Array, bias: Float32Array, rows: number, cols: number): void;
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  biasActivation(y: Float32Array, bias: Float32Array, rows: number, cols: number, kind: number, alpha: number): void;
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   mse(pred: Float32Array, target: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
@@ -73,6 +74,7 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     rmspropStep: (p, g, sq, lr, rho, eps) => binding.rmspropStep(p, g, sq, lr, rho, eps),
     addRowVector: (y, bias, rows, cols) => binding.addRowVector(y, bias, rows, cols),
     sumRows: (x, out, rows, cols, acc) => binding.sumRows(x, out, rows, cols, acc),
+    biasActivation: (y, bias, rows, cols, kind, alpha) => binding.biasActivation(y, bias, rows, cols, activationCode(kind), alpha),
     axpy: (alpha, x, y) => binding.axpy(alpha, x, y),
     mse: (pred, target) => binding.mse(pred, target),
     firstNonFinite: (x) => binding.firstNonFinite(x),

@@ -21,7 +21,8 @@ import { getInitializer, type Initializer, type InitializerName } from '../initi
 import { Rng } from '../random.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { Activation, type ActivationName } from './activation.js';
+import type { ActivationName } from './activation.js';
+import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
 
 export type Padding = 'valid' | 'same';
@@ -56,7 +57,7 @@ export class Conv2D extends Layer {
   private rng?: Rng;
   private input?: Tensor;
   private geometry?: ConvGeometry;
-  private readonly activation?: Activation;
+  private readonly tail: BiasActivation;
   private readonly initializer: Initializer;
   private readonly options: Conv2DOptions;
 
@@ -74,7 +75,7 @@ export class Conv2D extends Layer {
     this.options = { ...options };
     this.filters = assertPositiveInteger(options.filters, 'Conv2D filters');
     this.initializer = getInitializer(options.kernelInitializer, 'Conv2D kernelInitializer');
-    if (options.activation !== undefined) this.activation = new Activation(options.activation);
+    this.tail = new BiasActivation(options.activation);
     this.kernelSize = pair(options.kernelSize, 'Conv2D kernelSize');
     this.strides = pair(options.strides ?? 1, 'Conv2D strides');
     this.padding = options.padding ?? 'valid';
@@ -136,10 +137,9 @@ export class Conv2D extends Layer {
     const y = Tensor.zeros([g.n, g.outH, g.outW, this.filters]);
     const backend = getBackend();
     backend.conv2dForward(x.data, this._weights!.data, y.data, g, false);
-    backend.addRowVector(y.data, this._bias!.data, g.n * g.outH * g.outW, this.filters);
     this.input = input;
     this.geometry = g;
-    return this.activation ? this.activation.forward(y) : y;
+    return this.tail.forward(y, this._bias!.data, g.n * g.outH * g.outW, this.filters);
   }
 
   override backward(outputGradient: Tensor, learningRate?: number): Tensor {
@@ -149,7 +149,7 @@ export class Conv2D extends Layer {
     if (outputGradient.size !== sizeOf(expected) || outputGradient.shape.at(-1) !== this.filters) {
       throw new RangeError(`expected ${formatShape(expected)} for Conv2D output gradient but got ${formatShape(outputGradient.shape)}`);
     }
-    if (this.activation) outputGradient = this.activation.backward(outputGradient);
+    outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
     const dy = outputGradient.data;
     backend.sumRows(dy, this._biasGrad!.data, g.n * g.outH * g.outW, this.filters, false);

@@ -12,7 +12,8 @@ import { getInitializer, type Initializer, type InitializerName } from '../initi
 import { Rng } from '../random.js';
 import { assertPositiveInteger, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { Activation, type ActivationName } from './activation.js';
+import type { ActivationName } from './activation.js';
+import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
 
 export interface DenseOptions {
@@ -30,7 +31,7 @@ export class Dense extends Layer {
   readonly weightsGrad: Tensor;
   readonly biasGrad: Tensor;
   private input?: Tensor;
-  private readonly activation?: Activation;
+  private readonly tail: BiasActivation;
   private readonly initializer: Initializer;
   private readonly options: DenseOptions;
 
@@ -38,7 +39,7 @@ export class Dense extends Layer {
     super();
     this.options = { ...options };
     this.initializer = getInitializer(options.kernelInitializer, 'Dense kernelInitializer');
-    if (options.activation !== undefined) this.activation = new Activation(options.activation);
+    this.tail = new BiasActivation(options.activation);
     this.inputSize = assertPositiveInteger(inputSize, 'Dense inputSize');
     this.outputSize = assertPositiveInteger(outputSize, 'Dense outputSize');
     this.weights = Tensor.zeros([inputSize, outputSize]);
@@ -59,9 +60,8 @@ export class Dense extends Layer {
     const out = Tensor.zeros([...input.shape.slice(0, -1), this.outputSize]);
     const backend = getBackend();
     backend.matmul(input.data, this.weights.data, out.data, rows, this.outputSize, this.inputSize, false, false, false);
-    backend.addRowVector(out.data, this.bias.data, rows, this.outputSize);
     this.input = input;
-    return this.activation ? this.activation.forward(out) : out;
+    return this.tail.forward(out, this.bias.data, rows, this.outputSize);
   }
 
   override backward(outputGradient: Tensor, learningRate?: number): Tensor {
@@ -71,7 +71,7 @@ export class Dense extends Layer {
     if (outputGradient.size !== rows * this.outputSize || outputGradient.shape.at(-1) !== this.outputSize) {
       throw new RangeError(`expected ${formatShape(expected)} for Dense output gradient but got ${formatShape(outputGradient.shape)}`);
     }
-    if (this.activation) outputGradient = this.activation.backward(outputGradient);
+    outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
     const dy = outputGradient.data;
     const inputGradient = Tensor.zeros(input.shape);

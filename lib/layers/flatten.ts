@@ -1,7 +1,7 @@
 // Flatten: [n, d1, d2, …] → [n, d1·d2·…]; the gradient is reshaped back.
 // Only the shape changes, so both directions share the data.
 
-import { formatShape } from '../shape.js';
+import { formatShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 
@@ -22,8 +22,8 @@ export class Flatten extends Layer {
 
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const shape = this.remembered(this.inputShape);
-    if (outputGradient.size !== shape.reduce((a, b) => a * b, 1)) {
-      throw new RangeError(`expected ${formatShape([shape[0], shape.slice(1).reduce((a, b) => a * b, 1)])} for Flatten output gradient but got ${formatShape(outputGradient.shape)}`);
+    if (outputGradient.size !== sizeOf(shape)) {
+      throw new RangeError(`expected ${formatShape([shape[0], sizeOf(shape.slice(1))])} for Flatten output gradient but got ${formatShape(outputGradient.shape)}`);
     }
     return outputGradient.reshape(shape);
   }

@@ -176,6 +176,21 @@ Napi::Value AddRowVector(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// biasActivation(y, bias, rows, cols, kind, alpha): y = f(y + bias) per row, in place.
+Napi::Value BiasActivation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "biasActivation");
+  auto y = Floats(info, 0, "y"), bias = Floats(info, 1, "bias");
+  const int64_t rows = Size(info, 2, "rows"), cols = Size(info, 3, "cols");
+  const lw::Activation f = ActivationKind(info, 4);
+  const float alpha = Scalar(info, 5, "alpha");
+  RequireLength(env, y, Product(env, {rows, cols}), "y");
+  RequireLength(env, bias, cols, "bias");
+  RequireDisjoint(env, y, bias, "y", "bias");
+  lw::bias_activation(y.Data(), bias.Data(), rows, cols, f, alpha);
+  return env.Undefined();
+}
+
 // sumRows(x, out, rows, cols, accumulate): out[c] = Σ_r x[r,c] (+ out[c]).
 Napi::Value SumRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -459,6 +474,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"activationBackward", ActivationBackward},
       {"addRowVector", AddRowVector},
       {"sumRows", SumRows},
+      {"biasActivation", BiasActivation},
       {"axpy", Axpy},
       {"mse", Mse},
       {"firstNonFinite", FirstNonFinite},

@@ -96,6 +96,16 @@ void multiply(const float* a, const float* b, float* out, int64_t count) {
   for (int64_t i = 0; i < count; ++i) out[i] = a[i] * b[i];
 }
 
+void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
+                     Activation f, float alpha) {
+  // Row by row so each row is still in L1 when the activation reads it back.
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = y + r * cols;
+    for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+    activation_forward(f, row, row, cols, alpha);
+  }
+}
+
 void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
     float* row = y + r * cols;

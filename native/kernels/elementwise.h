@@ -26,6 +26,11 @@ void softmax_backward_rows(const float* y, const float* dy, float* dx,
 // out = a ⊙ b. out may alias a or b.
 void multiply(const float* a, const float* b, float* out, int64_t count);
 
+// y[r,c] = f(y[r,c] + bias[c]) in place: a layer's bias and activation in
+// one pass over its output. f' is then computable from y alone (see
+// activation_backward with x = y), which is why leaky ReLU needs alpha ≥ 0.
+void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
+                     Activation f, float alpha);
 // y[r,c] += bias[c] for a rows×cols matrix.
 void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols);
 // out[c] = Σ_r x[r,c] (+ out[c] when accumulate).
