@@ -36,3 +36,5 @@ export {
 } from './backends/index.js';
 export type { Backend, ActivationKind, ConvGeometry, PoolGeometry } from './backends/backend.js';
 export * from './data/index.js';
+export { trainInWorker, type TrainInWorkerOptions, type WorkerFitOptions, type WorkerProgress, type WorkerTrainingResult } from './worker.js';
+export { PRESETS, getPreset, presetNames, type Preset } from './presets.js';

@@ -267,7 +267,9 @@ export class Network {
     for (let epoch = resume?.epoch ?? 1; epoch <= epochs && !context.stopTraining; epoch++) {
       const started = performance.now();
       const resuming = resume !== undefined && epoch === resume.epoch;
-      if ((options.shuffle ?? true) && !resuming) shuffleInPlace(order, shuffleRng);
+      // A state taken mid-epoch carries that epoch's order; one taken at an
+      // epoch boundary (batch 0) still owes the shuffle.
+      if ((options.shuffle ?? true) && !(resuming && resume.batch > 0)) shuffleInPlace(order, shuffleRng);
       const totals = new Totals(accuracyKind, resuming ? resume.totals : undefined);
       const firstBatch = resuming ? resume.batch + 1 : 1;
       this.setTraining(true);

@@ -253,6 +253,22 @@ forEachBackend('training', () => {
     }
   });
 
+  it('a fit aborted at an epoch boundary resumes with the next epoch freshly shuffled', async () => {
+    const { x, labels } = blobs(60, 3, 22);
+    const build = () => new Network({ seed: 22 }).add(new Dense(2, 8, { activation: 'tanh' })).add(new Dense(8, 3)).add(new Activation('softmax'))
+      .use('sparseCategoricalCrossEntropy');
+    const straight = build();
+    await straight.fit(x, labels, { epochs: 3, batchSize: 8, learningRate: 0.2 });
+    const net = build();
+    const controller = new AbortController();
+    const partial = await net.fit(x, labels, {
+      epochs: 3, batchSize: 8, learningRate: 0.2, signal: controller.signal, onEpochEnd: (epoch) => { if (epoch === 1) controller.abort(); },
+    });
+    expect(partial.interrupted).to.include({ epoch: 2, batch: 0 });
+    await net.fit(x, labels, { epochs: 3, batchSize: 8, learningRate: 0.2, resume: partial.interrupted });
+    expect(weightsOf(net)).to.deep.equal(weightsOf(straight));
+  });
+
   it('predict splits large inputs into batches with the same result', () => {
     const net = classifier(10);
     const x = randomTensor([37, 2], 3);

@@ -1,0 +1,80 @@
+// Command-line parsing helpers: node:util parseArgs with strict checking, and
+// validators that turn a bad value into a UsageError naming the option, so
+// main can print one clear line instead of a stack trace.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A mistake in how the command was called (or in its input files): reported without a stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+} as const satisfies Options;
+
+export function parse(args: string[], options: Options, command: string): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (err) {
+    // parseArgs' messages are good but end with advice about '--' that does
+    // not apply here; keep the first sentence.
+    const message = (err as Error).message.split('. ')[0].replace(/\.$/, '');
+    throw new UsageError(`${message} (see: layerwise ${command} --help)`);
+  }
+}
+
+export function stringOption(values: Values, name: string): string | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+export function integerOption(values: Values, name: string, min: number): number | undefined {
+  const v = stringOption(values, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^[+-]?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer${min === 0 ? ' ≥ 0' : min === 1 ? ' ≥ 1' : ''} but is '${v}'`);
+  }
+  return n;
+}
+
+export function numberOption(values: Values, name: string, check: (n: number) => boolean, expected: string): number | undefined {
+  const v = stringOption(values, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${expected} but is '${v}'`);
+  return n;
+}
+
+export function choiceOption<T extends string>(values: Values, name: string, choices: readonly T[]): T | undefined {
+  const v = stringOption(values, name);
+  if (v === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${choices.join(', ')} but is '${v}'`);
+  return v as T;
+}
+
+/** --label-column: an integer index (negative counts from the end) or a header name. */
+export function labelColumnOption(values: Values): number | string | undefined {
+  const v = stringOption(values, 'label-column');
+  if (v === undefined) return undefined;
+  return /^[+-]?\d+$/.test(v.trim()) ? Number(v) : v;
+}
+
+export function expectPositionals(positionals: string[], min: number, max: number, usage: string): void {
+  if (positionals.length < min) throw new UsageError(`missing argument: usage: ${usage}`);
+  if (positionals.length > max) throw new UsageError(`unexpected argument '${positionals[max]}': usage: ${usage}`);
+}

@@ -1,0 +1,153 @@
+// Training checkpoints: <out>/checkpoint/ holds the model with its optimizer
+// state (network.save) plus state.json, fit's TrainingState and the run's
+// settings. The three files must always belong to the same moment, so a
+// checkpoint is built complete in a fresh sibling directory and then swapped
+// in by renames:
+//
+//   1. write <out>/.checkpoint-new-<pid>-<k>/ (model, weights, state.json last)
+//   2. rename <out>/checkpoint        -> <out>/.checkpoint-old-<pid>-<k>
+//   3. rename <out>/.checkpoint-new-… -> <out>/checkpoint
+//   4. remove the old one
+//
+// A crash between 2 and 3 leaves no `checkpoint` but a complete new one (it
+// has state.json) and the old one; readCheckpoint falls back to them in that
+// order.
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Network, TrainingState } from '../network.js';
+import type { Optimizer } from '../optimizers.js';
+import { loadNetwork } from '../serialize.js';
+import { UsageError } from './args.js';
+
+export const CHECKPOINT_DIR = 'checkpoint';
+const STATE_FILE = 'state.json';
+const FORMAT = 'layerwise-checkpoint';
+const VERSION = 1;
+
+export interface CheckpointFile<S> {
+  format: typeof FORMAT;
+  version: number;
+  /** SHA-256 of the weights file saved beside it: guards against a model.json and state.json from different saves. */
+  weightsSha256: string;
+  savedAt: string;
+  reason: 'signal' | 'periodic';
+  settings: S;
+  state: TrainingState;
+}
+
+export interface LoadedCheckpoint<S> {
+  dir: string;
+  file: CheckpointFile<S>;
+  network: Network;
+  optimizer?: Optimizer;
+}
+
+let counter = 0;
+
+export async function writeCheckpoint<S>(
+  out: string, network: Network, optimizer: Optimizer, state: TrainingState, settings: S, reason: CheckpointFile<S>['reason'],
+): Promise<string> {
+  const final = path.join(out, CHECKPOINT_DIR);
+  const fresh = path.join(out, `.checkpoint-new-${process.pid}-${++counter}`);
+  await fs.rm(fresh, { recursive: true, force: true });
+  await network.save(fresh, { optimizer });
+  const model = JSON.parse(await fs.readFile(path.join(fresh, 'model.json'), 'utf8')) as { weights: { sha256: string } };
+  const file: CheckpointFile<S> = {
+    format: FORMAT, version: VERSION, weightsSha256: model.weights.sha256, savedAt: new Date().toISOString(), reason, settings, state,
+  };
+  await writeFileAtomically(path.join(fresh, STATE_FILE), JSON.stringify(file));
+
+  const old = path.join(out, `.checkpoint-old-${process.pid}-${counter}`);
+  let moved = false;
+  try {
+    await fs.rename(final, old);
+    moved = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await fs.rename(fresh, final);
+  await syncDir(out);
+  if (moved) await fs.rm(old, { recursive: true, force: true });
+  // Leftovers of an earlier run that died mid-swap are now superseded.
+  for (const name of await fs.readdir(out)) {
+    if (/^\.checkpoint-(new|old)-/.test(name)) await fs.rm(path.join(out, name), { recursive: true, force: true });
+  }
+  return final;
+}
+
+/** The newest complete checkpoint under `out`, or a UsageError when there is none. */
+export async function readCheckpoint<S>(out: string): Promise<LoadedCheckpoint<S>> {
+  const candidates = [path.join(out, CHECKPOINT_DIR)];
+  try {
+    const names = (await fs.readdir(out)).filter((n) => /^\.checkpoint-(new|old)-/.test(n));
+    // A complete new one is more recent than an old one.
+    names.sort((a, b) => Number(b.includes('-new-')) - Number(a.includes('-new-')));
+    candidates.push(...names.map((n) => path.join(out, n)));
+  } catch {
+    // No output directory at all: reported below.
+  }
+  for (const dir of candidates) {
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(dir, STATE_FILE), 'utf8');
+    } catch {
+      continue;
+    }
+    let file: CheckpointFile<S>;
+    try {
+      file = JSON.parse(text) as CheckpointFile<S>;
+    } catch {
+      throw new UsageError(`${path.join(dir, STATE_FILE)} is not valid JSON (corrupted?)`);
+    }
+    if (file?.format !== FORMAT || file.version !== VERSION || !file.state || !file.settings) {
+      throw new UsageError(`${path.join(dir, STATE_FILE)} is not a layerwise checkpoint of version ${VERSION}`);
+    }
+    const loaded = await loadNetwork(dir);
+    const model = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as { weights: { sha256: string } };
+    if (model.weights.sha256 !== file.weightsSha256) {
+      throw new UsageError(`${dir}: state.json and model.json come from different saves; the checkpoint cannot be trusted`);
+    }
+    return { dir, file, network: loaded.network, optimizer: loaded.optimizer };
+  }
+  throw new UsageError(`--resume: no checkpoint in ${path.join(out, CHECKPOINT_DIR)} (it is written when training is interrupted or with --checkpoint-every)`);
+}
+
+export async function removeCheckpoints(out: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(out);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name === CHECKPOINT_DIR || /^\.checkpoint-(new|old)-/.test(name)) await fs.rm(path.join(out, name), { recursive: true, force: true });
+  }
+}
+
+/** Temporary name in the same directory, flushed, renamed over the target. */
+export async function writeFileAtomically(file: string, data: string | Buffer): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, file);
+  await syncDir(path.dirname(file));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Some file systems cannot fsync a directory; the renames are still atomic.
+  }
+}

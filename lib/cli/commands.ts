@@ -1,0 +1,163 @@
+// `layerwise evaluate`, `predict` and `info`.
+
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { nativeInfo, getBackend } from '../backends/index.js';
+import type { Network } from '../network.js';
+import { loadNetwork } from '../serialize.js';
+import { expectPositionals, integerOption, labelColumnOption, parse, stringOption, UsageError } from './args.js';
+import { writeFileAtomically } from './checkpoint.js';
+import { argMax, labelsFor, loadDataset, loadInputs, outputUnits, shapeFor } from './data.js';
+import { percent } from './output.js';
+import { applyRuntime, packageVersion, type CommandIo } from './runtime.js';
+
+export const EVALUATE_USAGE = `usage: layerwise evaluate <model-dir> [--data DIR|FILE.csv] [--label-column NAME|N] [--limit N] [--json]
+
+Loss and accuracy of a saved model: on the test split of an MNIST-layout
+directory (default: Fashion-MNIST), or on every row of a CSV file.`;
+
+export const PREDICT_USAGE = `usage: layerwise predict <model-dir> --input FILE.csv|IDX-FILE|DIR [--output OUT.csv|OUT.json] [--json]
+
+Class probabilities for each sample: rows of a CSV file (every column is a
+feature unless --label-column names one to leave out), an IDX images file, or
+an MNIST-layout directory's test images. Writes CSV (prob_0 … prob_k, class)
+or, for .json / --json, an array of { class, probabilities }; to stdout
+without --output.`;
+
+export const INFO_USAGE = `usage: layerwise info [--json]
+
+Version, backend in use, and the native addon: whether it loads, from where,
+its instruction-set variant and thread count.`;
+
+async function loadModel(dir: string): Promise<Network> {
+  if (!existsSync(path.join(dir, 'model.json'))) throw new UsageError(`${dir} holds no model (no model.json)`);
+  return (await loadNetwork(dir)).network;
+}
+
+export async function evaluate(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(args, {
+    data: { type: 'string' }, 'label-column': { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' },
+  }, 'evaluate');
+  if (values.help) return usage(io, EVALUATE_USAGE);
+  expectPositionals(positionals, 1, 1, 'layerwise evaluate <model-dir> [--data …]');
+  applyRuntime(values, (m) => io.err(`layerwise: ${m}\n`));
+  const network = await loadModel(positionals[0]);
+  const loss = network.lossName();
+  if (!loss) throw new UsageError(`${positionals[0]}: the model was saved without a loss, so there is nothing to evaluate`);
+  const data = await loadDataset({ data: stringOption(values, 'data'), labelColumn: labelColumnOption(values), limit: integerOption(values, 'limit', 1) });
+  // MNIST: the test split (the training split is what the model learned from).
+  const [rawX, rawY, split] = data.xTest && data.yTest ? [data.xTest, data.yTest, 'test split'] : [data.x, data.y, 'all rows'];
+  const x = shapeFor(network, rawX, data.source);
+  const y = labelsFor(loss, outputUnits(network, x), rawY, data.source);
+  const result = network.evaluate(x, y, { batchSize: integerOption(values, 'batch-size', 1) ?? 256 });
+  const samples = x.shape[0];
+  if (values.json) {
+    io.out(`${JSON.stringify({ loss: result.loss, accuracy: result.accuracy, samples, data: data.source, split })}\n`);
+  } else {
+    const accuracy = result.accuracy !== undefined ? `  accuracy ${percent(result.accuracy)}` : '';
+    io.out(`loss ${result.loss.toFixed(4)}${accuracy}  (${samples} samples, ${split} of ${data.source})\n`);
+  }
+  return 0;
+}
+
+export async function predict(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(args, {
+    input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' }, 'label-column': { type: 'string' },
+  }, 'predict');
+  if (values.help) return usage(io, PREDICT_USAGE);
+  expectPositionals(positionals, 1, 1, 'layerwise predict <model-dir> --input FILE [--output FILE]');
+  const input = stringOption(values, 'input');
+  if (input === undefined) throw new UsageError('predict needs --input FILE.csv|IDX-FILE|DIR');
+  const output = stringOption(values, 'output');
+  applyRuntime(values, (m) => io.err(`layerwise: ${m}\n`));
+  const network = await loadModel(positionals[0]);
+  const labelColumn = labelColumnOption(values);
+  const raw = await loadInputs(input, labelColumn);
+  let x;
+  try {
+    x = shapeFor(network, raw, input);
+  } catch (err) {
+    // The usual cause: a CSV file that still has its label column.
+    const hint = /\.(csv|tsv|txt)$/i.test(input) && labelColumn === undefined ? ' (if one column is the label, leave it out with --label-column)' : '';
+    throw new UsageError(`${(err as Error).message}${hint}`);
+  }
+  outputUnits(network, x);
+  const probabilities = network.predict(x);
+  const n = x.shape[0];
+  const k = probabilities.size / Math.max(n, 1);
+  const classes = argMax(probabilities);
+  const row = (i: number): number[] => Array.from(probabilities.data.subarray(i * k, (i + 1) * k), float32Text);
+  const asJson = output !== undefined ? /\.json$/i.test(output) : values.json === true;
+  let text: string;
+  if (asJson) {
+    text = `${JSON.stringify(Array.from({ length: n }, (_, i) => ({ class: classes[i], probabilities: row(i) })))}\n`;
+  } else {
+    const lines = [[...Array.from({ length: k }, (_, j) => `prob_${j}`), 'class'].join(',')];
+    for (let i = 0; i < n; i++) lines.push([...row(i), classes[i]].join(','));
+    text = `${lines.join('\n')}\n`;
+  }
+  if (output === undefined) {
+    io.out(text);
+  } else {
+    await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true });
+    await writeFileAtomically(output, text);
+    if (!values.json) io.err(`${n} predictions written to ${output}\n`);
+  }
+  return 0;
+}
+
+/** A float32 as the shortest decimal that reads back to the same float32 (≤ 9 digits), not a long float64 expansion. */
+function float32Text(v: number): number {
+  for (let digits = 6; digits < 9; digits++) {
+    const short = Number(v.toPrecision(digits));
+    if (Math.fround(short) === v) return short;
+  }
+  return Number(v.toPrecision(9));
+}
+
+export async function info(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(args, {}, 'info');
+  if (values.help) return usage(io, INFO_USAGE);
+  expectPositionals(positionals, 0, 0, 'layerwise info [--json]');
+  applyRuntime(values, (m) => io.err(`layerwise: ${m}\n`));
+  const backend = getBackend().name;
+  const native = nativeInfo();
+  const report = {
+    version: packageVersion(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    backend,
+    native: {
+      available: native.available,
+      path: native.path,
+      isa: native.isa,
+      supportedIsas: native.supportedIsas,
+      threads: native.threads,
+      error: native.error,
+    },
+  };
+  if (values.json) {
+    io.out(`${JSON.stringify(report)}\n`);
+    return 0;
+  }
+  const lines = [
+    `layerwise ${report.version} (Node.js ${report.node}, ${report.platform})`,
+    `backend in use:   ${backend}`,
+  ];
+  if (native.available) {
+    lines.push(
+      `native addon:     available, loaded from ${native.path}`,
+      `instruction set:  ${native.isa} (supported here: ${native.supportedIsas?.join(', ')})`,
+      `threads:          ${native.threads}`,
+    );
+  } else {
+    lines.push(`native addon:     not available (${native.error?.split('\n')[0] ?? 'unknown reason'})`);
+  }
+  io.out(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+function usage(io: CommandIo, text: string): number {
+  io.out(`${text}\n`);
+  return 0;
+}

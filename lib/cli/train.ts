@@ -1,0 +1,443 @@
+// `layerwise train`: build a network from a preset or a spec file, train it
+// on an MNIST-layout directory or a CSV file, save it with its optimizer state,
+// and write a report beside it.
+//
+// Stopping and resuming. SIGINT/SIGTERM abort fit's signal, so training stops
+// after the current batch with history.interrupted, fit's exact position;
+// that state, the weights and the optimizer state go to <out>/checkpoint and
+// the process exits 130/143. `--resume` reloads them and continues with
+// fit({ resume }), which finishes bit-identical to an uninterrupted run.
+// Periodic checkpoints (--checkpoint-every N) use the same path: the epoch
+// callback aborts fit, the checkpoint is written, and training resumes in the
+// same process from the state just saved, so checkpointing never changes the
+// result either.
+
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Callback, History } from '../callbacks.js';
+import { nativeAvailable, setBackend, setNumThreads } from '../backends/index.js';
+import { fashionMnistDir } from '../data/index.js';
+import type { Network, TrainingState } from '../network.js';
+import { getOptimizer, type Optimizer } from '../optimizers.js';
+import { getPreset, presetNames } from '../presets.js';
+import { randomSeed } from '../random.js';
+import { networkFromSpec, type NetworkSpec } from '../serialize.js';
+import type { Tensor } from '../tensor.js';
+import {
+  choiceOption, expectPositionals, integerOption, labelColumnOption, numberOption, parse, stringOption, UsageError, type Values,
+} from './args.js';
+import { readCheckpoint, removeCheckpoints, writeCheckpoint, writeFileAtomically, type LoadedCheckpoint } from './checkpoint.js';
+import { argMax, confusionMatrix, labelsFor, loadDataset, outputUnits, shapeFor } from './data.js';
+import { JsonReporter, percent, TtyReporter, type Reporter } from './output.js';
+import { renderReport } from './report.js';
+import { applyRuntime, runtimeInfo, type CommandIo } from './runtime.js';
+
+export const TRAIN_USAGE = `usage: layerwise train <spec.json | preset> [options]
+
+Trains a network and saves it (with its optimizer state) to --out, plus
+report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
+
+  --data DIR|FILE.csv       MNIST-layout IDX directory (default: Fashion-MNIST, the full
+                            set when installed, else the shipped sample) or a CSV file
+  --label-column NAME|N     CSV label column (default: "label" if the header has it, else the last)
+  --limit N                 use only the first N samples of each split
+  --epochs N  --batch-size N  --optimizer sgd|adam|rmsprop  --lr X  --seed N
+  --validation-split X      hold out the last fraction X of the training samples
+                            (default for MNIST data: validate on the test split)
+  --backend js|native  --threads N
+  --out DIR                 where the model goes (default ./model)
+  --checkpoint-every N      also checkpoint every N epochs to DIR/checkpoint
+  --resume                  continue from DIR/checkpoint (Ctrl-C / SIGTERM write it)
+  --log-every N             JSON mode: a batch event every N batches (default ~10% of an epoch)
+  --json                    JSON lines on stdout (the default when stdout is not a terminal)`;
+
+const TRAIN_OPTIONS = {
+  data: { type: 'string' },
+  'label-column': { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  'validation-split': { type: 'string' },
+  limit: { type: 'string' },
+  resume: { type: 'boolean' },
+  'checkpoint-every': { type: 'string' },
+  'log-every': { type: 'string' },
+} as const;
+
+const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const;
+type OptimizerName = (typeof OPTIMIZERS)[number];
+
+/** Everything that determines a run's result: stored in checkpoints and training.json. */
+export interface RunSettings {
+  /** The preset name or spec file as given. */
+  model: string;
+  spec: NetworkSpec;
+  data: string;
+  labelColumn?: number | string;
+  limit?: number;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  seed: number;
+  validationSplit?: number;
+  backend: string;
+  threads?: number;
+}
+
+/** What the command line said, before defaults. */
+interface Requested {
+  model?: string;
+  data?: string;
+  labelColumn?: number | string;
+  limit?: number;
+  epochs?: number;
+  batchSize?: number;
+  optimizer?: OptimizerName;
+  learningRate?: number;
+  seed?: number;
+  validationSplit?: number;
+}
+
+const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export async function train(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(args, TRAIN_OPTIONS, 'train');
+  if (values.help) {
+    io.out(`${TRAIN_USAGE}\n`);
+    return 0;
+  }
+  const json = values.json === true || !io.isTTY;
+  const reporter: Reporter = json ? new JsonReporter(io.out, integerOption(values, 'log-every', 1)) : new TtyReporter(io.out, io.columns);
+  const resume = values.resume === true;
+  expectPositionals(positionals, resume ? 0 : 1, 1, 'layerwise train <spec.json | preset> [options]');
+  const requested = readRequested(values, positionals[0]);
+  const out = path.resolve(stringOption(values, 'out') ?? 'model');
+  const checkpointEvery = integerOption(values, 'checkpoint-every', 1);
+
+  applyRuntime(values, reporter.note.bind(reporter));
+
+  // Until training starts there is nothing to save: a signal just ends the process.
+  let phase: 'setup' | 'training' | 'finishing' = 'setup';
+  let stopSignal: NodeJS.Signals | undefined;
+  let controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (phase !== 'training' || stopSignal) {
+      // A second Ctrl-C means now. Saves are atomic, so nothing is left half-written.
+      if (phase === 'training') reporter.note(`${signal} again: quitting without a checkpoint`);
+      process.exit(EXIT_CODES[signal]);
+    }
+    stopSignal = signal;
+    controller.abort();
+    if (!json) reporter.note(`${signal}: stopping after the current batch (again to quit at once)`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    let checkpoint: LoadedCheckpoint<RunSettings> | undefined;
+    let settings: RunSettings;
+    if (resume) {
+      checkpoint = await readCheckpoint<RunSettings>(out);
+      restoreRuntime(checkpoint.file.settings, values);
+      settings = mergeResumed(checkpoint.file.settings, requested, runtimeInfo(), reporter);
+    } else {
+      settings = freshSettings(requested, runtimeInfo());
+    }
+
+    const preset = getPreset(settings.model);
+    const data = await loadDataset({ data: settings.data, labelColumn: settings.labelColumn, limit: settings.limit, flatten: preset?.flatten });
+    const network: Network = checkpoint?.network ?? networkFromSpec(settings.spec, settings.model);
+    const loss = network.lossName();
+    if (!loss) throw new UsageError(`${settings.model}: the spec names no loss (add e.g. "loss": "sparseCategoricalCrossEntropy")`);
+    const x = shapeFor(network, data.x, data.source);
+    const units = outputUnits(network, x);
+    const y = labelsFor(loss, units, data.y, data.source);
+    const test = data.xTest && data.yTest
+      ? { x: shapeFor(network, data.xTest, `${data.source} (test split)`), y: labelsFor(loss, units, data.yTest, `${data.source} (test split)`), ids: data.yTest }
+      : undefined;
+
+    const n = x.shape[0];
+    const split = settings.validationSplit;
+    const trainSamples = split === undefined ? n : n - Math.floor(n * split);
+    if (split !== undefined && (trainSamples < 1 || trainSamples === n)) {
+      throw new UsageError(`--validation-split ${split} leaves no training or no validation samples out of ${n}`);
+    }
+    const validationData: [Tensor, Tensor] | undefined = split === undefined && test ? [test.x, test.y] : undefined;
+    const validation = split !== undefined ? 'validation split' : validationData ? 'test split' : 'none';
+    const batchesPerEpoch = Math.ceil(trainSamples / settings.batchSize);
+
+    const optimizer: Optimizer = checkpoint?.optimizer ?? getOptimizer(settings.optimizer, settings.learningRate);
+    let state: TrainingState | undefined = checkpoint ? resumable(checkpoint.file.state, batchesPerEpoch) : undefined;
+    if (state && state.epoch > settings.epochs) {
+      throw new UsageError(`--epochs ${settings.epochs}: the checkpoint is already at epoch ${state.epoch}`);
+    }
+    const runtime = runtimeInfo();
+    reporter.start({
+      spec: settings.model, data: data.source, trainSamples, validationSamples: split !== undefined ? n - trainSamples : validationData ? test!.x.shape[0] : 0,
+      validation, epochs: settings.epochs, batchSize: settings.batchSize, batchesPerEpoch, optimizer: settings.optimizer,
+      learningRate: optimizer.learningRate, seed: settings.seed, backend: runtime.backend, threads: runtime.threads, isa: runtime.isa, out,
+      resumedFrom: checkpoint ? { epoch: checkpoint.file.state.epoch, batch: checkpoint.file.state.batch } : undefined,
+    });
+
+    // Progress: samples/s and ETA measured from the start of the epoch (or of
+    // the resumed part of it).
+    let epochStarted = performance.now();
+    let segment: { epoch: number; firstBatch: number; samples: number } | undefined;
+    let replayEpoch = state && state.batch === batchesPerEpoch ? state.epoch : undefined;
+    const progress: Callback = {
+      onBatchEnd: (batch, logs) => {
+        if (segment?.epoch !== logs.epoch) segment = { epoch: logs.epoch, firstBatch: batch, samples: 0 };
+        segment.samples += logs.size;
+        const elapsed = Math.max((performance.now() - epochStarted) / 1000, 1e-6);
+        const perBatch = elapsed / (batch - segment.firstBatch + 1);
+        reporter.batch({
+          epoch: logs.epoch, batch, batches: batchesPerEpoch, loss: logs.loss,
+          samplesPerSecond: segment.samples / elapsed, eta: (batchesPerEpoch - batch) * perBatch,
+        });
+      },
+      onEpochEnd: (epoch, logs) => {
+        epochStarted = performance.now();
+        segment = undefined;
+        // The first epoch end after resuming an epoch-boundary state repeats
+        // one already reported (see resumable()).
+        if (epoch === replayEpoch) {
+          replayEpoch = undefined;
+          return;
+        }
+        reporter.epoch({ epoch, epochs: settings.epochs, ...logs });
+        if (checkpointEvery !== undefined && epoch % checkpointEvery === 0 && epoch < settings.epochs) controller.abort();
+      },
+    };
+
+    const started = performance.now();
+    let history: History;
+    phase = 'training';
+    for (;;) {
+      if (!stopSignal) controller = new AbortController();
+      history = await network.fit(x, y, {
+        epochs: settings.epochs, batchSize: settings.batchSize, optimizer, seed: settings.seed,
+        validationData, validationSplit: split, callbacks: [progress], signal: controller.signal, resume: state,
+      });
+      if (!history.interrupted) break;
+      state = history.interrupted;
+      const reason = stopSignal ? 'signal' : 'periodic';
+      const dir = await writeCheckpoint(out, network, optimizer, state, settings, reason);
+      reporter.checkpoint(dir, state.epoch, state.batch, reason);
+      if (stopSignal) {
+        reporter.interrupted(stopSignal, dir, state.epoch, state.batch);
+        return EXIT_CODES[stopSignal];
+      }
+      state = resumable(state, batchesPerEpoch);
+      replayEpoch = state.batch === batchesPerEpoch ? state.epoch : undefined;
+    }
+    phase = 'finishing';
+    if (stopSignal) reporter.note(`${stopSignal} arrived during the last batch: training is complete, saving the model`);
+
+    // Final metrics and the confusion matrix: on the test split when the data
+    // has one, else the held-out validation samples, else the training set.
+    let evalX: Tensor, evalY: Tensor, evalIds: Tensor, evaluatedOn: string;
+    if (test) [evalX, evalY, evalIds, evaluatedOn] = [test.x, test.y, test.ids, 'test split'];
+    else if (split !== undefined) {
+      [evalX, evalY, evalIds, evaluatedOn] = [x.slice(trainSamples, n), y.slice(trainSamples, n), data.y.slice(trainSamples, n), 'validation split'];
+    } else [evalX, evalY, evalIds, evaluatedOn] = [x, y, data.y, 'training set'];
+    const evaluation = network.evaluate(evalX, evalY, { batchSize: 256 });
+    const classification = (loss === 'sparseCategoricalCrossEntropy' || loss === 'categoricalCrossEntropy') && units >= 2;
+    const classNames = data.classNames?.length === units ? data.classNames : Array.from({ length: units }, (_, i) => String(i));
+    const confusion = classification ? confusionMatrix(evalIds, argMax(network.predict(evalX)), units) : undefined;
+
+    await network.save(out, { optimizer });
+    const seconds = (performance.now() - started) / 1000;
+    const metrics: [string, string][] = [];
+    if (evaluation.accuracy !== undefined) metrics.push([`${evaluatedOn} accuracy`, percent(evaluation.accuracy)]);
+    metrics.push([`${evaluatedOn} loss`, evaluation.loss.toFixed(4)]);
+    if (history.accuracy?.length) metrics.push(['training accuracy (last epoch)', percent(history.accuracy.at(-1)!)]);
+    metrics.push(['epochs', String(history.loss.length)], ['training time', `${history.seconds.reduce((a, b) => a + b, 0).toFixed(1)} s`]);
+    const report = path.join(out, 'report.html');
+    await writeFileAtomically(report, renderReport({
+      title: `${settings.model} on ${path.basename(data.source)}`,
+      createdAt: new Date(),
+      history,
+      metrics,
+      settings: describeSettings(settings, optimizer, trainSamples, validation, evaluatedOn, runtimeInfo()),
+      confusion: confusion ? { matrix: confusion, classNames, on: evaluatedOn } : undefined,
+    }));
+    const summary = {
+      format: 'layerwise-training', settings, classNames, loss, evaluatedOn,
+      testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, history, confusion,
+    };
+    await writeFileAtomically(path.join(out, 'training.json'), JSON.stringify(summary, null, 1));
+    // The run is complete: a checkpoint would only resume something finished.
+    await removeCheckpoints(out);
+    reporter.done({ out, report, testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, evaluatedOn, seconds });
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function readRequested(values: Values, model: string | undefined): Requested {
+  return {
+    model,
+    data: stringOption(values, 'data'),
+    labelColumn: labelColumnOption(values),
+    limit: integerOption(values, 'limit', 1),
+    epochs: integerOption(values, 'epochs', 1),
+    batchSize: integerOption(values, 'batch-size', 1),
+    optimizer: choiceOption(values, 'optimizer', OPTIMIZERS),
+    learningRate: numberOption(values, 'lr', (v) => v > 0, 'a positive number'),
+    seed: integerOption(values, 'seed', 0),
+    validationSplit: numberOption(values, 'validation-split', (v) => v > 0 && v < 1, 'a number between 0 and 1'),
+  };
+}
+
+/** A preset by name, else a spec file. */
+function readSpec(model: string): { spec: NetworkSpec; defaults?: NonNullable<ReturnType<typeof getPreset>>['training'] } {
+  const preset = getPreset(model);
+  if (preset) return { spec: preset.spec, defaults: preset.training };
+  let text: string;
+  try {
+    text = readFileSync(model, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' || code === 'EISDIR'
+      ? `'${model}' is neither a preset (${presetNames().join(', ')}) nor a spec file`
+      : `cannot read ${model}: ${(err as Error).message}`);
+  }
+  let spec: NetworkSpec;
+  try {
+    spec = JSON.parse(text) as NetworkSpec;
+  } catch (err) {
+    throw new UsageError(`${model} is not valid JSON: ${(err as Error).message}`);
+  }
+  // Building it once here reports a bad layer before any data is read.
+  try {
+    networkFromSpec(spec, model);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return { spec };
+}
+
+function freshSettings(r: Requested, runtime: { backend: string; threads?: number }): RunSettings {
+  const { spec, defaults } = readSpec(r.model!);
+  const optimizer = r.optimizer ?? defaults?.optimizer ?? 'adam';
+  const seed = r.seed ?? spec.seed ?? randomSeed();
+  return {
+    model: r.model!,
+    spec: { ...spec, seed },
+    data: path.resolve(r.data ?? defaultData()),
+    labelColumn: r.labelColumn,
+    limit: r.limit,
+    epochs: r.epochs ?? defaults?.epochs ?? 5,
+    batchSize: r.batchSize ?? defaults?.batchSize ?? 32,
+    optimizer,
+    // The optimizer's own default when neither the command line nor a preset says.
+    learningRate: r.learningRate ?? (optimizer === defaults?.optimizer ? defaults.learningRate : undefined) ?? getOptimizer(optimizer).learningRate,
+    seed,
+    validationSplit: r.validationSplit,
+    backend: runtime.backend,
+    threads: runtime.threads,
+  };
+}
+
+function defaultData(): string {
+  // Resolved here so a checkpoint records the directory actually used.
+  return fashionMnistDir();
+}
+
+/**
+ * Settings for --resume: the checkpoint's, with anything the command line
+ * repeats required to agree, since the result would otherwise not be the run
+ * being resumed. Only --epochs may change (to train longer or shorter).
+ */
+function mergeResumed(saved: RunSettings, r: Requested, runtime: { backend: string; threads?: number }, reporter: Reporter): RunSettings {
+  const conflicts: string[] = [];
+  const check = (option: string, given: unknown, was: unknown): void => {
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(was)) conflicts.push(`${option} ${String(given)} (the checkpoint has ${was === undefined ? 'none' : String(was)})`);
+  };
+  if (r.model !== undefined && r.model !== saved.model) {
+    const { spec } = readSpec(r.model);
+    const { seed: _a, ...given } = spec;
+    const { seed: _b, ...was } = saved.spec;
+    if (JSON.stringify(given) !== JSON.stringify(was)) conflicts.push(`network ${r.model} (the checkpoint trains ${saved.model})`);
+  }
+  check('--data', r.data === undefined ? undefined : path.resolve(r.data), saved.data);
+  check('--label-column', r.labelColumn, saved.labelColumn);
+  check('--limit', r.limit, saved.limit);
+  check('--batch-size', r.batchSize, saved.batchSize);
+  check('--optimizer', r.optimizer, saved.optimizer);
+  check('--lr', r.learningRate, saved.learningRate);
+  check('--seed', r.seed, saved.seed);
+  check('--validation-split', r.validationSplit, saved.validationSplit);
+  if (conflicts.length > 0) throw new UsageError(`--resume: these options differ from the interrupted run: ${conflicts.join('; ')}`);
+  if (runtime.backend !== saved.backend || runtime.threads !== saved.threads) {
+    reporter.note(`resuming on backend ${runtime.backend} with ${runtime.threads ?? '-'} threads; the run started on ${saved.backend} with ${saved.threads ?? '-'}: ` +
+      'the result will not be bit-identical to an uninterrupted run');
+  }
+  return { ...saved, epochs: r.epochs ?? saved.epochs, backend: runtime.backend, threads: runtime.threads };
+}
+
+/** The interrupted run's backend and thread count, unless the command line chooses them: results depend on both. */
+function restoreRuntime(saved: RunSettings, values: Values): void {
+  if (values.backend === undefined && (saved.backend === 'js' || saved.backend === 'native')) {
+    try {
+      setBackend(saved.backend);
+    } catch (err) {
+      throw new UsageError(`--resume: the run used the ${saved.backend} backend, which is not available here (${(err as Error).message}); ` +
+        'pass --backend to continue on another one (the result then differs from an uninterrupted run)');
+    }
+  }
+  if (values.threads === undefined && saved.threads !== undefined && saved.backend === 'native' && nativeAvailable()) setNumThreads(saved.threads);
+}
+
+/**
+ * A state fit can resume exactly. fit records a stop at an epoch boundary as
+ * { epoch: e + 1, batch: 0 } with epoch e's sample order, and on resume skips
+ * the shuffle of the epoch it resumes in — right mid-epoch, but at batch 0 it
+ * would train epoch e + 1 in epoch e's order. Rewritten as "epoch e with all
+ * of its batches done", fit replays only epoch e's end (its totals, restored
+ * exactly as loss/1 and accuracy/1, and its validation) and then shuffles
+ * epoch e + 1 from the saved generator as an uninterrupted run does.
+ */
+export function resumable(state: TrainingState, batchesPerEpoch: number): TrainingState {
+  if (state.batch !== 0 || state.epoch <= 1) return state;
+  const history = structuredClone(state.history);
+  const loss = history.loss.pop()!;
+  const accuracy = history.accuracy?.pop();
+  history.valLoss?.pop();
+  history.valAccuracy?.pop();
+  history.seconds.pop();
+  return {
+    ...state,
+    epoch: state.epoch - 1,
+    batch: batchesPerEpoch,
+    totals: { lossSum: loss, samples: 1, correct: accuracy ?? 0, predictions: accuracy === undefined ? 0 : 1 },
+    history,
+  };
+}
+
+function describeSettings(
+  s: RunSettings, optimizer: Optimizer, trainSamples: number, validation: string, evaluatedOn: string,
+  runtime: { backend: string; threads?: number; isa?: string },
+): [string, string][] {
+  const config = optimizer.getConfig();
+  const extra = Object.entries(config).filter(([k]) => k !== 'name' && k !== 'learningRate').map(([k, v]) => `${k} ${String(v)}`).join(', ');
+  return [
+    ['network', s.model],
+    ['layers', s.spec.layers.map((l) => l.type).join(' → ')],
+    ['loss', s.spec.loss ?? '-'],
+    ['data', s.data + (s.labelColumn !== undefined ? ` (label column ${s.labelColumn})` : '')],
+    ['training samples', String(trainSamples) + (s.limit !== undefined ? ` (--limit ${s.limit})` : '')],
+    ['validation', validation + (s.validationSplit !== undefined ? ` (${s.validationSplit})` : '')],
+    ['final metrics on', evaluatedOn],
+    ['epochs', String(s.epochs)],
+    ['batch size', String(s.batchSize)],
+    ['optimizer', `${s.optimizer}, learning rate ${optimizer.learningRate}${extra ? `, ${extra}` : ''}`],
+    ['seed', String(s.seed)],
+    ['backend', runtime.backend + (runtime.backend === 'native' ? ` (${runtime.isa}, ${runtime.threads} threads)` : '')],
+  ];
+}

@@ -1,0 +1,206 @@
+// trainInWorker: Network.fit on a worker_thread, so a server or UI thread
+// keeps its event loop free while a network trains.
+//
+// The network travels as its spec (plain data) and is built in the worker
+// with the same seed, so both threads start from identical weights. Tensors
+// travel as copies of their Float32Arrays whose buffers are *transferred*
+// (moved, not cloned again), leaving the caller's tensors untouched. The
+// trained weights come back the same way and are set into a network rebuilt
+// from the spec in the calling thread.
+//
+// Cancelling: when options.signal aborts, the worker's own AbortController is
+// aborted by message; fit stops after its current batch (it yields to the
+// event loop at least every 10 ms, which is when the message is seen) and the
+// promise RESOLVES, as fit does, with the partly trained network and a history
+// whose `interrupted` field says where it stopped. Only a signal that is
+// already aborted when trainInWorker is called rejects, with a DOMException
+// named 'AbortError', since no training happened at all.
+
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EpochLogs, History } from './callbacks.js';
+import type { LossName } from './losses.js';
+import type { Network } from './network.js';
+import { getOptimizer, type Optimizer, type OptimizerConfig, type OptimizerName, type OptimizerState } from './optimizers.js';
+import { networkFromSpec, type NetworkSpec } from './serialize.js';
+import { Tensor } from './tensor.js';
+import { getBackend, type BackendName } from './backends/index.js';
+
+/** fit's options that are plain data (no callbacks, no optimizer objects), so they can cross to a worker. */
+export interface WorkerFitOptions {
+  epochs: number;
+  batchSize?: number;
+  optimizer?: OptimizerName | OptimizerConfig;
+  learningRate?: number;
+  loss?: LossName;
+  metrics?: 'accuracy'[];
+  shuffle?: boolean;
+  validationSplit?: number;
+  seed?: number;
+}
+
+export interface TrainInWorkerOptions extends WorkerFitOptions {
+  /** Stops training after the current batch; see the file comment for what the promise then does. */
+  signal?: AbortSignal;
+  /** Progress from the worker: every epoch end, and batch ends every `progressEvery` batches. */
+  onProgress?: (event: WorkerProgress) => void;
+  /** Batch events every N batches (default about ten an epoch; 0: none). */
+  progressEvery?: number;
+  /**
+   * Native kernel threads. The addon's thread count is per process, so this
+   * also changes it for the calling thread and any other worker.
+   */
+  threads?: number;
+  /** The worker's backend (default: the calling thread's current one). */
+  backend?: BackendName;
+}
+
+export type WorkerProgress =
+  | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; size: number }
+  | ({ type: 'epoch'; epoch: number; epochs: number } & EpochLogs);
+
+export interface WorkerTrainingResult {
+  network: Network;
+  history: History;
+  /** The optimizer with its state after training, e.g. for network.save(dir, { optimizer }). */
+  optimizer: Optimizer;
+}
+
+// --- messages between the threads (internal) ---
+
+/** A tensor as structured-clone data: shape plus a Float32Array whose buffer is transferred. */
+export interface TensorMessage {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface StartMessage {
+  spec: NetworkSpec;
+  x: TensorMessage;
+  y: TensorMessage;
+  validation?: [TensorMessage, TensorMessage];
+  options: WorkerFitOptions;
+  progressEvery?: number;
+  threads?: number;
+  backend: BackendName;
+}
+
+export type FromWorker =
+  | { type: 'progress'; event: WorkerProgress }
+  | { type: 'done'; weights: Float32Array[]; history: History; optimizer: { config: OptimizerConfig; state: OptimizerState } }
+  | { type: 'error'; name: string; message: string; stack?: string };
+
+export type ToWorker = { type: 'abort' };
+
+/** Trains `spec` on (x, y) in a worker thread; resolves with the trained network built in this thread. */
+export function trainInWorker(
+  spec: NetworkSpec,
+  data: { x: Tensor; y: Tensor; validationData?: [Tensor, Tensor] },
+  options: TrainInWorkerOptions,
+): Promise<WorkerTrainingResult> {
+  const { signal, onProgress, progressEvery, threads, backend, ...fitOptions } = options ?? ({} as TrainInWorkerOptions);
+  if (signal?.aborted) return Promise.reject(new DOMException('training was aborted before it started', 'AbortError'));
+  if (spec === null || typeof spec !== 'object') return Promise.reject(new TypeError('trainInWorker: expected a NetworkSpec'));
+  if (!(data?.x instanceof Tensor) || !(data?.y instanceof Tensor)) {
+    return Promise.reject(new TypeError('trainInWorker: expected data { x: Tensor, y: Tensor, validationData?: [Tensor, Tensor] }'));
+  }
+  // The network is built in the worker from the spec and its seed: without a
+  // seed the two threads would initialise differently, so fix one here.
+  const seeded: NetworkSpec = { ...spec, seed: spec.seed ?? (Math.random() * 2 ** 32) >>> 0 };
+  let caller: Network;
+  try {
+    // Built here first, a bad spec is reported before a worker starts.
+    caller = networkFromSpec(seeded, 'trainInWorker spec');
+  } catch (err) {
+    return Promise.reject(err);
+  }
+
+  const transfer: ArrayBuffer[] = [];
+  const pack = (t: Tensor): TensorMessage => {
+    const copy = t.data.slice();
+    transfer.push(copy.buffer as ArrayBuffer);
+    return { shape: [...t.shape], data: copy };
+  };
+  const message: StartMessage = {
+    spec: seeded,
+    x: pack(data.x),
+    y: pack(data.y),
+    validation: data.validationData ? [pack(data.validationData[0]), pack(data.validationData[1])] : undefined,
+    options: fitOptions,
+    progressEvery,
+    threads,
+    backend: backend ?? (getBackend().name as BackendName),
+  };
+
+  return new Promise<WorkerTrainingResult>((resolve, reject) => {
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry: ENTRY, tsx: tsxHook(), start: message }, transferList: transfer });
+    let settled = false;
+    const onAbort = (): void => worker.postMessage({ type: 'abort' } satisfies ToWorker);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+      // The result is in hand; the worker has nothing left to do.
+      void worker.terminate();
+    };
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'progress') {
+        try {
+          onProgress?.(msg.event);
+        } catch (err) {
+          // A throwing progress handler must not leave training running unseen.
+          finish(() => reject(err));
+        }
+      } else if (msg.type === 'done') {
+        finish(() => {
+          try {
+            caller.setWeights(msg.weights);
+            const optimizer = getOptimizer(msg.optimizer.config as never);
+            optimizer.setState(caller.parameters(), msg.optimizer.state);
+            resolve({ network: caller, history: msg.history, optimizer });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      } else if (msg.type === 'error') {
+        finish(() => reject(rebuildError(msg)));
+      }
+    });
+    worker.on('error', (err) => finish(() => reject(err)));
+    worker.on('exit', (code) => finish(() => reject(new Error(`the training worker exited (code ${code}) before finishing`))));
+  });
+}
+
+/** The worker's error with its type where it is a standard one (RangeError for bad options, …). */
+function rebuildError(msg: { name: string; message: string; stack?: string }): Error {
+  const Type = ({ RangeError, TypeError, Error } as Record<string, ErrorConstructor>)[msg.name] ?? Error;
+  const err = new Type(msg.message);
+  if (!(msg.name in { RangeError: 1, TypeError: 1, Error: 1 })) err.name = msg.name;
+  if (msg.stack) err.stack = `${err.name}: ${err.message}\n    [in the training worker]\n${msg.stack.split('\n').slice(1).join('\n')}`;
+  return err;
+}
+
+/**
+ * The worker entry sits next to this file: worker-entry.js in dist, or
+ * worker-entry.ts when running from source under tsx. A .ts entry needs tsx's
+ * require hook registered in the worker before it is loaded, which is all the
+ * evaluated bootstrap below does (the same trick as test/fixtures/worker-matmul.cjs).
+ */
+const ENTRY = path.join(__dirname, `worker-entry${path.extname(__filename) || '.js'}`);
+
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+if (workerData.entry.endsWith('.ts')) require(workerData.tsx);
+require(workerData.entry);
+`;
+
+function tsxHook(): string | undefined {
+  if (!ENTRY.endsWith('.ts')) return undefined;
+  try {
+    return require.resolve('tsx/cjs');
+  } catch {
+    throw new Error('trainInWorker from TypeScript sources needs tsx installed (or run the compiled dist/)');
+  }
+}
