@@ -332,6 +332,8 @@ export class Network {
 
   private setTraining(on: boolean): void {
     for (const layer of this.layers) layer.training = on;
+    // Nothing consumes the first layer's input gradient while training.
+    if (this.layers.length > 0) this.layers[0].inputGradientNeeded = !on;
   }
 
   private requireLayers(): void {

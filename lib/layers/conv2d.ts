@@ -154,8 +154,8 @@ export class Conv2D extends Layer {
     const dy = outputGradient.data;
     backend.sumRows(dy, this._biasGrad!.data, g.n * g.outH * g.outW, this.filters, false);
     backend.conv2dBackwardFilter(input.data, dy, this._weightsGrad!.data, g, false);
-    const inputGradient = Tensor.zeros(input.shape);
-    backend.conv2dBackwardInput(dy, this._weights!.data, inputGradient.data, g, false);
+    const inputGradient = Tensor.zeros(this.inputGradientNeeded ? input.shape : [0]);
+    if (this.inputGradientNeeded) backend.conv2dBackwardInput(dy, this._weights!.data, inputGradient.data, g, false);
     this.sgdStep(learningRate);
     return inputGradient;
   }

@@ -74,10 +74,12 @@ export class Dense extends Layer {
     outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
     const dy = outputGradient.data;
-    const inputGradient = Tensor.zeros(input.shape);
     backend.matmul(input.data, dy, this.weightsGrad.data, this.inputSize, this.outputSize, rows, true, false, false);
     backend.sumRows(dy, this.biasGrad.data, rows, this.outputSize, false);
-    backend.matmul(dy, this.weights.data, inputGradient.data, rows, this.inputSize, this.outputSize, false, true, false);
+    const inputGradient = Tensor.zeros(this.inputGradientNeeded ? input.shape : [0]);
+    if (this.inputGradientNeeded) {
+      backend.matmul(dy, this.weights.data, inputGradient.data, rows, this.inputSize, this.outputSize, false, true, false);
+    }
     this.sgdStep(learningRate);
     return inputGradient;
   }

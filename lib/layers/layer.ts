@@ -24,6 +24,14 @@ export abstract class Layer {
   /** True while a network trains (Dropout acts only then). */
   training = false;
 
+  /**
+   * Whether backward must return ∂E/∂X. A network's first layer has no one to
+   * pass it to, so fit turns this off there and Dense and Conv2D skip that
+   * product (for a first conv layer, a third of its backward work); they then
+   * return an empty tensor.
+   */
+  inputGradientNeeded = true;
+
   /** Fills parameters from `rng` (called by Network.add). */
   initialize(_rng: Rng): void {}
 

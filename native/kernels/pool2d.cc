@@ -73,12 +73,15 @@ void max_pool2d_forward(const PoolGeometry& g, const float* x, float* y,
             const float* __restrict xp = xb + at;
             for (int64_t ch = 0; ch < C; ++ch) {
               const float val = xp[ch], best = yo[ch];
+              const int32_t here = int32_t(at + ch), held = ao[ch];
               // Strictly greater keeps the first of equal values; a NaN
               // takes over from any number and is then never replaced.
-              if (val > best || (val != val && best == best)) {
-                yo[ch] = val;
-                ao[ch] = int32_t(at + ch);
-              }
+              // Non-short-circuit operators and selects, no branches: which
+              // tap wins is a coin toss on real data (a branch here cost 4×),
+              // and this way the loop vectorises across channels.
+              const bool take = (val > best) | ((val != val) & (best == best));
+              yo[ch] = take ? val : best;
+              ao[ch] = take ? here : held;
             }
           }
       }
