@@ -88,6 +88,12 @@ type LossPrimeFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
 
 /** Longest stretch fit computes before letting the event loop run. */
 const YIELD_EVERY_MS = 10;
+/**
+ * When training last let the event loop run. Module-wide rather than per fit
+ * call: many short fits awaited back to back resolve through microtasks only,
+ * and would otherwise never give timers and I/O a turn.
+ */
+let lastYield = 0;
 
 export class Network {
   readonly layers: Layer[] = [];
@@ -261,7 +267,6 @@ export class Network {
 
     const history: History = resume ? structuredClone(resume.history) : { loss: [], seconds: [] };
     const order = resume ? [...resume.order] : Array.from({ length: samples }, (_, i) => i);
-    let lastYield = performance.now();
     for (const cb of callbacks) await cb.onTrainBegin?.(context);
 
     for (let epoch = resume?.epoch ?? 1; epoch <= epochs && !context.stopTraining; epoch++) {
