@@ -24,6 +24,7 @@ import { Dropout } from './layers/dropout.js';
 import { Flatten } from './layers/flatten.js';
 import type { Layer, LayerConfig } from './layers/layer.js';
 import { AvgPool2D, MaxPool2D } from './layers/pooling.js';
+import { writeFileAtomically } from './atomic-file.js';
 import { getLoss, LOSSES } from './losses.js';
 import { Network } from './network.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
@@ -142,8 +143,8 @@ export async function saveNetwork(network: Network, dir: string, options: SaveOp
   };
 
   await fs.mkdir(dir, { recursive: true });
-  await writeAtomically(path.join(dir, weightsFile), bytes);
-  await writeAtomically(path.join(dir, MODEL_FILE), Buffer.from(JSON.stringify(model, null, 1)));
+  await writeFileAtomically(path.join(dir, weightsFile), bytes);
+  await writeFileAtomically(path.join(dir, MODEL_FILE), Buffer.from(JSON.stringify(model, null, 1)));
   // Only now is the previous weights file unreferenced. Temporary files of
   // saves whose process died (killed mid-save) are swept up too.
   for (const name of await fs.readdir(dir)) {
@@ -271,28 +272,4 @@ function fromLittleEndian(bytes: Buffer): Float32Array {
   if (os.endianness() === 'LE') new Uint8Array(out.buffer).set(bytes);
   else for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
   return out;
-}
-
-/** Write to a temporary name in the same directory, flush, then rename over the target. */
-async function writeAtomically(file: string, data: Buffer): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
-  // Make the rename itself durable.
-  try {
-    const dirHandle = await fs.open(path.dirname(file), 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
-  } catch {
-    // Some file systems cannot fsync a directory; the rename is still atomic.
-  }
 }

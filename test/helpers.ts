@@ -123,3 +123,39 @@ export function checkLayerGradients(layer: Layer, input: Tensor, options: Gradie
     expectClose(grad, numeric, { rtol, atol, what: `∂E/∂${name}` });
   }
 }
+
+/**
+ * Runs fn while a 10 ms setInterval heartbeat watches the event loop and
+ * reports the largest delay past 10 ms between beats, including the gap
+ * after the last beat (so work that never yields shows up too).
+ */
+export async function withHeartbeat<T>(fn: () => Promise<T>): Promise<{ result: T; maxLag: number; beats: number; ms: number }> {
+  let last = performance.now();
+  let maxLag = 0;
+  let beats = 0;
+  const heartbeat = setInterval(() => {
+    const now = performance.now();
+    maxLag = Math.max(maxLag, now - last - 10);
+    last = now;
+    beats++;
+  }, 10);
+  const started = performance.now();
+  try {
+    const result = await fn();
+    maxLag = Math.max(maxLag, performance.now() - last - 10);
+    return { result, maxLag, beats, ms: performance.now() - started };
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+/** Asserts that the promise rejects with a message containing `message`. */
+export async function expectReject(p: Promise<unknown>, message: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect((err as Error).message).to.contain(message);
+    return;
+  }
+  expect.fail(`expected a rejection containing '${message}'`);
+}

@@ -10,7 +10,7 @@ import {
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expectClose, forEachBackend, randomTensor } from './helpers.js';
+import { expectClose, expectReject, forEachBackend, randomTensor } from './helpers.js';
 
 /** Two Gaussian-ish blobs per class in 2-D: linearly separable enough for a small net. */
 function blobs(samples: number, classes: number, seed: number): { x: Tensor; labels: Tensor; oneHot: Tensor } {
@@ -279,13 +279,3 @@ forEachBackend('training', () => {
     expectClose(pieces.data, whole.data, { rtol: 1e-6, atol: 1e-7 });
   });
 });
-
-async function expectReject(p: Promise<unknown>, message: string): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    expect((err as Error).message).to.contain(message);
-    return;
-  }
-  expect.fail(`expected a rejection containing '${message}'`);
-}

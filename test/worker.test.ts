@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { getBackend, nativeAvailable, nativeInfo, networkFromSpec, setBackend, setNumThreads, Tensor, type NetworkSpec } from '../lib/index.js';
 import { trainInWorker, type WorkerProgress } from '../lib/worker.js';
 import { getPreset } from '../lib/presets.js';
+import { withHeartbeat } from './helpers.js';
 
 /** n synthetic 784-pixel "images" in 10 classes, reproducible. */
 function images(n: number, salt = 0): { x: Tensor; y: Tensor } {
@@ -120,23 +121,10 @@ describe('trainInWorker', function () {
     const data = images(1000);
     // The JS backend keeps the worker on one core, leaving the other to this thread.
     const training = trainInWorker(mlp(1), data, { epochs: 3, batchSize: 16, seed: 1, backend: 'js' });
-    let maxLag = 0;
-    let last = performance.now();
-    const heartbeat = setInterval(() => {
-      const now = performance.now();
-      maxLag = Math.max(maxLag, now - last - 10);
-      last = now;
-    }, 10);
-    const started = performance.now();
-    let result;
-    try {
-      result = await training;
-    } finally {
-      clearInterval(heartbeat);
-    }
+    const { result, maxLag, ms } = await withHeartbeat(() => training);
     const trainingSeconds = result.history.seconds.reduce((s, v) => s + v, 0);
     expect(trainingSeconds, 'seconds the worker trained').to.be.at.least(0.3);
-    expect(performance.now() - started).to.be.at.least(300);
+    expect(ms).to.be.at.least(300);
     if (process.env.LAYERWISE_SHOW_LAG) console.log(`      max lag ${maxLag.toFixed(2)} ms over ${trainingSeconds.toFixed(2)} s`);
     expect(maxLag, 'largest heartbeat lag in ms').to.be.below(5);
   });

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import type { Network, TrainingState } from '../network.js';
 import type { Optimizer } from '../optimizers.js';
 import { loadNetwork } from '../serialize.js';
+import { syncDirectory, writeFileAtomically } from '../atomic-file.js';
 import { UsageError } from './args.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -67,7 +68,7 @@ export async function writeCheckpoint<S>(
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   await fs.rename(fresh, final);
-  await syncDir(out);
+  await syncDirectory(out);
   if (moved) await fs.rm(old, { recursive: true, force: true });
   // Leftovers of an earlier run that died mid-swap are now superseded.
   for (const name of await fs.readdir(out)) {
@@ -125,29 +126,3 @@ export async function removeCheckpoints(out: string): Promise<void> {
   }
 }
 
-/** Temporary name in the same directory, flushed, renamed over the target. */
-export async function writeFileAtomically(file: string, data: string | Buffer): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
-  await syncDir(path.dirname(file));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await fs.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some file systems cannot fsync a directory; the renames are still atomic.
-  }
-}

@@ -6,7 +6,7 @@ import { nativeInfo, getBackend } from '../backends/index.js';
 import type { Network } from '../network.js';
 import { loadNetwork } from '../serialize.js';
 import { expectPositionals, integerOption, labelColumnOption, parse, stringOption, UsageError } from './args.js';
-import { writeFileAtomically } from './checkpoint.js';
+import { writeFileAtomically } from '../atomic-file.js';
 import { argMax, labelsFor, loadDataset, loadInputs, outputUnits, shapeFor } from './data.js';
 import { percent } from './output.js';
 import { applyRuntime, packageVersion, type CommandIo } from './runtime.js';

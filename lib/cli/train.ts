@@ -26,7 +26,8 @@ import type { Tensor } from '../tensor.js';
 import {
   choiceOption, expectPositionals, integerOption, labelColumnOption, numberOption, parse, stringOption, UsageError, type Values,
 } from './args.js';
-import { readCheckpoint, removeCheckpoints, writeCheckpoint, writeFileAtomically, type LoadedCheckpoint } from './checkpoint.js';
+import { writeFileAtomically } from '../atomic-file.js';
+import { readCheckpoint, removeCheckpoints, writeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { argMax, confusionMatrix, labelsFor, loadDataset, outputUnits, shapeFor } from './data.js';
 import { JsonReporter, percent, TtyReporter, type Reporter } from './output.js';
 import { renderReport } from './report.js';
