@@ -106,6 +106,8 @@ void multiply(const float* a, const float* b, float* out, int64_t count) {
 
 void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
                      Activation f, float alpha) {
+  // Empty rows would still be walked one by one, up to 2^31 of them.
+  if (rows == 0 || cols == 0) return;
   // Blocks of about 4K floats: still in L1 when the activation reads them
   // back, yet long enough that the activation's dispatch is paid rarely
   // (per row, a conv layer with 8 channels spent more on it than on the math).
@@ -122,6 +124,7 @@ void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
 }
 
 void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols) {
+  if (rows == 0 || cols == 0) return;
   for (int64_t r = 0; r < rows; ++r) {
     float* row = y + r * cols;
     for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
@@ -132,6 +135,7 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
               bool accumulate) {
   if (!accumulate)
     for (int64_t c = 0; c < cols; ++c) out[c] = 0.0f;
+  if (cols == 0) return;
   // Row by row keeps the reads sequential; float accumulation per column is
   // what the JS backend does too, so both agree to rounding.
   for (int64_t r = 0; r < rows; ++r) {
