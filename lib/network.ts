@@ -232,6 +232,7 @@ export class Network {
     checkSamples(x, y);
     rejectNonFinite(x, 'x');
     rejectNonFinite(y, 'y');
+    if (loss.accuracy === 'sparse') this.rejectBadLabels(x, y);
 
     let validation: [Tensor, Tensor] | undefined;
     if (options.validationData !== undefined) {
@@ -333,6 +334,26 @@ export class Network {
     }
     for (const cb of callbacks) await cb.onTrainEnd?.(history, context);
     return history;
+  }
+
+  /**
+   * Class ids must be integers below the network's output width; checked
+   * before training (one forward pass of one sample gives the width), so a
+   * bad label fails at once and names its sample instead of a later batch.
+   */
+  private rejectBadLabels(x: Tensor, labels: Tensor): void {
+    if (labels.size !== labels.shape[0]) {
+      throw new RangeError(`expected one class id per sample ([${labels.shape[0]}]) for y but got ${formatShape(labels.shape)}`);
+    }
+    this.setTraining(false);
+    const out = this.forward(x.slice(0, 1));
+    const classes = out.shape[out.rank - 1];
+    for (let i = 0; i < labels.size; i++) {
+      const label = labels.data[i];
+      if (!Number.isInteger(label) || label < 0 || label >= classes) {
+        throw new RangeError(`y holds ${label} in sample ${i}, but class ids must be integers in [0, ${classes - 1}] for this ${classes}-way output`);
+      }
+    }
   }
 
   private setTraining(on: boolean): void {

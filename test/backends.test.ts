@@ -2,7 +2,7 @@
 // then native against JS on random inputs of awkward sizes.
 
 import { expect } from 'chai';
-import { jsBackend, nativeAvailable, getBackend, setBackend } from '../lib/backends/index.js';
+import { jsBackend, nativeAvailable, nativeBinding, getBackend, setBackend } from '../lib/backends/index.js';
 import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from '../lib/backends/backend.js';
 import { expectClose, forEachBackend, randomArray } from './helpers.js';
 
@@ -253,6 +253,25 @@ describe('native vs js on random inputs of awkward sizes', function () {
       }
     }
   }
+
+  it('every instruction-set variant this CPU runs gives the same products (LAYERWISE_ISA / setIsa)', () => {
+    const binding = nativeBinding();
+    const { isa: initial, supported } = binding.info();
+    try {
+      for (const isa of supported) {
+        binding.setIsa(isa);
+        expect(binding.info().isa).to.equal(isa);
+        for (const [m, n, kk] of [[1, 1, 1], [7, 33, 17], [65, 129, 64], [32, 128, 784]]) {
+          for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const) {
+            compare((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, kk, ta, tb, false),
+              [randomArray(m * kk, m), randomArray(kk * n, n), new Float32Array(m * n)], [2], 2e-4);
+          }
+        }
+      }
+    } finally {
+      binding.setIsa(initial);
+    }
+  });
 
   const geometries: Array<Partial<ConvGeometry> & { label: string }> = [
     { label: '1×1 input, 1×1 filter', n: 1, inH: 1, inW: 1, inC: 1, kH: 1, kW: 1, outC: 1 },

@@ -216,6 +216,12 @@ forEachBackend('training', () => {
     const x = randomTensor([10, 2], 1);
     x.data[7] = NaN;
     await expectReject(net.fit(x, tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]), { epochs: 1 }), 'x holds NaN in sample 3 (element 1); training data must be finite');
+    const labels = tensor([0, 1, 2, 0, 1, 2, 0, 7, 2, 0]);
+    let batches = 0;
+    await expectReject(net.fit(randomTensor([10, 2], 2), labels, { epochs: 1, onBatchEnd: () => { batches++; } }),
+      'y holds 7 in sample 7, but class ids must be integers in [0, 2] for this 3-way output');
+    expect(batches, 'batches trained before the bad label was found').to.equal(0);
+    await expectReject(net.fit(randomTensor([3, 2], 2), tensor([0, 1.5, 2]), { epochs: 1 }), 'y holds 1.5 in sample 1');
     const regression = new Network({ seed: 1 }).add(new Dense(1, 1)).use(mse);
     const huge = Tensor.from(new Float32Array(8).fill(1e30)).reshape([8, 1]);
     await expectReject(regression.fit(huge, huge, { epochs: 2, batchSize: 4, learningRate: 1 }), 'training diverged: the loss is Infinity at epoch 1, batch 2');
