@@ -88,17 +88,19 @@ describe('the npm package', function () {
     expect(result.last).to.be.below(result.first / 10);
   });
 
-  it('import loads it too, with named exports', () => {
+  it('import loads it too, with named exports, and trains', () => {
     writeFileSync(path.join(project, 'check.mjs'), `
       import { Network, Dense, ops, nativeInfo, getBackend } from 'layerwise';
       import layerwise from 'layerwise';
-      const net = new Network({ seed: 2 }).add(new Dense(3, 2));
+      const net = new Network({ seed: 2 }).add(new Dense(3, 2)).use('mse');
+      const history = await net.fit([[1, 2, 3], [3, 2, 1]], [[1, 0], [0, 1]], { epochs: 50, batchSize: 2, learningRate: 0.05 });
       console.log(JSON.stringify({ backend: getBackend().name, path: nativeInfo().path, out: net.predict([[1, 2, 3]]).shape,
-        dot: ops.matmul([1, 2], [3, 4]).data[0], defaultHasNetwork: typeof layerwise.Network }));`);
+        dot: ops.matmul([1, 2], [3, 4]).data[0], defaultHasNetwork: typeof layerwise.Network,
+        learned: history.loss.at(-1) < history.loss[0] / 10 }));`);
     const result = JSON.parse(run(['check.mjs']));
     expect(result).to.deep.equal({
       backend: 'native', path: path.join(project, 'node_modules', 'layerwise', 'prebuilds', 'linux-x64', 'layerwise.node'),
-      out: [1, 2], dot: 11, defaultHasNetwork: 'function',
+      out: [1, 2], dot: 11, defaultHasNetwork: 'function', learned: true,
     });
   });
 
