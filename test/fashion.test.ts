@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { buildCnn } from '../examples/fashion-mnist-cnn.js';
 import { buildMlp } from '../examples/fashion-mnist-mlp.js';
-import { FASHION_MNIST_SAMPLE_DIR, getBackend, loadMnist, setBackend } from '../lib/index.js';
+import { FASHION_MNIST_SAMPLE_DIR, getBackend, getPreset, loadMnist, networkFromSpec, setBackend, Tensor } from '../lib/index.js';
 import { withHeartbeat } from './helpers.js';
 
 describe('Fashion-MNIST sample [native]', function () {
@@ -37,4 +37,23 @@ describe('Fashion-MNIST sample [native]', function () {
     await net.fit(data.xTrain, data.yTrain, { epochs: 2, batchSize: 32, optimizer: 'adam', learningRate: 0.001 });
     expect(net.evaluate(data.xTest, data.yTest).accuracy!).to.be.above(0.75);
   });
+});
+
+describe('the CLI presets and the examples', () => {
+  // The same two networks are written as code (examples/, for reading) and as
+  // data (lib/presets.ts, for the CLI); this keeps them from drifting apart.
+  for (const [name, build, input] of [
+    ['fashion-mnist-cnn', buildCnn, [1, 28, 28, 1]],
+    ['fashion-mnist-mlp', buildMlp, [1, 784]],
+  ] as const) {
+    it(`${name} builds the network of its example, weights included`, () => {
+      const fromCode = build(7);
+      const fromSpec = networkFromSpec({ ...getPreset(name)!.spec, seed: 7 });
+      const x = Tensor.zeros([...input]);
+      fromCode.predict(x); // layers that size themselves on first use
+      fromSpec.predict(x);
+      expect(fromSpec.layers.map((l) => l.getConfig().type)).to.deep.equal(fromCode.layers.map((l) => l.getConfig().type));
+      expect(fromSpec.getWeights().map((w) => Array.from(w))).to.deep.equal(fromCode.getWeights().map((w) => Array.from(w)));
+    });
+  }
 });
