@@ -1,5 +1,9 @@
 // layerwise: neural networks for Node.js, layer by layer.
 
+export {
+  LayerwiseError, ShapeError, OptionError, DataError, DivergedError, ModelFileError, BackendError, BusyError, StateError,
+  type ErrorCode,
+} from './errors.js';
 export { Tensor, tensor, type NestedArray, type TensorLike } from './tensor.js';
 export { formatShape, type Shape } from './shape.js';
 export { Rng, type RngState } from './random.js';

@@ -129,10 +129,10 @@ export class Network {
     return this;
   }
 
-  /** Runs every layer forward on a batch [n, ...]. */
-  forward(input: Tensor): Tensor {
+  /** Runs every layer forward on a batch [n, ...]; `training` is passed to each layer for this call only. */
+  forward(input: Tensor, training = false): Tensor {
     let out = input;
-    for (const layer of this.layers) out = layer.forward(out);
+    for (const layer of this.layers) out = layer.forward(out, training);
     return out;
   }
 
@@ -187,7 +187,6 @@ export class Network {
     this.requireLayers();
     const x = toTensor(xIn, 'predict input');
     assertPositiveInteger(batchSize, 'batchSize');
-    this.setTraining(false);
     const samples = x.rank === 0 ? 0 : x.shape[0];
     if (samples <= batchSize) return this.forward(x);
     const parts: Tensor[] = [];
@@ -203,7 +202,6 @@ export class Network {
     const y = toTensor(yIn, 'y');
     checkSamples(x, y);
     const batchSize = assertPositiveInteger(options.batchSize ?? 256, 'batchSize');
-    this.setTraining(false);
     const totals = new Totals(loss.accuracy);
     const samples = x.shape[0];
     for (let start = 0; start < samples; start += batchSize) {
@@ -283,7 +281,7 @@ export class Network {
         const end = Math.min(start + batchSize, samples);
         const xb = gather(x, order, start, end);
         const yb = gather(y, order, start, end);
-        const out = this.forward(xb);
+        const out = this.forward(xb, true);
         const batchLoss = loss.value(yb, out);
         if (!Number.isFinite(batchLoss)) {
           this.setTraining(false);
@@ -307,9 +305,7 @@ export class Network {
           return history;
         }
         if (performance.now() - lastYield >= YIELD_EVERY_MS) {
-          this.setTraining(false);
           await new Promise<void>((resolve) => setImmediate(resolve));
-          this.setTraining(true);
           lastYield = performance.now();
         }
       }
@@ -345,7 +341,6 @@ export class Network {
     if (labels.size !== labels.shape[0]) {
       throw new RangeError(`expected one class id per sample ([${labels.shape[0]}]) for y but got ${formatShape(labels.shape)}`);
     }
-    this.setTraining(false);
     const out = this.forward(x.slice(0, 1));
     const classes = out.shape[out.rank - 1];
     for (let i = 0; i < labels.size; i++) {
@@ -356,9 +351,8 @@ export class Network {
     }
   }
 
+  /** Nothing consumes the first layer's input gradient while fit runs, so it skips that product. */
   private setTraining(on: boolean): void {
-    for (const layer of this.layers) layer.training = on;
-    // Nothing consumes the first layer's input gradient while training.
     if (this.layers.length > 0) this.layers[0].inputGradientNeeded = !on;
   }
 

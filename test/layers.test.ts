@@ -206,9 +206,8 @@ forEachBackend('layers', () => {
     it('zeroes about `rate` of the inputs, scales the rest by 1/(1−rate), and masks the gradient the same way', () => {
       const d = new Dropout(0.25);
       d.setRandomSource(new Rng(3));
-      d.training = true;
       const x = Tensor.from(new Float32Array(10000).fill(2)).reshape([100, 100]);
-      const y = d.forward(x);
+      const y = d.forward(x, true);
       const dropped = y.data.filter((v) => v === 0).length;
       expect(dropped / 10000).to.be.closeTo(0.25, 0.02);
       expect(y.data.every((v) => v === 0 || Math.abs(v - 2 / 0.75) < 1e-6)).to.equal(true);
@@ -221,8 +220,7 @@ forEachBackend('layers', () => {
       const masks = [1, 1, 2].map((seed) => {
         const d = new Dropout(0.5);
         d.setRandomSource(new Rng(seed));
-        d.training = true;
-        return Array.from(d.forward(Tensor.from(new Float32Array(64).fill(1))).data);
+        return Array.from(d.forward(Tensor.from(new Float32Array(64).fill(1)), true).data);
       });
       expect(masks[0]).to.deep.equal(masks[1]);
       expect(masks[0]).to.not.deep.equal(masks[2]);

@@ -88,6 +88,24 @@ forEachBackend('training', () => {
     expect(c.weights).to.not.deep.equal(a.weights);
   });
 
+  it('a predict inside onBatchEnd leaves Dropout on for the rest of the fit (training mode is per call)', async () => {
+    const { x, labels } = blobs(120, 3, 7);
+    const run = async (peek: boolean) => {
+      const net = new Network({ seed: 11 })
+        .add(new Dense(2, 12, { activation: 'relu' })).add(new Dropout(0.3)).add(new Dense(12, 3)).add(new Activation('softmax'));
+      const outputs: number[][] = [];
+      await net.fit(x, labels, {
+        epochs: 2, batchSize: 8, optimizer: 'adam', loss: 'sparseCategoricalCrossEntropy',
+        onBatchEnd: peek ? () => { outputs.push(Array.from(net.predict(x.slice(0, 2)).data)); } : undefined,
+      });
+      return { weights: weightsOf(net), outputs };
+    };
+    const plain = await run(false), peeking = await run(true);
+    expect(peeking.weights).to.deep.equal(plain.weights);
+    // The callback really ran after every batch of both epochs.
+    expect(peeking.outputs.length).to.equal(30);
+  });
+
   it('fit({ seed }) changes the order and dropout but not the initial weights', async () => {
     const { x, labels } = blobs(60, 3, 8);
     const train = async (seed?: number) => {

@@ -3,14 +3,10 @@
 // main can print one clear line instead of a stack trace.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { OptionError } from '../errors.js';
 
-/** A mistake in how the command was called (or in its input files): reported without a stack trace. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+/** A mistake in how the command was called (or in its input files): reported without a stack trace. Code E_OPTION. */
+export class UsageError extends OptionError {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;

@@ -1,8 +1,10 @@
 // One error type for every data loader, so a caller can tell a bad file from a
-// bad argument (TypeError/RangeError) and read where the problem is without
-// parsing the message.
+// bad argument and read where the problem is without parsing the message. It
+// is a DataError (code E_DATA).
 
-export class DataFileError extends Error {
+import { DataError } from '../errors.js';
+
+export class DataFileError extends DataError {
   /** The path as the caller gave it. */
   readonly file: string;
   /** 1-based line number, for text formats. */
@@ -12,7 +14,6 @@ export class DataFileError extends Error {
 
   constructor(file: string, message: string, where: { line?: number; column?: number } = {}) {
     super(message);
-    this.name = 'DataFileError';
     this.file = file;
     if (where.line !== undefined) this.line = where.line;
     if (where.column !== undefined) this.column = where.column;

@@ -35,10 +35,10 @@ export class Dropout extends Layer {
     this.rng = rng;
   }
 
-  override forward(input: Tensor): Tensor {
+  override forward(input: Tensor, training = false): Tensor {
     if (!(input instanceof Tensor)) throw new TypeError(`expected a Tensor for Dropout input but got ${describe(input)}`);
     this.inputShape = input.shape;
-    if (!this.training || this.rate === 0) {
+    if (!training || this.rate === 0) {
       this.mask = undefined;
       return input;
     }

@@ -21,9 +21,6 @@ export interface LayerConfig {
 }
 
 export abstract class Layer {
-  /** True while a network trains (Dropout acts only then). */
-  training = false;
-
   /**
    * Whether backward must return ∂E/∂X. A network's first layer has no one to
    * pass it to, so fit turns this off there and Dense and Conv2D skip that
@@ -38,8 +35,13 @@ export abstract class Layer {
   /** Gives a layer that draws random numbers while training (Dropout) its generator for a fit. */
   setRandomSource(_rng: Rng): void {}
 
-  /** X → Y. The layer keeps what its backward pass needs. */
-  abstract forward(input: Tensor): Tensor;
+  /**
+   * X → Y. The layer keeps what its backward pass needs. `training` is per
+   * call (fit passes true; predict and evaluate leave it false), so layers that
+   * act only in training (Dropout, BatchNorm's batch statistics) never depend
+   * on a flag left behind by an earlier call.
+   */
+  abstract forward(input: Tensor, training?: boolean): Tensor;
 
   /**
    * ∂E/∂Y → ∂E/∂X, computing every parameter's gradient. With a learning
@@ -61,8 +63,8 @@ export abstract class Layer {
   }
 
   /** The from-scratch design's names for forward and backward. */
-  forwardPropagation(input: Tensor): Tensor {
-    return this.forward(input);
+  forwardPropagation(input: Tensor, training = false): Tensor {
+    return this.forward(input, training);
   }
 
   backwardPropagation(outputError: Tensor, learningRate?: number): Tensor {

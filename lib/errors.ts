@@ -1,0 +1,90 @@
+// Every error layerwise throws is a LayerwiseError with a stable `code`, so a
+// service can tell bad request data (E_DATA, E_SHAPE) from a diverged model
+// (E_DIVERGED) or a busy network (E_BUSY) without matching message text.
+// Messages still name what was expected and what came.
+
+/** The stable codes of LayerwiseError; new codes may be added, none renamed. */
+export type ErrorCode =
+  /** A tensor or argument of the wrong shape or size. */
+  | 'E_SHAPE'
+  /** An option, argument or configuration value that is unknown, misspelt, of the wrong type or out of range. */
+  | 'E_OPTION'
+  /** Training or inference data that cannot be used: a bad file, NaN input, out-of-range labels. */
+  | 'E_DATA'
+  /** Training produced a non-finite loss or weight; the network was rolled back. */
+  | 'E_DIVERGED'
+  /** A saved model (directory, buffer or ONNX file) that is damaged, hostile or does not match. */
+  | 'E_MODEL_FILE'
+  /** The requested compute backend cannot be used here. */
+  | 'E_BACKEND'
+  /** The network is busy with another fit. */
+  | 'E_BUSY'
+  /** A call made in the wrong order: backward before forward, fit with no loss or no layers. */
+  | 'E_STATE';
+
+/** Base class of every error layerwise throws. */
+export class LayerwiseError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** E_SHAPE: a tensor or argument of the wrong shape or size. */
+export class ShapeError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_SHAPE', message, options);
+  }
+}
+
+/** E_OPTION: an unknown, misspelt, mistyped or out-of-range option or argument. */
+export class OptionError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_OPTION', message, options);
+  }
+}
+
+/** E_DATA: data that cannot be trained on or predicted from. */
+export class DataError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DATA', message, options);
+  }
+}
+
+/** E_DIVERGED: a non-finite loss or weight during fit. */
+export class DivergedError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DIVERGED', message, options);
+  }
+}
+
+/** E_MODEL_FILE: a damaged, hostile or mismatched model file. */
+export class ModelFileError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_MODEL_FILE', message, options);
+  }
+}
+
+/** E_BACKEND: the requested backend cannot be used. */
+export class BackendError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_BACKEND', message, options);
+  }
+}
+
+/** E_BUSY: the network is already training. */
+export class BusyError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_BUSY', message, options);
+  }
+}
+
+/** E_STATE: a call made in the wrong order or on an unready object. */
+export class StateError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_STATE', message, options);
+  }
+}
