@@ -3,6 +3,7 @@
 
 import type { Network, TrainingState } from './network.js';
 import { describe } from './shape.js';
+import { OptionError } from './errors.js';
 
 /** What fit reports after each epoch (validation entries when it has validation data). */
 export interface EpochLogs {
@@ -77,10 +78,10 @@ export class EarlyStopping implements Callback {
 
   constructor({ monitor, patience = 0, minDelta = 0, restoreBestWeights = false }: EarlyStoppingOptions = {}) {
     if (monitor !== undefined && !['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) {
-      throw new RangeError(`expected 'loss', 'accuracy', 'valLoss' or 'valAccuracy' for EarlyStopping monitor but got ${describe(monitor)}`);
+      throw new OptionError(`expected 'loss', 'accuracy', 'valLoss' or 'valAccuracy' for EarlyStopping monitor but got ${describe(monitor)}`);
     }
-    if (!Number.isInteger(patience) || patience < 0) throw new RangeError(`expected a non-negative integer for patience but got ${describe(patience)}`);
-    if (typeof minDelta !== 'number' || !(minDelta >= 0)) throw new RangeError(`expected a non-negative number for minDelta but got ${describe(minDelta)}`);
+    if (!Number.isInteger(patience) || patience < 0) throw new OptionError(`expected a non-negative integer for patience but got ${describe(patience)}`);
+    if (typeof minDelta !== 'number' || !(minDelta >= 0)) throw new OptionError(`expected a non-negative number for minDelta but got ${describe(minDelta)}`);
     this.monitor = monitor;
     this.patience = patience;
     this.minDelta = minDelta;
@@ -98,7 +99,7 @@ export class EarlyStopping implements Callback {
   onEpochEnd(epoch: number, logs: EpochLogs, context: TrainingContext): void {
     const key = this.monitor ?? (logs.valLoss !== undefined ? 'valLoss' : 'loss');
     const value = logs[key];
-    if (value === undefined) throw new Error(`EarlyStopping monitors '${key}', which this fit does not report`);
+    if (value === undefined) throw new OptionError(`EarlyStopping monitors '${key}', which this fit does not report`);
     // Losses improve downwards, accuracies upwards.
     const sign = key.toLowerCase().includes('accuracy') ? 1 : -1;
     if (Number.isNaN(this.best) || sign * (value - this.best) > this.minDelta) {

@@ -20,7 +20,9 @@ export type ErrorCode =
   /** The network is busy with another fit. */
   | 'E_BUSY'
   /** A call made in the wrong order: backward before forward, fit with no loss or no layers. */
-  | 'E_STATE';
+  | 'E_STATE'
+  /** A worker thread failed or exited before it finished. */
+  | 'E_WORKER';
 
 /** Base class of every error layerwise throws. */
 export class LayerwiseError extends Error {
@@ -87,4 +89,30 @@ export class StateError extends LayerwiseError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_STATE', message, options);
   }
+}
+
+/** E_WORKER: a worker thread failed or exited before it finished. */
+export class WorkerError extends LayerwiseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_WORKER', message, options);
+  }
+}
+
+const BY_CODE: Readonly<Record<ErrorCode, new (message: string) => LayerwiseError>> = {
+  E_SHAPE: ShapeError, E_OPTION: OptionError, E_DATA: DataError, E_DIVERGED: DivergedError, E_MODEL_FILE: ModelFileError,
+  E_BACKEND: BackendError, E_BUSY: BusyError, E_STATE: StateError, E_WORKER: WorkerError,
+};
+
+/**
+ * Rebuilds an error that crossed a thread boundary as data (name, message,
+ * code): a LayerwiseError keeps its class and code; anything else becomes a
+ * WorkerError, so callers of worker APIs still get a coded error.
+ */
+export function rebuildError(data: { name?: string; message: string; code?: unknown }): LayerwiseError {
+  const Type = typeof data.code === 'string' && Object.prototype.hasOwnProperty.call(BY_CODE, data.code)
+    ? BY_CODE[data.code as ErrorCode]
+    : WorkerError;
+  const err = new Type(data.message);
+  if (typeof data.name === 'string' && data.name !== '' && Type === WorkerError && data.name !== 'Error') err.message = `${data.name}: ${data.message}`;
+  return err;
 }

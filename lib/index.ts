@@ -1,7 +1,7 @@
 // layerwise: neural networks for Node.js, layer by layer.
 
 export {
-  LayerwiseError, ShapeError, OptionError, DataError, DivergedError, ModelFileError, BackendError, BusyError, StateError,
+  LayerwiseError, ShapeError, OptionError, DataError, DivergedError, ModelFileError, BackendError, BusyError, StateError, WorkerError,
   type ErrorCode,
 } from './errors.js';
 export { Tensor, tensor, type NestedArray, type TensorLike } from './tensor.js';

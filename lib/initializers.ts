@@ -4,6 +4,7 @@
 
 import type { Rng } from './random.js';
 import { describe } from './shape.js';
+import { OptionError } from './errors.js';
 
 export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros';
 export type Initializer = (values: Float32Array, fanIn: number, fanOut: number, rng: Rng) => void;
@@ -36,7 +37,7 @@ export const initializers: Record<InitializerName, Initializer> = {
 export function getInitializer(name: InitializerName | undefined, what: string): Initializer {
   const init = initializers[name ?? 'glorotUniform'];
   if (!init) {
-    throw new RangeError(`expected one of ${Object.keys(initializers).join(', ')} for ${what} but got ${describe(name)}`);
+    throw new OptionError(`expected one of ${Object.keys(initializers).join(', ')} for ${what} but got ${describe(name)}`);
   }
   return init;
 }

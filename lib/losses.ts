@@ -5,6 +5,7 @@
 import { getBackend } from './backends/index.js';
 import { describe, formatShape, sameShape } from './shape.js';
 import { Tensor } from './tensor.js';
+import { DataError, OptionError, ShapeError } from './errors.js';
 
 export type AccuracyKind = 'binary' | 'categorical' | 'sparse';
 
@@ -36,10 +37,10 @@ function callableLoss(loss: Loss): CallableLoss {
 
 function checkPair(yTrue: Tensor, yPred: Tensor, loss: string): void {
   if (!(yTrue instanceof Tensor) || !(yPred instanceof Tensor)) {
-    throw new TypeError(`${loss} expects two Tensors (yTrue, yPred) but got ${describe(yTrue)} and ${describe(yPred)}`);
+    throw new OptionError(`${loss} expects two Tensors (yTrue, yPred) but got ${describe(yTrue)} and ${describe(yPred)}`);
   }
   if (!sameShape(yTrue.shape, yPred.shape)) {
-    throw new RangeError(`expected ${formatShape(yPred.shape)} for ${loss} yTrue (the shape of yPred) but got ${formatShape(yTrue.shape)}`);
+    throw new ShapeError(`expected ${formatShape(yPred.shape)} for ${loss} yTrue (the shape of yPred) but got ${formatShape(yTrue.shape)}`);
   }
 }
 
@@ -49,7 +50,7 @@ const clip = (p: number): number => (p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1
 
 /** Rows and classes of a [..., classes] prediction. */
 function rowsOf(yPred: Tensor, loss: string): [number, number] {
-  if (yPred.rank < 1) throw new RangeError(`expected [*,classes] for ${loss} yPred but got ${formatShape(yPred.shape)}`);
+  if (yPred.rank < 1) throw new ShapeError(`expected [*,classes] for ${loss} yPred but got ${formatShape(yPred.shape)}`);
   const classes = yPred.shape[yPred.rank - 1];
   return [classes === 0 ? 0 : yPred.size / classes, classes];
 }
@@ -138,15 +139,15 @@ export const categoricalCrossEntropy: CallableLoss = callableLoss({
 /** Integer class ids [n] (or [n,1]) against probabilities [n, classes]. */
 function checkSparse(labels: Tensor, yPred: Tensor): [number, number] {
   const loss = 'sparseCategoricalCrossEntropy';
-  if (!(labels instanceof Tensor) || !(yPred instanceof Tensor)) throw new TypeError(`${loss} expects two Tensors (yTrue, yPred)`);
+  if (!(labels instanceof Tensor) || !(yPred instanceof Tensor)) throw new OptionError(`${loss} expects two Tensors (yTrue, yPred)`);
   const [rows, classes] = rowsOf(yPred, loss);
   if (labels.size !== rows) {
-    throw new RangeError(`expected [${rows}] class ids for ${loss} yTrue but got ${formatShape(labels.shape)}`);
+    throw new ShapeError(`expected [${rows}] class ids for ${loss} yTrue but got ${formatShape(labels.shape)}`);
   }
   for (let r = 0; r < rows; r++) {
     const label = labels.data[r];
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
-      throw new RangeError(`expected a class id in [0, ${classes - 1}] for ${loss} yTrue[${r}] but got ${label}`);
+      throw new DataError(`expected a class id in [0, ${classes - 1}] for ${loss} yTrue[${r}] but got ${label}`);
     }
   }
   return [rows, classes];
@@ -186,9 +187,9 @@ export type LossName = 'mse' | 'binaryCrossEntropy' | 'categoricalCrossEntropy' 
 export function getLoss(spec: LossName | Loss): Loss {
   if (typeof spec === 'string') {
     const loss = LOSSES[spec];
-    if (!loss) throw new RangeError(`expected one of ${Object.keys(LOSSES).join(', ')} for loss but got ${describe(spec)}`);
+    if (!loss) throw new OptionError(`expected one of ${Object.keys(LOSSES).join(', ')} for loss but got ${describe(spec)}`);
     return loss;
   }
   if (spec && typeof spec.value === 'function' && typeof spec.gradient === 'function') return spec;
-  throw new TypeError(`expected a loss name or a Loss for loss but got ${describe(spec)}`);
+  throw new OptionError(`expected a loss name or a Loss for loss but got ${describe(spec)}`);
 }

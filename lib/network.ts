@@ -14,6 +14,7 @@ import { Rng, randomSeed, type RngState } from './random.js';
 import { loadNetwork, saveNetwork, type SaveOptions } from './serialize.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
+import { DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
 
 export interface NetworkOptions {
   /** Seeds weight initialisation, and by default shuffling and dropout in fit. */
@@ -103,7 +104,7 @@ export class Network {
 
   constructor(options: NetworkOptions = {}) {
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
-      throw new TypeError(`expected an integer seed but got ${describe(options.seed)}`);
+      throw new OptionError(`expected an integer seed but got ${describe(options.seed)}`);
     }
     this.seed = options.seed ?? randomSeed();
     this.rng = new Rng(this.seed);
@@ -111,7 +112,7 @@ export class Network {
 
   /** Appends a layer and initialises its parameters from the network's seed. */
   add(layer: Layer): this {
-    if (!(layer instanceof Layer)) throw new TypeError(`expected a Layer for add but got ${describe(layer)}`);
+    if (!(layer instanceof Layer)) throw new OptionError(`expected a Layer for add but got ${describe(layer)}`);
     layer.initialize(this.rng.fork());
     this.layers.push(layer);
     return this;
@@ -173,10 +174,10 @@ export class Network {
   /** Overwrites every parameter from getWeights()-shaped arrays. */
   setWeights(weights: Float32Array[]): void {
     const params = this.parameters();
-    if (weights.length !== params.length) throw new RangeError(`expected ${params.length} weight arrays but got ${weights.length}`);
+    if (weights.length !== params.length) throw new ShapeError(`expected ${params.length} weight arrays but got ${weights.length}`);
     params.forEach((p, i) => {
       if (weights[i].length !== p.value.size) {
-        throw new RangeError(`expected ${p.value.size} values for ${p.name} (${formatShape(p.value.shape)}) but got ${weights[i].length}`);
+        throw new ShapeError(`expected ${p.value.size} values for ${p.name} (${formatShape(p.value.shape)}) but got ${weights[i].length}`);
       }
       p.value.data.set(weights[i]);
     });
@@ -216,12 +217,12 @@ export class Network {
   /** Trains on (x, y) and returns the per-epoch history. */
   async fit(xIn: TensorLike, yIn: TensorLike, options: FitOptions): Promise<History> {
     this.requireLayers();
-    if (options === null || typeof options !== 'object') throw new TypeError('expected fit options { epochs, ... }');
+    if (options === null || typeof options !== 'object') throw new OptionError('expected fit options { epochs, ... }');
     const loss = options.loss !== undefined ? getLoss(options.loss) : this.requireLoss();
     const epochs = assertPositiveInteger(options.epochs, 'epochs');
     const batchSize = assertPositiveInteger(options.batchSize ?? 32, 'batchSize');
     if (options.learningRate !== undefined && (typeof options.learningRate !== 'number' || !Number.isFinite(options.learningRate))) {
-      throw new TypeError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
+      throw new OptionError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
     }
     const optimizer: Optimizer = getOptimizer(options.optimizer ?? 'sgd', options.learningRate);
     const accuracyKind = wantsAccuracy(options.metrics, loss) ? loss.accuracy : undefined;
@@ -235,17 +236,17 @@ export class Network {
     let validation: [Tensor, Tensor] | undefined;
     if (options.validationData !== undefined) {
       if (!Array.isArray(options.validationData) || options.validationData.length !== 2) {
-        throw new TypeError(`expected [x, y] for validationData but got ${describe(options.validationData)}`);
+        throw new OptionError(`expected [x, y] for validationData but got ${describe(options.validationData)}`);
       }
       validation = [toTensor(options.validationData[0], 'validation x'), toTensor(options.validationData[1], 'validation y')];
       checkSamples(...validation);
     } else if (options.validationSplit !== undefined) {
       const split = options.validationSplit;
       if (typeof split !== 'number' || !(split > 0 && split < 1)) {
-        throw new RangeError(`expected a number in (0, 1) for validationSplit but got ${describe(split)}`);
+        throw new OptionError(`expected a number in (0, 1) for validationSplit but got ${describe(split)}`);
       }
       const keep = x.shape[0] - Math.floor(x.shape[0] * split);
-      if (keep < 1 || keep === x.shape[0]) throw new RangeError(`validationSplit ${split} leaves no training or no validation samples out of ${x.shape[0]}`);
+      if (keep < 1 || keep === x.shape[0]) throw new OptionError(`validationSplit ${split} leaves no training or no validation samples out of ${x.shape[0]}`);
       validation = [x.slice(keep, x.shape[0]), y.slice(keep, y.shape[0])];
       [x, y] = [x.slice(0, keep), y.slice(0, keep)];
     }
@@ -285,7 +286,7 @@ export class Network {
         const batchLoss = loss.value(yb, out);
         if (!Number.isFinite(batchLoss)) {
           this.setTraining(false);
-          throw new Error(`training diverged: the loss is ${batchLoss} at epoch ${epoch}, batch ${batch}`);
+          throw new DivergedError(`training diverged: the loss is ${batchLoss} at epoch ${epoch}, batch ${batch}`);
         }
         totals.add(batchLoss, end - start, yb, out);
         if (fuseSoftmax) this.backward(loss.softmaxGradient!(yb, out), undefined, this.layers.length - 2);
@@ -339,14 +340,14 @@ export class Network {
    */
   private rejectBadLabels(x: Tensor, labels: Tensor): void {
     if (labels.size !== labels.shape[0]) {
-      throw new RangeError(`expected one class id per sample ([${labels.shape[0]}]) for y but got ${formatShape(labels.shape)}`);
+      throw new ShapeError(`expected one class id per sample ([${labels.shape[0]}]) for y but got ${formatShape(labels.shape)}`);
     }
     const out = this.forward(x.slice(0, 1));
     const classes = out.shape[out.rank - 1];
     for (let i = 0; i < labels.size; i++) {
       const label = labels.data[i];
       if (!Number.isInteger(label) || label < 0 || label >= classes) {
-        throw new RangeError(`y holds ${label} in sample ${i}, but class ids must be integers in [0, ${classes - 1}] for this ${classes}-way output`);
+        throw new DataError(`y holds ${label} in sample ${i}, but class ids must be integers in [0, ${classes - 1}] for this ${classes}-way output`);
       }
     }
   }
@@ -357,11 +358,11 @@ export class Network {
   }
 
   private requireLayers(): void {
-    if (this.layers.length === 0) throw new Error('the network has no layers: add some first');
+    if (this.layers.length === 0) throw new StateError('the network has no layers: add some first');
   }
 
   private requireLoss(): Loss {
-    if (!this.loss) throw new Error('no loss set: call use(loss) or pass { loss } to fit');
+    if (!this.loss) throw new StateError('no loss set: call use(loss) or pass { loss } to fit');
     return this.loss;
   }
 }
@@ -402,7 +403,7 @@ function checkResume(state: TrainingState, samples: number, layers: number, epoc
     Number.isInteger(state.batch) && state.batch >= 0 && Array.isArray(state.order) && state.order.length === samples &&
     Array.isArray(state.layerRngs) && state.layerRngs.length === layers && state.history && Array.isArray(state.history.loss);
   if (!ok) {
-    throw new RangeError(`the resume state does not fit this training run (${samples} samples, ${layers} layers, ${epochs} epochs)`);
+    throw new OptionError(`the resume state does not fit this training run (${samples} samples, ${layers} layers, ${epochs} epochs)`);
   }
 }
 
@@ -426,9 +427,9 @@ function formatEpoch(epoch: number, epochs: number, logs: EpochLogs): string {
 function wantsAccuracy(metrics: 'accuracy'[] | undefined, loss: Loss): boolean {
   if (metrics === undefined) return loss.accuracy === 'categorical' || loss.accuracy === 'sparse';
   if (!Array.isArray(metrics) || metrics.some((m) => m !== 'accuracy')) {
-    throw new RangeError(`expected ['accuracy'] or [] for metrics but got ${describe(metrics)}`);
+    throw new OptionError(`expected ['accuracy'] or [] for metrics but got ${describe(metrics)}`);
   }
-  if (metrics.length > 0 && !loss.accuracy) throw new RangeError(`accuracy is not defined for the loss '${loss.name}'`);
+  if (metrics.length > 0 && !loss.accuracy) throw new OptionError(`accuracy is not defined for the loss '${loss.name}'`);
   return metrics.length > 0;
 }
 
@@ -440,9 +441,9 @@ function getKnownLoss(fn: LossFn): Loss | undefined {
 
 function checkSamples(x: Tensor, y: Tensor): void {
   if (x.rank < 1 || y.rank < 1 || x.shape[0] !== y.shape[0]) {
-    throw new RangeError(`expected x and y with the same number of samples but got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
+    throw new ShapeError(`expected x and y with the same number of samples but got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
   }
-  if (x.shape[0] === 0) throw new RangeError('expected at least one sample but got none');
+  if (x.shape[0] === 0) throw new DataError('expected at least one sample but got none');
 }
 
 /** NaN or ±Infinity in training data poisons every weight: name the first bad sample. */
@@ -451,7 +452,7 @@ function rejectNonFinite(t: Tensor, what: string): void {
   if (i < 0) return;
   const rowSize = t.size / t.shape[0];
   const row = Math.floor(i / rowSize);
-  throw new RangeError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); training data must be finite`);
+  throw new DataError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); training data must be finite`);
 }
 
 /** Samples order[start..end) of t, copied into one batch. */

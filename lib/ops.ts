@@ -6,6 +6,7 @@ import { getBackend } from './backends/index.js';
 import type { ConvGeometry } from './backends/backend.js';
 import { describe, formatShape } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
+import { OptionError, ShapeError } from './errors.js';
 
 export type ConvMode = 'valid' | 'full' | 'same';
 
@@ -17,12 +18,12 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
   const ta = toTensor(a, 'a');
   const tb = toTensor(b, 'b');
   if (ta.rank < 1 || ta.rank > 2 || tb.rank < 1 || tb.rank > 2) {
-    throw new RangeError(`matmul takes vectors or matrices but got ${formatShape(ta.shape)} and ${formatShape(tb.shape)}`);
+    throw new ShapeError(`matmul takes vectors or matrices but got ${formatShape(ta.shape)} and ${formatShape(tb.shape)}`);
   }
   const [m, k] = ta.rank === 2 ? ta.shape : [1, ta.shape[0]];
   const [kb, n] = tb.rank === 2 ? tb.shape : [tb.shape[0], 1];
   if (k !== kb) {
-    throw new RangeError(
+    throw new ShapeError(
       `matmul: shapes ${formatShape(ta.shape)} and ${formatShape(tb.shape)} are not aligned (${k} ≠ ${kb})`,
     );
   }
@@ -47,17 +48,17 @@ function filter2d(xIn: TensorLike, kIn: TensorLike, mode: ConvMode, flip: boolea
   let x = toTensor(xIn, 'x');
   let k = toTensor(kIn, 'kernel');
   if (x.rank !== 2 || k.rank !== 2) {
-    throw new RangeError(`${name}: expected 2-D x and kernel but got ${formatShape(x.shape)} and ${formatShape(k.shape)}`);
+    throw new ShapeError(`${name}: expected 2-D x and kernel but got ${formatShape(x.shape)} and ${formatShape(k.shape)}`);
   }
   if (mode !== 'valid' && mode !== 'full' && mode !== 'same') {
-    throw new RangeError(`${name}: expected mode 'valid', 'full' or 'same' but got ${describe(mode)}`);
+    throw new OptionError(`${name}: expected mode 'valid', 'full' or 'same' but got ${describe(mode)}`);
   }
   let reverseOutput = false;
   if (mode === 'valid') {
     const xContainsK = x.shape[0] >= k.shape[0] && x.shape[1] >= k.shape[1];
     const kContainsX = k.shape[0] >= x.shape[0] && k.shape[1] >= x.shape[1];
     if (!xContainsK && !kContainsX) {
-      throw new RangeError(
+      throw new ShapeError(
         `${name}: for 'valid' mode one input must be at least as large as the other in every dimension, ` +
           `but got ${formatShape(x.shape)} and ${formatShape(k.shape)}`,
       );

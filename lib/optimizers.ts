@@ -6,6 +6,7 @@ import { getBackend } from './backends/index.js';
 import type { Parameter } from './layers/layer.js';
 import { describe } from './shape.js';
 import type { Tensor } from './tensor.js';
+import { OptionError, ShapeError } from './errors.js';
 
 export interface Optimizer {
   readonly name: string;
@@ -68,13 +69,13 @@ class ParameterSlots {
 
   import(parameters: Parameter[], state: OptimizerState): void {
     if (state.steps.length !== parameters.length || state.slots.length !== parameters.length) {
-      throw new RangeError(`${this.owner} state holds ${state.slots.length} parameters but the network has ${parameters.length}`);
+      throw new ShapeError(`${this.owner} state holds ${state.slots.length} parameters but the network has ${parameters.length}`);
     }
     parameters.forEach((p, i) => {
       const arrays = state.slots[i];
       if (arrays.length === 0) return this.map.delete(p.value);
       if (arrays.length !== this.slotCount || arrays.some((a) => a.length !== p.value.size)) {
-        throw new RangeError(`${this.owner} state for parameter ${i} (${p.name}) does not match its size ${p.value.size}`);
+        throw new ShapeError(`${this.owner} state for parameter ${i} (${p.name}) does not match its size ${p.value.size}`);
       }
       this.map.set(p.value, { arrays: arrays.map((a) => a.slice()), steps: state.steps[i] });
     });
@@ -83,7 +84,7 @@ class ParameterSlots {
 
 function checkRate(value: unknown, what: string, { min = 0, max = Infinity, open = false } = {}): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (open && (value === min || value === max))) {
-    throw new RangeError(`expected a number in ${open ? '(' : '['}${min}, ${max}${open ? ')' : ']'} for ${what} but got ${describe(value)}`);
+    throw new OptionError(`expected a number in ${open ? '(' : '['}${min}, ${max}${open ? ')' : ']'} for ${what} but got ${describe(value)}`);
   }
   return value;
 }
@@ -128,7 +129,7 @@ export class SGD extends SlottedOptimizer {
     this.learningRate = checkRate(learningRate, 'sgd learningRate');
     this.momentum = checkRate(momentum, 'sgd momentum', { max: 1 });
     this.nesterov = Boolean(nesterov);
-    if (this.nesterov && this.momentum === 0) throw new RangeError('Nesterov momentum needs momentum > 0');
+    if (this.nesterov && this.momentum === 0) throw new OptionError('Nesterov momentum needs momentum > 0');
   }
 
   step(parameters: Parameter[]): void {
@@ -167,7 +168,7 @@ export class Adam extends SlottedOptimizer {
     this.beta1 = checkRate(beta1, 'adam beta1', { max: 1 });
     this.beta2 = checkRate(beta2, 'adam beta2', { max: 1, open: false });
     this.epsilon = checkRate(epsilon, 'adam epsilon');
-    if (this.beta1 === 1 || this.beta2 === 1) throw new RangeError('adam betas must be below 1');
+    if (this.beta1 === 1 || this.beta2 === 1) throw new OptionError('adam betas must be below 1');
   }
 
   step(parameters: Parameter[]): void {
@@ -241,6 +242,6 @@ export function getOptimizer(spec: OptimizerSpec, learningRate?: number): Optimi
     case 'adam': return new Adam(withRate);
     case 'rmsprop': return new RMSprop(withRate);
     default:
-      throw new RangeError(`expected 'sgd', 'adam', 'rmsprop' or an Optimizer for optimizer but got ${describe(typeof spec === 'string' ? spec : name)}`);
+      throw new OptionError(`expected 'sgd', 'adam', 'rmsprop' or an Optimizer for optimizer but got ${describe(typeof spec === 'string' ? spec : name)}`);
   }
 }

@@ -1,3 +1,4 @@
+import { OptionError } from './errors.js';
 // A small seeded generator (xoshiro128**), so one seed reproduces
 // initialisation bit for bit on every backend and platform.
 
@@ -79,7 +80,7 @@ export class Rng {
 
   static fromState(state: RngState): Rng {
     const ok = state && Array.isArray(state.s) && state.s.length === 4 && state.s.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32);
-    if (!ok) throw new RangeError('expected a random generator state { s: [4 uint32], spareNormal }');
+    if (!ok) throw new OptionError('expected a random generator state { s: [4 uint32], spareNormal }');
     const rng = new Rng(0);
     [rng.s0, rng.s1, rng.s2, rng.s3] = state.s.map((v) => v | 0);
     rng.spareNormal = typeof state.spareNormal === 'number' ? state.spareNormal : null;

@@ -29,6 +29,7 @@ import { getLoss, LOSSES } from './losses.js';
 import { Network } from './network.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { describe, formatShape, sameShape } from './shape.js';
+import { ModelFileError, OptionError } from './errors.js';
 
 export const MODEL_FORMAT = 'layerwise-model';
 export const MODEL_VERSION = 1;
@@ -55,23 +56,23 @@ export interface NetworkSpec {
 /** Builds a network from a spec, naming the first layer that is not valid. */
 export function networkFromSpec(spec: NetworkSpec, source = 'network spec'): Network {
   if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.layers)) {
-    throw new TypeError(`${source}: expected { layers: [...] } but got ${describe(spec)}`);
+    throw new OptionError(`${source}: expected { layers: [...] } but got ${describe(spec)}`);
   }
-  if (spec.seed !== undefined && !Number.isInteger(spec.seed)) throw new TypeError(`${source}: seed must be an integer but is ${describe(spec.seed)}`);
+  if (spec.seed !== undefined && !Number.isInteger(spec.seed)) throw new OptionError(`${source}: seed must be an integer but is ${describe(spec.seed)}`);
   const network = new Network({ seed: spec.seed });
   spec.layers.forEach((config, i) => {
     const type = config && typeof config === 'object' ? config.type : undefined;
     if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(LAYER_TYPES, type)) {
-      throw new RangeError(`${source}: layer ${i} has unknown type ${describe(type)} (known: ${Object.keys(LAYER_TYPES).join(', ')})`);
+      throw new OptionError(`${source}: layer ${i} has unknown type ${describe(type)} (known: ${Object.keys(LAYER_TYPES).join(', ')})`);
     }
     try {
       network.add(LAYER_TYPES[type](config));
     } catch (err) {
-      throw new RangeError(`${source}: layer ${i} (${type}): ${(err as Error).message}`);
+      throw new OptionError(`${source}: layer ${i} (${type}): ${(err as Error).message}`);
     }
   });
   if (spec.loss !== undefined && spec.loss !== null) {
-    if (typeof spec.loss !== 'string' || !(spec.loss in LOSSES)) throw new RangeError(`${source}: unknown loss ${describe(spec.loss)}`);
+    if (typeof spec.loss !== 'string' || !(spec.loss in LOSSES)) throw new OptionError(`${source}: unknown loss ${describe(spec.loss)}`);
     network.use(getLoss(spec.loss as never));
   }
   return network;
@@ -107,7 +108,7 @@ export interface LoadedModel {
 
 /** Writes `network` (and optionally an optimizer's state) to `dir`, atomically. */
 export async function saveNetwork(network: Network, dir: string, options: SaveOptions = {}): Promise<void> {
-  if (typeof dir !== 'string' || dir === '') throw new TypeError(`expected a directory path but got ${describe(dir)}`);
+  if (typeof dir !== 'string' || dir === '') throw new OptionError(`expected a directory path but got ${describe(dir)}`);
   const layers = network.layers.map((l) => l.getConfig());
   const params = network.parameters();
   const chunks: Float32Array[] = [];
@@ -169,22 +170,22 @@ function isOrphanedTemp(name: string): boolean {
 
 /** Reads a model saved by saveNetwork; throws naming the problem, never returns a partial network. */
 export async function loadNetwork(dir: string): Promise<LoadedModel> {
-  if (typeof dir !== 'string' || dir === '') throw new TypeError(`expected a directory path but got ${describe(dir)}`);
+  if (typeof dir !== 'string' || dir === '') throw new OptionError(`expected a directory path but got ${describe(dir)}`);
   const modelPath = path.join(dir, MODEL_FILE);
   let text: string;
   try {
     text = await fs.readFile(modelPath, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read ${modelPath}: ${(err as Error).message}`);
+    throw new ModelFileError(`cannot read ${modelPath}: ${(err as Error).message}`);
   }
   let model: ModelFile;
   try {
     model = JSON.parse(text) as ModelFile;
   } catch {
-    throw new Error(`${modelPath} is not valid JSON (truncated or corrupted?)`);
+    throw new ModelFileError(`${modelPath} is not valid JSON (truncated or corrupted?)`);
   }
   const fail = (what: string): never => {
-    throw new Error(`${modelPath}: ${what}`);
+    throw new ModelFileError(`${modelPath}: ${what}`);
   };
   if (model === null || typeof model !== 'object' || model.format !== MODEL_FORMAT) fail(`not a layerwise model (format is ${describe(model?.format)})`);
   if (model.version !== MODEL_VERSION) fail(`model version ${describe(model.version)} is not supported (this layerwise reads version ${MODEL_VERSION})`);
@@ -200,7 +201,7 @@ export async function loadNetwork(dir: string): Promise<LoadedModel> {
   try {
     network = networkFromSpec({ seed: model.seed, layers: model.layers, loss: model.loss ?? undefined }, modelPath);
   } catch (err) {
-    throw new Error((err as Error).message);
+    throw new ModelFileError((err as Error).message);
   }
 
   const weightsPath = path.join(dir, w.file);
@@ -208,13 +209,13 @@ export async function loadNetwork(dir: string): Promise<LoadedModel> {
   try {
     bytes = await fs.readFile(weightsPath);
   } catch (err) {
-    throw new Error(`cannot read ${weightsPath}: ${(err as Error).message}`);
+    throw new ModelFileError(`cannot read ${weightsPath}: ${(err as Error).message}`);
   }
   if (bytes.length !== w.floats * 4) {
-    throw new Error(`${weightsPath} holds ${bytes.length} bytes but ${modelPath} expects ${w.floats * 4} (truncated?)`);
+    throw new ModelFileError(`${weightsPath} holds ${bytes.length} bytes but ${modelPath} expects ${w.floats * 4} (truncated?)`);
   }
   if (createHash('sha256').update(bytes).digest('hex') !== w.sha256) {
-    throw new Error(`${weightsPath} fails its SHA-256 check: the file is corrupted`);
+    throw new ModelFileError(`${weightsPath} fails its SHA-256 check: the file is corrupted`);
   }
   const floats = fromLittleEndian(bytes);
   const read = (entry: TensorEntry, expected: readonly number[], what: string): Float32Array => {

@@ -1,3 +1,4 @@
+import { OptionError, ShapeError } from './errors.js';
 // Shape helpers and the error messages every public entry point uses, so a
 // caller always learns what was expected and what came.
 
@@ -31,10 +32,10 @@ export function describe(value: unknown): string {
 }
 
 export function checkShape(shape: unknown, what: string): number[] {
-  if (!Array.isArray(shape)) throw new TypeError(`expected an array of sizes for ${what} but got ${describe(shape)}`);
+  if (!Array.isArray(shape)) throw new OptionError(`expected an array of sizes for ${what} but got ${describe(shape)}`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new RangeError(`expected non-negative integer sizes for ${what} but got ${JSON.stringify(shape)}`);
+      throw new ShapeError(`expected non-negative integer sizes for ${what} but got ${JSON.stringify(shape)}`);
     }
   }
   return [...shape];
@@ -46,19 +47,19 @@ export function checkShape(shape: unknown, what: string): number[] {
  */
 export function assertShape(actual: Shape, expected: readonly (number | null)[], what: string): void {
   const ok = actual.length === expected.length && expected.every((d, i) => d === null || d === actual[i]);
-  if (!ok) throw new RangeError(`expected ${formatShape(expected)} for ${what} but got ${formatShape(actual)}`);
+  if (!ok) throw new ShapeError(`expected ${formatShape(expected)} for ${what} but got ${formatShape(actual)}`);
 }
 
 export function assertPositiveInteger(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`expected a positive integer for ${what} but got ${describe(value)}`);
+    throw new OptionError(`expected a positive integer for ${what} but got ${describe(value)}`);
   }
   return value;
 }
 
 export function assertFiniteNumber(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`expected a finite number for ${what} but got ${describe(value)}`);
+    throw new OptionError(`expected a finite number for ${what} but got ${describe(value)}`);
   }
   return value;
 }

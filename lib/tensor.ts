@@ -3,6 +3,7 @@
 // ever needs disposing.
 
 import { checkShape, describe, formatShape, sizeOf, type Shape } from './shape.js';
+import { DataError, OptionError, ShapeError } from './errors.js';
 
 /** Nested arrays of numbers, as written in code or parsed from JSON. */
 export type NestedArray = number | readonly NestedArray[];
@@ -23,13 +24,13 @@ export class Tensor {
       floats = data;
     } else {
       if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
-        throw new TypeError(`expected a Float32Array or an array of numbers for tensor data but got ${describe(data)}`);
+        throw new OptionError(`expected a Float32Array or an array of numbers for tensor data but got ${describe(data)}`);
       }
       floats = toFloat32(data, 'tensor data');
     }
     const expected = sizeOf(dims);
     if (floats.length !== expected) {
-      throw new RangeError(`expected ${expected} values for shape ${formatShape(dims)} but got ${floats.length}`);
+      throw new ShapeError(`expected ${expected} values for shape ${formatShape(dims)} but got ${floats.length}`);
     }
     this.shape = Object.freeze(dims);
     this.data = floats;
@@ -50,16 +51,16 @@ export class Tensor {
     const fill = (v: NestedArray, depth: number, path: number[]): void => {
       if (depth === shape.length) {
         if (typeof v !== 'number') {
-          throw new TypeError(`expected a number at ${what}${formatPath(path)} but got ${describe(v)}`);
+          throw new DataError(`expected a number at ${what}${formatPath(path)} but got ${describe(v)}`);
         }
         data[offset++] = v;
         return;
       }
       if (!Array.isArray(v)) {
-        throw new TypeError(`expected an array at ${what}${formatPath(path)} but got ${describe(v)}`);
+        throw new DataError(`expected an array at ${what}${formatPath(path)} but got ${describe(v)}`);
       }
       if (v.length !== shape[depth]) {
-        throw new RangeError(
+        throw new ShapeError(
           `ragged nested array: expected length ${shape[depth]} at ${what}${formatPath(path)} but got ${v.length}`,
         );
       }
@@ -85,12 +86,12 @@ export class Tensor {
       const dims = [...shape];
       dims[inferred] = known === 0 ? 0 : this.size / known;
       if (!Number.isInteger(dims[inferred])) {
-        throw new RangeError(`cannot reshape ${formatShape(this.shape)} to ${formatShape(shape)}`);
+        throw new ShapeError(`cannot reshape ${formatShape(this.shape)} to ${formatShape(shape)}`);
       }
       return new Tensor(this.data, dims);
     }
     if (sizeOf(checkShape(shape, 'reshape')) !== this.size) {
-      throw new RangeError(`cannot reshape ${formatShape(this.shape)} to ${formatShape(shape)}`);
+      throw new ShapeError(`cannot reshape ${formatShape(this.shape)} to ${formatShape(shape)}`);
     }
     return new Tensor(this.data, shape);
   }
@@ -109,13 +110,13 @@ export class Tensor {
   /** Element at a full index, e.g. `t.get(0, 2)`. */
   get(...index: number[]): number {
     if (index.length !== this.rank) {
-      throw new RangeError(`expected ${this.rank} indices for shape ${formatShape(this.shape)} but got ${index.length}`);
+      throw new ShapeError(`expected ${this.rank} indices for shape ${formatShape(this.shape)} but got ${index.length}`);
     }
     let offset = 0;
     for (let d = 0; d < index.length; d++) {
       const i = index[d];
       if (!Number.isInteger(i) || i < 0 || i >= this.shape[d]) {
-        throw new RangeError(`index ${formatShape(index)} is outside shape ${formatShape(this.shape)}`);
+        throw new ShapeError(`index ${formatShape(index)} is outside shape ${formatShape(this.shape)}`);
       }
       offset = offset * this.shape[d] + i;
     }
@@ -154,7 +155,7 @@ export function tensor(values: TensorLike | ArrayLike<number>, shape?: Shape): T
 export function toTensor(value: TensorLike, what: string): Tensor {
   if (value instanceof Tensor) return value;
   if (value === null || value === undefined || (typeof value !== 'object' && typeof value !== 'number')) {
-    throw new TypeError(`expected a Tensor or nested arrays of numbers for ${what} but got ${describe(value)}`);
+    throw new OptionError(`expected a Tensor or nested arrays of numbers for ${what} but got ${describe(value)}`);
   }
   return Tensor.from(value, what);
 }
@@ -163,7 +164,7 @@ function toFloat32(values: ArrayLike<number>, what: string): Float32Array {
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v !== 'number') throw new TypeError(`expected a number at ${what}[${i}] but got ${describe(v)}`);
+    if (typeof v !== 'number') throw new DataError(`expected a number at ${what}[${i}] but got ${describe(v)}`);
     out[i] = v;
   }
   return out;
@@ -178,7 +179,7 @@ function inferShape(value: NestedArray, what: string): number[] {
     v = v[0];
   }
   if (shape.length === 0 && typeof value !== 'number') {
-    throw new TypeError(`expected nested arrays of numbers for ${what} but got ${describe(value)}`);
+    throw new OptionError(`expected nested arrays of numbers for ${what} but got ${describe(value)}`);
   }
   return shape;
 }

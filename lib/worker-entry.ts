@@ -48,5 +48,5 @@ async function run(start: StartMessage): Promise<void> {
 
 run((workerData as { start: StartMessage }).start).catch((err: unknown) => {
   const e = err instanceof Error ? err : new Error(String(err));
-  post({ type: 'error', name: e.name, message: e.message, stack: e.stack });
+  post({ type: 'error', name: e.name, message: e.message, code: (e as { code?: string }).code, stack: e.stack });
 });

@@ -25,6 +25,7 @@ import { getOptimizer, type Optimizer, type OptimizerConfig, type OptimizerName,
 import { networkFromSpec, type NetworkSpec } from './serialize.js';
 import { Tensor } from './tensor.js';
 import { getBackend, type BackendName } from './backends/index.js';
+import { OptionError, StateError, WorkerError, rebuildError } from './errors.js';
 
 /** fit's options that are plain data (no callbacks, no optimizer objects), so they can cross to a worker. */
 export interface WorkerFitOptions {
@@ -88,7 +89,7 @@ export interface StartMessage {
 export type FromWorker =
   | { type: 'progress'; event: WorkerProgress }
   | { type: 'done'; weights: Float32Array[]; history: History; optimizer: { config: OptimizerConfig; state: OptimizerState } }
-  | { type: 'error'; name: string; message: string; stack?: string };
+  | { type: 'error'; name: string; message: string; code?: string; stack?: string };
 
 export type ToWorker = { type: 'abort' };
 
@@ -100,9 +101,9 @@ export function trainInWorker(
 ): Promise<WorkerTrainingResult> {
   const { signal, onProgress, progressEvery, threads, backend, ...fitOptions } = options ?? ({} as TrainInWorkerOptions);
   if (signal?.aborted) return Promise.reject(new DOMException('training was aborted before it started', 'AbortError'));
-  if (spec === null || typeof spec !== 'object') return Promise.reject(new TypeError('trainInWorker: expected a NetworkSpec'));
+  if (spec === null || typeof spec !== 'object') return Promise.reject(new OptionError('trainInWorker: expected a NetworkSpec'));
   if (!(data?.x instanceof Tensor) || !(data?.y instanceof Tensor)) {
-    return Promise.reject(new TypeError('trainInWorker: expected data { x: Tensor, y: Tensor, validationData?: [Tensor, Tensor] }'));
+    return Promise.reject(new OptionError('trainInWorker: expected data { x: Tensor, y: Tensor, validationData?: [Tensor, Tensor] }'));
   }
   // The network is built in the worker from the spec and its seed: without a
   // seed the two threads would initialise differently, so fix one here.
@@ -165,19 +166,17 @@ export function trainInWorker(
           }
         });
       } else if (msg.type === 'error') {
-        finish(() => reject(rebuildError(msg)));
+        finish(() => reject(rebuildWorkerError(msg)));
       }
     });
     worker.on('error', (err) => finish(() => reject(err)));
-    worker.on('exit', (code) => finish(() => reject(new Error(`the training worker exited (code ${code}) before finishing`))));
+    worker.on('exit', (code) => finish(() => reject(new WorkerError(`the training worker exited (code ${code}) before finishing`))));
   });
 }
 
-/** The worker's error with its type where it is a standard one (RangeError for bad options, …). */
-function rebuildError(msg: { name: string; message: string; stack?: string }): Error {
-  const Type = ({ RangeError, TypeError, Error } as Record<string, ErrorConstructor>)[msg.name] ?? Error;
-  const err = new Type(msg.message);
-  if (!(msg.name in { RangeError: 1, TypeError: 1, Error: 1 })) err.name = msg.name;
+/** The worker's error as the same LayerwiseError class and code, with the worker's stack appended. */
+function rebuildWorkerError(msg: { name: string; message: string; code?: string; stack?: string }): Error {
+  const err = rebuildError(msg);
   if (msg.stack) err.stack = `${err.name}: ${err.message}\n    [in the training worker]\n${msg.stack.split('\n').slice(1).join('\n')}`;
   return err;
 }
@@ -201,6 +200,6 @@ function tsxHook(): string | undefined {
   try {
     return require.resolve('tsx/cjs');
   } catch {
-    throw new Error('trainInWorker from TypeScript sources needs tsx installed (or run the compiled dist/)');
+    throw new StateError('trainInWorker from TypeScript sources needs tsx installed (or run the compiled dist/)');
   }
 }

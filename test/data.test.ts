@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  OptionError, ShapeError,
   DataFileError, FASHION_MNIST_CLASSES, FASHION_MNIST_SAMPLE_DIR, FASHION_MNIST_SYSTEM_DIR,
   encodeIdx, fashionMnistDir, loadCsv, loadCsvSync, loadIdx, loadIdxSync, loadMnist, mnistFiles, parseCsv, parseIdx,
   saveIdx, type IdxArray, type IdxData, type MnistData,
@@ -167,18 +168,20 @@ describe('data loaders', () => {
       expect(thrown(() => parseIdx(corrupt, 'download')).message).to.match(/^download: corrupt gzip data: /);
     });
 
-    it('passes through a missing file error from the file system', async () => {
+    it('turns a missing file into a DataFileError (E_DATA) naming it', async () => {
       const missing = path.join(tmp, 'nope.idx');
-      expect(await rejected(loadIdx(missing))).to.have.property('code', 'ENOENT');
-      expect(thrown(() => loadIdxSync(missing))).to.have.property('code', 'ENOENT');
+      for (const e of [await rejected(loadIdx(missing)), thrown(() => loadIdxSync(missing))]) {
+        expect(e).to.be.instanceOf(DataFileError);
+        expect(e).to.include({ code: 'E_DATA', file: missing, message: `cannot read ${missing}: no such file` });
+      }
     });
 
     it('checks what encodeIdx is given', () => {
       expect(() => encodeIdx({ shape: [2], data: [1, 2] as unknown as IdxData }))
-        .to.throw(TypeError, 'expected a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array for IDX data but got array of length 2');
-      expect(() => encodeIdx({ shape: [2, 2], data: new Uint8Array(3) })).to.throw(RangeError, 'expected 4 values for shape [2,2] but got 3');
-      expect(() => encodeIdx({ shape: [0], data: new Uint8Array(0) })).to.throw(RangeError, 'expected sizes from 1 to 4294967295 for an IDX shape but got [0]');
-      expect(() => encodeIdx({ shape: [], data: new Uint8Array(1) })).to.throw(RangeError, 'expected 1 to 255 dimensions for an IDX shape but got 0');
+        .to.throw(OptionError, 'expected a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array for IDX data but got array of length 2');
+      expect(() => encodeIdx({ shape: [2, 2], data: new Uint8Array(3) })).to.throw(ShapeError, 'expected 4 values for shape [2,2] but got 3');
+      expect(() => encodeIdx({ shape: [0], data: new Uint8Array(0) })).to.throw(ShapeError, 'expected sizes from 1 to 4294967295 for an IDX shape but got [0]');
+      expect(() => encodeIdx({ shape: [], data: new Uint8Array(1) })).to.throw(ShapeError, 'expected 1 to 255 dimensions for an IDX shape but got 0');
     });
   });
 
@@ -252,7 +255,7 @@ describe('data loaders', () => {
       expect(capped.xTrain.shape).to.deep.equal([6000, 28, 28, 1]);
 
       const err = await rejected(loadMnist(FASHION_MNIST_SAMPLE_DIR, { limit: { train: 0 } }));
-      expect(err).to.be.instanceOf(RangeError);
+      expect(err).to.be.instanceOf(OptionError);
       expect(err.message).to.equal('expected a positive integer for limit.train but got number 0');
     });
 
@@ -474,9 +477,9 @@ describe('data loaders', () => {
     });
 
     it('checks its options', () => {
-      expect(() => parseCsv('1', { delimiter: '' })).to.throw(TypeError, "expected a non-empty delimiter without quotes or newlines but got string ''");
-      expect(() => parseCsv('1', { header: 'yes' as unknown as boolean })).to.throw(TypeError, "expected true, false or 'auto' for header but got string 'yes'");
-      expect(() => parseCsv('1', { labelColumn: 1.5 })).to.throw(TypeError, 'expected a column name or an integer index for labelColumn but got number 1.5');
+      expect(() => parseCsv('1', { delimiter: '' })).to.throw(OptionError, "expected a non-empty delimiter without quotes or newlines but got string ''");
+      expect(() => parseCsv('1', { header: 'yes' as unknown as boolean })).to.throw(OptionError, "expected true, false or 'auto' for header but got string 'yes'");
+      expect(() => parseCsv('1', { labelColumn: 1.5 })).to.throw(OptionError, 'expected a column name or an integer index for labelColumn but got number 1.5');
     });
   });
 });

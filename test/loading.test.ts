@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { getBackend, setBackend } from '../lib/index.js';
+import { OptionError, getBackend, setBackend } from '../lib/index.js';
 
 const root = path.resolve(__dirname, '..');
 
@@ -55,7 +55,7 @@ describe('loading the native backend', function () {
     expect(getBackend().name).to.equal('js');
     setBackend('native');
     expect(getBackend().name).to.equal('native');
-    expect(() => setBackend('cuda' as never)).to.throw(RangeError, "expected 'js' or 'native' for the backend but got 'cuda'");
+    expect(() => setBackend('cuda' as never)).to.throw(OptionError, "expected 'js' or 'native' for the backend but got 'cuda'");
     setBackend(previous);
   });
 

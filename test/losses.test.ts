@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mse, msePrime, tensor, Tensor } from '../lib/index.js';
+import { ShapeError, mse, msePrime, tensor, Tensor } from '../lib/index.js';
 import { expectClose, forEachBackend, randomTensor } from './helpers.js';
 
 forEachBackend('losses', () => {
@@ -25,6 +25,6 @@ forEachBackend('losses', () => {
   });
 
   it('rejects tensors of different shapes', () => {
-    expect(() => mse(Tensor.zeros([2, 1]), Tensor.zeros([2, 2]))).to.throw(RangeError, 'expected [2,2] for mse yTrue (the shape of yPred) but got [2,1]');
+    expect(() => mse(Tensor.zeros([2, 1]), Tensor.zeros([2, 2]))).to.throw(ShapeError, 'expected [2,2] for mse yTrue (the shape of yPred) but got [2,1]');
   });
 });

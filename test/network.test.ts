@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { trainXor } from '../examples/xor.js';
-import { Activation, ConvLayer, Dense, FlattenLayer, Network, mse, msePrime, Tensor } from '../lib/index.js';
+import { OptionError, Activation, ConvLayer, Dense, FlattenLayer, Network, mse, msePrime, Tensor } from '../lib/index.js';
 import { expectReject, forEachBackend, randomTensor, withHeartbeat } from './helpers.js';
 
 forEachBackend('Network', (backend) => {
@@ -67,7 +67,7 @@ forEachBackend('Network', (backend) => {
     await expectReject(net.fit([[1, 2]], [[1]], { epochs: 1, learningRate: NaN }), 'expected a finite number for learningRate but got number NaN');
     await expectReject(net.fit([[1, 2, 3]], [[1]], { epochs: 1, learningRate: 0.1 }), 'expected [*,2] for Dense input but got [1,3]');
     expect(() => new Network().predict([[1]])).to.throw('the network has no layers');
-    expect(() => net.add({} as never)).to.throw(TypeError, 'expected a Layer for add but got Object');
+    expect(() => net.add({} as never)).to.throw(OptionError, 'expected a Layer for add but got Object');
   });
 
   it('keeps the event loop responsive during fit (10 ms heartbeat lag < 50 ms)', async function () {

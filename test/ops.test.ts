@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ops } from '../lib/index.js';
+import { OptionError, ShapeError, ops } from '../lib/index.js';
 import type { ConvMode } from '../lib/ops.js';
 import type { NestedArray } from '../lib/tensor.js';
 import { expectClose, forEachBackend } from './helpers.js';
@@ -41,9 +41,9 @@ forEachBackend('ops match numpy and scipy', () => {
   }
 
   it('rejects mismatched shapes and bad modes with a clear message', () => {
-    expect(() => ops.matmul([[1, 2]], [[1, 2]])).to.throw(RangeError, 'shapes [1,2] and [1,2] are not aligned (2 ≠ 1)');
-    expect(() => ops.correlate2d([[1]], [[1]], 'wide' as ConvMode)).to.throw(RangeError, "expected mode 'valid', 'full' or 'same' but got string 'wide'");
-    expect(() => ops.correlate2d([[1, 2, 3]], [[1], [2]], 'valid')).to.throw(RangeError, 'one input must be at least as large as the other');
-    expect(() => ops.convolve2d([1, 2, 3], [[1]])).to.throw(RangeError, 'expected 2-D x and kernel but got [3] and [1,1]');
+    expect(() => ops.matmul([[1, 2]], [[1, 2]])).to.throw(ShapeError, 'shapes [1,2] and [1,2] are not aligned (2 ≠ 1)');
+    expect(() => ops.correlate2d([[1]], [[1]], 'wide' as ConvMode)).to.throw(OptionError, "expected mode 'valid', 'full' or 'same' but got string 'wide'");
+    expect(() => ops.correlate2d([[1, 2, 3]], [[1], [2]], 'valid')).to.throw(ShapeError, 'one input must be at least as large as the other');
+    expect(() => ops.convolve2d([1, 2, 3], [[1]])).to.throw(ShapeError, 'expected 2-D x and kernel but got [3] and [1,1]');
   });
 });

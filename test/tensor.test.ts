@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Tensor, tensor } from '../lib/index.js';
+import { DataError, OptionError, ShapeError, Tensor, tensor } from '../lib/index.js';
 
 describe('Tensor', () => {
   it('builds from nested arrays with the inferred shape', () => {
@@ -34,13 +34,13 @@ describe('Tensor', () => {
   });
 
   it('names what was expected and what came', () => {
-    expect(() => new Tensor(new Float32Array(5), [2, 3])).to.throw(RangeError, 'expected 6 values for shape [2,3] but got 5');
-    expect(() => tensor([[1, 2], [3]])).to.throw(RangeError, 'ragged nested array: expected length 2 at tensor[1] but got 1');
-    expect(() => tensor([[1, 2], [3, 'x' as unknown as number]])).to.throw(TypeError, "expected a number at tensor[1][1] but got string 'x'");
-    expect(() => tensor([[1, 2], 3 as unknown as number[]])).to.throw(TypeError, 'expected an array at tensor[1] but got number 3');
-    expect(() => new Tensor([1, 2], [2, -1])).to.throw(RangeError, 'expected non-negative integer sizes for tensor shape but got [2,-1]');
-    expect(() => new Tensor('abc' as unknown as number[], [3])).to.throw(TypeError, "expected a Float32Array or an array of numbers for tensor data but got string 'abc'");
-    expect(() => tensor([1, 2]).reshape([3])).to.throw(RangeError, 'cannot reshape [2] to [3]');
-    expect(() => tensor([1, 2]).get(2)).to.throw(RangeError, 'index [2] is outside shape [2]');
+    expect(() => new Tensor(new Float32Array(5), [2, 3])).to.throw(ShapeError, 'expected 6 values for shape [2,3] but got 5');
+    expect(() => tensor([[1, 2], [3]])).to.throw(ShapeError, 'ragged nested array: expected length 2 at tensor[1] but got 1');
+    expect(() => tensor([[1, 2], [3, 'x' as unknown as number]])).to.throw(DataError, "expected a number at tensor[1][1] but got string 'x'");
+    expect(() => tensor([[1, 2], 3 as unknown as number[]])).to.throw(DataError, 'expected an array at tensor[1] but got number 3');
+    expect(() => new Tensor([1, 2], [2, -1])).to.throw(ShapeError, 'expected non-negative integer sizes for tensor shape but got [2,-1]');
+    expect(() => new Tensor('abc' as unknown as number[], [3])).to.throw(OptionError, "expected a Float32Array or an array of numbers for tensor data but got string 'abc'");
+    expect(() => tensor([1, 2]).reshape([3])).to.throw(ShapeError, 'cannot reshape [2] to [3]');
+    expect(() => tensor([1, 2]).get(2)).to.throw(ShapeError, 'index [2] is outside shape [2]');
   });
 });

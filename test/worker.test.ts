@@ -3,7 +3,7 @@
 // free in the calling thread while a worker trains.
 
 import { expect } from 'chai';
-import { getBackend, nativeAvailable, nativeInfo, networkFromSpec, setBackend, setNumThreads, Tensor, type NetworkSpec } from '../lib/index.js';
+import { OptionError, getBackend, nativeAvailable, nativeInfo, networkFromSpec, setBackend, setNumThreads, Tensor, type NetworkSpec } from '../lib/index.js';
 import { trainInWorker, type WorkerProgress } from '../lib/worker.js';
 import { getPreset } from '../lib/presets.js';
 import { withHeartbeat } from './helpers.js';
@@ -97,7 +97,7 @@ describe('trainInWorker', function () {
 
   it('rejects with the error fit throws in the worker', async () => {
     const err = await trainInWorker(mlp(1), images(10), { epochs: 1, validationSplit: 2 }).then(() => undefined, (e: unknown) => e);
-    expect(err).to.be.instanceOf(RangeError);
+    expect(err).to.be.instanceOf(OptionError);
     expect((err as Error).message).to.equal('expected a number in (0, 1) for validationSplit but got number 2');
   });
 

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Backend } from './backend.js';
 import { jsBackend } from './js.js';
 import { createNativeBackend, type NativeBinding } from './native.js';
+import { BackendError, OptionError } from '../errors.js';
 
 export type BackendName = 'js' | 'native';
 
@@ -42,7 +43,7 @@ function loadNative(): NativeLoad {
       from = nodeGypBuild.resolve(packageRoot);
       binding = require(from) as NativeBinding;
     }
-    if (typeof binding?.matmul !== 'function') throw new Error(`${from} is not a layerwise addon`);
+    if (typeof binding?.matmul !== 'function') throw new BackendError(`${from} is not a layerwise addon`);
     applyEnvironment(binding);
     nativeLoad = { binding, backend: createNativeBackend(binding), path: from };
   } catch (err) {
@@ -56,7 +57,7 @@ function applyEnvironment(binding: NativeBinding): void {
   if (threads !== undefined && threads !== '') {
     const n = Number(threads);
     if (!Number.isInteger(n) || n < 0) {
-      throw new RangeError(`LAYERWISE_NUM_THREADS must be a non-negative integer but is '${threads}'`);
+      throw new OptionError(`LAYERWISE_NUM_THREADS must be a non-negative integer but is '${threads}'`);
     }
     binding.setNumThreads(n);
   }
@@ -65,7 +66,7 @@ function applyEnvironment(binding: NativeBinding): void {
 function requireNative(): Backend {
   const load = loadNative();
   if (!load.backend) {
-    throw new Error(`the native backend could not be loaded: ${load.error?.message ?? 'unknown reason'}`);
+    throw new BackendError(`the native backend could not be loaded: ${load.error?.message ?? 'unknown reason'}`);
   }
   return load.backend;
 }
@@ -75,7 +76,7 @@ function initialBackend(): Backend {
   if (requested === 'js') return jsBackend;
   if (requested === 'native') return requireNative();
   if (requested !== undefined && requested !== '') {
-    throw new RangeError(`LAYERWISE_BACKEND must be 'js' or 'native' but is '${requested}'`);
+    throw new OptionError(`LAYERWISE_BACKEND must be 'js' or 'native' but is '${requested}'`);
   }
   const load = loadNative();
   if (load.backend) return load.backend;
@@ -99,7 +100,7 @@ export function getBackend(): Backend {
 export function setBackend(name: BackendName): void {
   if (name === 'js') active = jsBackend;
   else if (name === 'native') active = requireNative();
-  else throw new RangeError(`expected 'js' or 'native' for the backend but got '${String(name)}'`);
+  else throw new OptionError(`expected 'js' or 'native' for the backend but got '${String(name)}'`);
 }
 
 /** Whether the native addon loads here. */
@@ -131,7 +132,7 @@ export function nativeInfo(): NativeInfo {
 
 /** Threads the native kernels may use; 0 means one per core. */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`expected a non-negative integer thread count but got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new OptionError(`expected a non-negative integer thread count but got ${n}`);
   nativeBinding().setNumThreads(n);
 }
 

@@ -3,6 +3,7 @@
 // Loops favour sequential access over the innermost index and accumulate in
 // JavaScript doubles before rounding to float32.
 
+import { OptionError } from '../errors.js';
 import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from './backend.js';
 
 function sigmoid(v: number): number {
@@ -314,5 +315,5 @@ function forEachWindow(g: PoolGeometry, fn: (b: number, yIndex: number, ch: numb
 }
 
 function unknownActivation(kind: ActivationKind): Error {
-  return new RangeError(`unknown activation '${String(kind)}'`);
+  return new OptionError(`unknown activation '${String(kind)}'`);
 }

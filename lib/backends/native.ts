@@ -4,6 +4,7 @@
 
 import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from './backend.js';
 import { ACTIVATION_KINDS } from './backend.js';
+import { OptionError } from '../errors.js';
 
 /** What the addon exports (native/binding/addon.cc). */
 export interface NativeBinding {
@@ -49,7 +50,7 @@ export function packPoolGeometry(g: PoolGeometry): Int32Array {
 
 function activationCode(kind: ActivationKind): number {
   const code = ACTIVATION_KINDS.indexOf(kind);
-  if (code < 0) throw new RangeError(`unknown activation '${String(kind)}'`);
+  if (code < 0) throw new OptionError(`unknown activation '${String(kind)}'`);
   return code;
 }
 

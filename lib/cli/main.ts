@@ -3,7 +3,7 @@
 // code 1. Stack traces are for bugs, not for a mistyped path: set
 // LAYERWISE_DEBUG=1 to see them.
 
-import { DataFileError } from '../data/errors.js';
+import { LayerwiseError } from '../errors.js';
 import { UsageError } from './args.js';
 import { evaluate, EVALUATE_USAGE, info, INFO_USAGE, predict, PREDICT_USAGE } from './commands.js';
 import { packageVersion, processIo, type CommandIo } from './runtime.js';
@@ -48,10 +48,10 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     return await entry.run(rest, io);
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
-    if (json) io.out(`${JSON.stringify({ event: 'error', message: error.message })}\n`);
+    if (json) io.out(`${JSON.stringify({ event: 'error', code: (error as { code?: unknown }).code ?? 'E_INTERNAL', message: error.message })}\n`);
     else io.err(`layerwise: ${error.message}\n`);
-    // Anything but a usage or data-file error may be a bug: offer the trace.
-    const expected = error instanceof UsageError || error instanceof DataFileError || error instanceof RangeError || error instanceof TypeError;
+    // An error that is not a LayerwiseError may be a bug: offer the trace.
+    const expected = error instanceof LayerwiseError;
     if (process.env.LAYERWISE_DEBUG) io.err(`${error.stack}\n`);
     else if (!expected && !json) io.err('(set LAYERWISE_DEBUG=1 for the stack trace)\n');
     return 1;

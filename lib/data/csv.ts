@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describe } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { DataFileError } from './errors.js';
+import { DataFileError, readDataFile, readDataFileSync } from './errors.js';
+import { OptionError } from '../errors.js';
 
 export interface CsvOptions {
   /** The target column, by header name or 0-based index (negative counts from the end). */
@@ -31,12 +32,12 @@ export interface CsvData {
 
 export async function loadCsv(file: string, options: CsvOptions = {}): Promise<CsvData> {
   checkOptions(options);
-  return parseCsv(await readFile(file, 'utf8'), options, file);
+  return parseCsv(await readDataFile(file, () => readFile(file, 'utf8')), options, file);
 }
 
 export function loadCsvSync(file: string, options: CsvOptions = {}): CsvData {
   checkOptions(options);
-  return parseCsv(readFileSync(file, 'utf8'), options, file);
+  return parseCsv(readDataFileSync(file, () => readFileSync(file, 'utf8')), options, file);
 }
 
 /** Parses CSV text already in memory; `source` names it in errors. */
@@ -125,17 +126,17 @@ export function parseCsv(text: string, options: CsvOptions = {}, source = 'CSV t
 
 function checkOptions(options: CsvOptions): void {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`expected an options object for the CSV loader but got ${describe(options)}`);
+    throw new OptionError(`expected an options object for the CSV loader but got ${describe(options)}`);
   }
   const { labelColumn, header, delimiter } = options;
   if (labelColumn !== undefined && typeof labelColumn !== 'string' && !Number.isInteger(labelColumn)) {
-    throw new TypeError(`expected a column name or an integer index for labelColumn but got ${describe(labelColumn)}`);
+    throw new OptionError(`expected a column name or an integer index for labelColumn but got ${describe(labelColumn)}`);
   }
   if (header !== undefined && header !== true && header !== false && header !== 'auto') {
-    throw new TypeError(`expected true, false or 'auto' for header but got ${describe(header)}`);
+    throw new OptionError(`expected true, false or 'auto' for header but got ${describe(header)}`);
   }
   if (delimiter !== undefined && (typeof delimiter !== 'string' || delimiter === '' || /["\r\n]/.test(delimiter))) {
-    throw new TypeError(`expected a non-empty delimiter without quotes or newlines but got ${describe(delimiter)}`);
+    throw new OptionError(`expected a non-empty delimiter without quotes or newlines but got ${describe(delimiter)}`);
   }
 }
 

@@ -19,3 +19,29 @@ export class DataFileError extends DataError {
     if (where.column !== undefined) this.column = where.column;
   }
 }
+
+/** Runs a file read, turning a system error (ENOENT, EISDIR, EACCES…) into a DataFileError naming the file. */
+export async function readDataFile<T>(file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw asDataFileError(file, err);
+  }
+}
+
+/** The synchronous twin of readDataFile. */
+export function readDataFileSync<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw asDataFileError(file, err);
+  }
+}
+
+function asDataFileError(file: string, err: unknown): unknown {
+  if (err instanceof DataFileError) return err;
+  const sys = err as NodeJS.ErrnoException;
+  if (typeof sys?.code !== 'string') return err;
+  const reason = sys.code === 'ENOENT' ? 'no such file' : sys.code === 'EISDIR' ? 'is a directory' : sys.message;
+  return new DataFileError(file, `cannot read ${file}: ${reason}`);
+}

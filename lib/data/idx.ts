@@ -10,7 +10,8 @@ import { endianness } from 'node:os';
 import { promisify } from 'node:util';
 import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, formatShape } from '../shape.js';
-import { DataFileError } from './errors.js';
+import { DataFileError, readDataFile, readDataFileSync } from './errors.js';
+import { OptionError, ShapeError } from '../errors.js';
 
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -43,7 +44,7 @@ const gunzipAsync = promisify(gunzip);
 
 /** Reads an IDX file, gzipped or raw. */
 export async function loadIdx(file: string): Promise<IdxArray> {
-  const bytes = await readFile(file);
+  const bytes = await readDataFile(file, () => readFile(file));
   if (!isGzip(bytes)) return decodeIdx(bytes, file);
   let raw: Buffer;
   try {
@@ -55,7 +56,7 @@ export async function loadIdx(file: string): Promise<IdxArray> {
 }
 
 export function loadIdxSync(file: string): IdxArray {
-  return parseIdx(readFileSync(file), file);
+  return parseIdx(readDataFileSync(file, () => readFileSync(file)), file);
 }
 
 /** Decodes IDX bytes already in memory (gzipped or raw); `source` names them in errors. */
@@ -75,20 +76,20 @@ export function encodeIdx(array: { shape: readonly number[]; data: IdxData }): B
   const { shape, data } = array;
   const info = TYPES.find((t) => data instanceof t.array);
   if (!info) {
-    throw new TypeError(`expected a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array for IDX data but got ${describe(data)}`);
+    throw new OptionError(`expected a Uint8Array, Int8Array, Int16Array, Int32Array, Float32Array or Float64Array for IDX data but got ${describe(data)}`);
   }
   if (!Array.isArray(shape) || shape.length < 1 || shape.length > 255) {
-    throw new RangeError(`expected 1 to 255 dimensions for an IDX shape but got ${Array.isArray(shape) ? shape.length : describe(shape)}`);
+    throw new ShapeError(`expected 1 to 255 dimensions for an IDX shape but got ${Array.isArray(shape) ? shape.length : describe(shape)}`);
   }
   let size = 1;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 1 || d > 0xffffffff) {
-      throw new RangeError(`expected sizes from 1 to 4294967295 for an IDX shape but got ${formatShape(shape)}`);
+      throw new ShapeError(`expected sizes from 1 to 4294967295 for an IDX shape but got ${formatShape(shape)}`);
     }
     size *= d;
   }
   if (size !== data.length) {
-    throw new RangeError(`expected ${size} values for shape ${formatShape(shape)} but got ${data.length}`);
+    throw new ShapeError(`expected ${size} values for shape ${formatShape(shape)} but got ${data.length}`);
   }
   const header = 4 + 4 * shape.length;
   const out = Buffer.alloc(header + data.byteLength);

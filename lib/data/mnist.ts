@@ -7,6 +7,7 @@ import { assertPositiveInteger, describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { DataFileError } from './errors.js';
 import { loadIdx, type IdxArray } from './idx.js';
+import { OptionError } from '../errors.js';
 
 /** Fashion-MNIST's class names, indexed by label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
@@ -101,7 +102,7 @@ export function fashionMnistDir(override?: string): string {
 /** Reads MNIST-layout IDX files from `dir`. */
 export async function loadMnist(dir: string, options: MnistOptions = {}): Promise<MnistData> {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`expected an options object for loadMnist but got ${describe(options)}`);
+    throw new OptionError(`expected an options object for loadMnist but got ${describe(options)}`);
   }
   const { flatten = false, limit = {} } = options;
   if (limit.train !== undefined) assertPositiveInteger(limit.train, 'limit.train');

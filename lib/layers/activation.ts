@@ -8,6 +8,7 @@ import { getBackend } from '../backends/index.js';
 import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
+import { OptionError, ShapeError, StateError } from '../errors.js';
 
 export type ScalarFunction = (x: number) => number;
 export type ActivationName = ActivationKind | 'softmax';
@@ -33,7 +34,7 @@ export class Activation extends Layer {
     this.alpha = 0.01;
     if (typeof kindOrFn === 'function') {
       if (typeof second !== 'function') {
-        throw new TypeError(`expected a derivative function after the activation function but got ${describe(second)}`);
+        throw new OptionError(`expected a derivative function after the activation function but got ${describe(second)}`);
       }
       this.kind = 'custom';
       this.fn = kindOrFn;
@@ -42,17 +43,17 @@ export class Activation extends Layer {
       this.kind = kindOrFn;
       if (second !== undefined && typeof second === 'object' && second.alpha !== undefined) {
         if (typeof second.alpha !== 'number' || !Number.isFinite(second.alpha)) {
-          throw new TypeError(`expected a finite number for leakyRelu alpha but got ${describe(second.alpha)}`);
+          throw new OptionError(`expected a finite number for leakyRelu alpha but got ${describe(second.alpha)}`);
         }
         this.alpha = second.alpha;
       }
     } else {
-      throw new RangeError(`expected one of ${ACTIVATION_NAMES.join(', ')} or a function for Activation but got ${describe(kindOrFn)}`);
+      throw new OptionError(`expected one of ${ACTIVATION_NAMES.join(', ')} or a function for Activation but got ${describe(kindOrFn)}`);
     }
   }
 
   override forward(input: Tensor): Tensor {
-    if (!(input instanceof Tensor)) throw new TypeError(`expected a Tensor for Activation input but got ${describe(input)}`);
+    if (!(input instanceof Tensor)) throw new OptionError(`expected a Tensor for Activation input but got ${describe(input)}`);
     const output = Tensor.zeros(input.shape);
     if (this.kind === 'custom') {
       const f = this.fn!;
@@ -71,7 +72,7 @@ export class Activation extends Layer {
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const input = this.remembered(this.input);
     if (!sameShape(outputGradient.shape, input.shape)) {
-      throw new RangeError(`expected ${formatShape(input.shape)} for Activation output gradient but got ${formatShape(outputGradient.shape)}`);
+      throw new ShapeError(`expected ${formatShape(input.shape)} for Activation output gradient but got ${formatShape(outputGradient.shape)}`);
     }
     const inputGradient = Tensor.zeros(input.shape);
     if (this.kind === 'custom') {
@@ -88,7 +89,7 @@ export class Activation extends Layer {
   }
 
   override getConfig(): LayerConfig {
-    if (this.kind === 'custom') throw new Error('an Activation with a user function cannot be saved: its code is not data');
+    if (this.kind === 'custom') throw new StateError('an Activation with a user function cannot be saved: its code is not data');
     return this.kind === 'leakyRelu' ? { type: 'Activation', kind: this.kind, alpha: this.alpha } : { type: 'Activation', kind: this.kind };
   }
 
@@ -99,7 +100,7 @@ export class Activation extends Layer {
 }
 
 function rowsAndCols(t: Tensor): [number, number] {
-  if (t.rank < 1 || t.shape[t.rank - 1] < 1) throw new RangeError(`expected [*,classes] for softmax input but got ${formatShape(t.shape)}`);
+  if (t.rank < 1 || t.shape[t.rank - 1] < 1) throw new ShapeError(`expected [*,classes] for softmax input but got ${formatShape(t.shape)}`);
   const cols = t.shape[t.rank - 1];
   return [t.size / cols, cols];
 }

@@ -24,6 +24,7 @@ import { Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
+import { OptionError, ShapeError, StateError } from '../errors.js';
 
 export type Padding = 'valid' | 'same';
 type Pair = [number, number];
@@ -70,7 +71,7 @@ export class Conv2D extends Layer {
       ? { inputShape: first, kernelSize: kernelShape as Pair, filters: depth as number }
       : first;
     if (options === null || typeof options !== 'object') {
-      throw new TypeError(`expected Conv2D options or (inputShape, kernelShape, depth) but got ${describe(first)}`);
+      throw new OptionError(`expected Conv2D options or (inputShape, kernelShape, depth) but got ${describe(first)}`);
     }
     this.options = { ...options };
     this.filters = assertPositiveInteger(options.filters, 'Conv2D filters');
@@ -80,11 +81,11 @@ export class Conv2D extends Layer {
     this.strides = pair(options.strides ?? 1, 'Conv2D strides');
     this.padding = options.padding ?? 'valid';
     if (this.padding !== 'valid' && this.padding !== 'same') {
-      throw new RangeError(`expected 'valid' or 'same' for Conv2D padding but got ${describe(this.padding)}`);
+      throw new OptionError(`expected 'valid' or 'same' for Conv2D padding but got ${describe(this.padding)}`);
     }
     if (options.inputShape !== undefined) {
       if (!Array.isArray(options.inputShape) || options.inputShape.length !== 3) {
-        throw new RangeError(`expected [h,w,channels] for Conv2D inputShape but got ${describe(options.inputShape)}`);
+        throw new OptionError(`expected [h,w,channels] for Conv2D inputShape but got ${describe(options.inputShape)}`);
       }
       options.inputShape.forEach((d, i) => assertPositiveInteger(d, `Conv2D inputShape[${i}]`));
       this.build(options.inputShape[2]);
@@ -118,19 +119,19 @@ export class Conv2D extends Layer {
   }
 
   override forward(input: Tensor): Tensor {
-    if (!(input instanceof Tensor)) throw new TypeError(`expected a Tensor for Conv2D input but got ${describe(input)}`);
+    if (!(input instanceof Tensor)) throw new OptionError(`expected a Tensor for Conv2D input but got ${describe(input)}`);
     // A rank-3 input is one sample, as in the from-scratch design.
     const x = input.rank === 3 ? input.reshape([1, ...input.shape]) : input;
     if (x.rank !== 4) {
-      throw new RangeError(`expected [n,h,w,channels] for Conv2D input but got ${formatShape(input.shape)}`);
+      throw new ShapeError(`expected [n,h,w,channels] for Conv2D input but got ${formatShape(input.shape)}`);
     }
     if (!this._weights) this.build(x.shape[3]);
     if (x.shape[3] !== this.inChannels) {
-      throw new RangeError(`expected [*,*,*,${this.inChannels}] for Conv2D input but got ${formatShape(input.shape)}`);
+      throw new ShapeError(`expected [*,*,*,${this.inChannels}] for Conv2D input but got ${formatShape(input.shape)}`);
     }
     const g = this.geometryFor(x.shape);
     if (g.outH < 1 || g.outW < 1) {
-      throw new RangeError(
+      throw new ShapeError(
         `Conv2D input ${formatShape(input.shape)} is smaller than the kernel ${formatShape(this.kernelSize)} with 'valid' padding`,
       );
     }
@@ -147,7 +148,7 @@ export class Conv2D extends Layer {
     const g = this.geometry!;
     const expected = [g.n, g.outH, g.outW, this.filters];
     if (outputGradient.size !== sizeOf(expected) || outputGradient.shape.at(-1) !== this.filters) {
-      throw new RangeError(`expected ${formatShape(expected)} for Conv2D output gradient but got ${formatShape(outputGradient.shape)}`);
+      throw new ShapeError(`expected ${formatShape(expected)} for Conv2D output gradient but got ${formatShape(outputGradient.shape)}`);
     }
     outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
@@ -206,7 +207,7 @@ export class Conv2D extends Layer {
   }
 
   private built(): this {
-    if (!this._weights) throw new Error('Conv2D has no weights until its input depth is known (give inputShape or run forward once)');
+    if (!this._weights) throw new StateError('Conv2D has no weights until its input depth is known (give inputShape or run forward once)');
     return this;
   }
 }
@@ -221,7 +222,7 @@ export function outputAndPad(size: number, kernel: number, stride: number, paddi
 
 export function pair(value: number | Pair, what: string): Pair {
   if (Array.isArray(value)) {
-    if (value.length !== 2) throw new RangeError(`expected a number or [h,w] for ${what} but got ${describe(value)}`);
+    if (value.length !== 2) throw new OptionError(`expected a number or [h,w] for ${what} but got ${describe(value)}`);
     return [assertPositiveInteger(value[0], what), assertPositiveInteger(value[1], what)];
   }
   const v = assertPositiveInteger(value, what);

@@ -15,6 +15,7 @@ import { Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
+import { OptionError, ShapeError } from '../errors.js';
 
 export interface DenseOptions {
   /** Applied to X·W + B (default none). */
@@ -69,7 +70,7 @@ export class Dense extends Layer {
     const rows = this.rowsOf(input);
     const expected = [...input.shape.slice(0, -1), this.outputSize];
     if (outputGradient.size !== rows * this.outputSize || outputGradient.shape.at(-1) !== this.outputSize) {
-      throw new RangeError(`expected ${formatShape(expected)} for Dense output gradient but got ${formatShape(outputGradient.shape)}`);
+      throw new ShapeError(`expected ${formatShape(expected)} for Dense output gradient but got ${formatShape(outputGradient.shape)}`);
     }
     outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
@@ -96,9 +97,9 @@ export class Dense extends Layer {
   }
 
   private rowsOf(input: Tensor): number {
-    if (!(input instanceof Tensor)) throw new TypeError('expected a Tensor for Dense input');
+    if (!(input instanceof Tensor)) throw new OptionError('expected a Tensor for Dense input');
     if (input.rank < 1 || input.shape[input.rank - 1] !== this.inputSize) {
-      throw new RangeError(`expected [*,${this.inputSize}] for Dense input but got ${formatShape(input.shape)}`);
+      throw new ShapeError(`expected [*,${this.inputSize}] for Dense input but got ${formatShape(input.shape)}`);
     }
     return input.size / this.inputSize;
   }

@@ -8,6 +8,7 @@ import { Rng } from '../random.js';
 import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
+import { OptionError, ShapeError } from '../errors.js';
 
 export class Dropout extends Layer {
   readonly rate: number;
@@ -18,7 +19,7 @@ export class Dropout extends Layer {
   constructor(rate: number) {
     super();
     if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
-      throw new RangeError(`expected a rate in [0, 1) for Dropout but got ${describe(rate)}`);
+      throw new OptionError(`expected a rate in [0, 1) for Dropout but got ${describe(rate)}`);
     }
     this.rate = rate;
   }
@@ -36,7 +37,7 @@ export class Dropout extends Layer {
   }
 
   override forward(input: Tensor, training = false): Tensor {
-    if (!(input instanceof Tensor)) throw new TypeError(`expected a Tensor for Dropout input but got ${describe(input)}`);
+    if (!(input instanceof Tensor)) throw new OptionError(`expected a Tensor for Dropout input but got ${describe(input)}`);
     this.inputShape = input.shape;
     if (!training || this.rate === 0) {
       this.mask = undefined;
@@ -55,7 +56,7 @@ export class Dropout extends Layer {
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const shape = this.remembered(this.inputShape);
     if (!(outputGradient instanceof Tensor) || !sameShape(outputGradient.shape, shape)) {
-      throw new RangeError(`expected ${formatShape(shape)} for Dropout output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
+      throw new ShapeError(`expected ${formatShape(shape)} for Dropout output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
     }
     if (!this.mask) return outputGradient;
     const dx = Tensor.zeros(shape);

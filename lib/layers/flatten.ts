@@ -4,6 +4,7 @@
 import { formatShape, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
+import { OptionError, ShapeError } from '../errors.js';
 
 export class Flatten extends Layer {
   private inputShape?: readonly number[];
@@ -13,8 +14,8 @@ export class Flatten extends Layer {
   }
 
   override forward(input: Tensor): Tensor {
-    if (!(input instanceof Tensor)) throw new TypeError('expected a Tensor for Flatten input');
-    if (input.rank < 1) throw new RangeError(`expected [n,...] for Flatten input but got ${formatShape(input.shape)}`);
+    if (!(input instanceof Tensor)) throw new OptionError('expected a Tensor for Flatten input');
+    if (input.rank < 1) throw new ShapeError(`expected [n,...] for Flatten input but got ${formatShape(input.shape)}`);
     this.inputShape = input.shape;
     const n = input.shape[0];
     return input.reshape([n, n === 0 ? 0 : input.size / n]);
@@ -23,7 +24,7 @@ export class Flatten extends Layer {
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const shape = this.remembered(this.inputShape);
     if (outputGradient.size !== sizeOf(shape)) {
-      throw new RangeError(`expected ${formatShape([shape[0], sizeOf(shape.slice(1))])} for Flatten output gradient but got ${formatShape(outputGradient.shape)}`);
+      throw new ShapeError(`expected ${formatShape([shape[0], sizeOf(shape.slice(1))])} for Flatten output gradient but got ${formatShape(outputGradient.shape)}`);
     }
     return outputGradient.reshape(shape);
   }

@@ -6,6 +6,7 @@
 import { getBackend } from '../backends/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
+import { StateError } from '../errors.js';
 
 /** A trainable tensor and the gradient backward last computed for it. */
 export interface Parameter {
@@ -54,7 +55,7 @@ export abstract class Layer {
    * rebuilt from it (with its weights restored) behaves identically.
    */
   getConfig(): LayerConfig {
-    throw new Error(`${this.constructor.name} cannot be saved: it does not describe itself as data`);
+    throw new StateError(`${this.constructor.name} cannot be saved: it does not describe itself as data`);
   }
 
   /** Trainable parameters with their gradients (none for stateless layers). */
@@ -80,7 +81,7 @@ export abstract class Layer {
 
   /** The input of the last forward pass, or a clear error if there was none. */
   protected remembered<T>(value: T | undefined): T {
-    if (value === undefined) throw new Error(`${this.constructor.name}.backward called before forward`);
+    if (value === undefined) throw new StateError(`${this.constructor.name}.backward called before forward`);
     return value;
   }
 }

@@ -13,6 +13,7 @@ import { assertPositiveInteger, describe, formatShape, sameShape } from '../shap
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { outputAndPad, pair, type Padding } from './conv2d.js';
+import { OptionError, ShapeError } from '../errors.js';
 
 export interface Pool2DOptions {
   /** Window size (default 2). */
@@ -31,12 +32,12 @@ abstract class Pool2D extends Layer {
 
   constructor(options: Pool2DOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') throw new TypeError(`expected pooling options but got ${describe(options)}`);
+    if (options === null || typeof options !== 'object') throw new OptionError(`expected pooling options but got ${describe(options)}`);
     this.poolSize = pair(options.poolSize ?? 2, `${this.constructor.name} poolSize`);
     this.strides = pair(options.strides ?? this.poolSize, `${this.constructor.name} strides`);
     this.padding = options.padding ?? 'valid';
     if (this.padding !== 'valid' && this.padding !== 'same') {
-      throw new RangeError(`expected 'valid' or 'same' for ${this.constructor.name} padding but got ${describe(this.padding)}`);
+      throw new OptionError(`expected 'valid' or 'same' for ${this.constructor.name} padding but got ${describe(this.padding)}`);
     }
   }
 
@@ -46,7 +47,7 @@ abstract class Pool2D extends Layer {
 
   protected prepare(input: Tensor): PoolGeometry {
     if (!(input instanceof Tensor) || input.rank !== 4) {
-      throw new RangeError(`expected [n,h,w,channels] for ${this.constructor.name} input but got ${input instanceof Tensor ? formatShape(input.shape) : describe(input)}`);
+      throw new ShapeError(`expected [n,h,w,channels] for ${this.constructor.name} input but got ${input instanceof Tensor ? formatShape(input.shape) : describe(input)}`);
     }
     const [n, inH, inW, c] = input.shape;
     const [poolH, poolW] = this.poolSize;
@@ -54,7 +55,7 @@ abstract class Pool2D extends Layer {
     const [outH, padTop] = outputAndPad(inH, poolH, strideH, this.padding);
     const [outW, padLeft] = outputAndPad(inW, poolW, strideW, this.padding);
     if (outH < 1 || outW < 1) {
-      throw new RangeError(`${this.constructor.name} input ${formatShape(input.shape)} is smaller than the pool ${formatShape(this.poolSize)}`);
+      throw new ShapeError(`${this.constructor.name} input ${formatShape(input.shape)} is smaller than the pool ${formatShape(this.poolSize)}`);
     }
     this.input = input;
     this.geometry = { n, inH, inW, c, poolH, poolW, strideH, strideW, padTop, padLeft, outH, outW };
@@ -66,7 +67,7 @@ abstract class Pool2D extends Layer {
     const g = this.geometry!;
     const expected = [g.n, g.outH, g.outW, g.c];
     if (!(outputGradient instanceof Tensor) || !sameShape(outputGradient.shape, expected)) {
-      throw new RangeError(`expected ${formatShape(expected)} for ${this.constructor.name} output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
+      throw new ShapeError(`expected ${formatShape(expected)} for ${this.constructor.name} output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
     }
     return g;
   }
