@@ -5,6 +5,7 @@
 import type { Rng } from './random.js';
 import { describe } from './shape.js';
 import { OptionError } from './errors.js';
+import { ownLookup } from './options.js';
 
 export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros';
 export type Initializer = (values: Float32Array, fanIn: number, fanOut: number, rng: Rng) => void;
@@ -35,7 +36,8 @@ export const initializers: Record<InitializerName, Initializer> = {
 };
 
 export function getInitializer(name: InitializerName | undefined, what: string): Initializer {
-  const init = initializers[name ?? 'glorotUniform'];
+  // Own keys only: 'constructor' or 'toString' must not find Object.prototype's functions.
+  const init = ownLookup(initializers, name ?? 'glorotUniform');
   if (!init) {
     throw new OptionError(`expected one of ${Object.keys(initializers).join(', ')} for ${what} but got ${describe(name)}`);
   }

@@ -6,6 +6,7 @@ import { getBackend } from './backends/index.js';
 import { describe, formatShape, sameShape } from './shape.js';
 import { Tensor } from './tensor.js';
 import { DataError, OptionError, ShapeError } from './errors.js';
+import { ownLookup } from './options.js';
 
 export type AccuracyKind = 'binary' | 'categorical' | 'sparse';
 
@@ -186,7 +187,7 @@ export type LossName = 'mse' | 'binaryCrossEntropy' | 'categoricalCrossEntropy' 
 
 export function getLoss(spec: LossName | Loss): Loss {
   if (typeof spec === 'string') {
-    const loss = LOSSES[spec];
+    const loss = ownLookup(LOSSES, spec);
     if (!loss) throw new OptionError(`expected one of ${Object.keys(LOSSES).join(', ')} for loss but got ${describe(spec)}`);
     return loss;
   }

@@ -188,6 +188,7 @@ export class Network {
     this.requireLayers();
     const x = toTensor(xIn, 'predict input');
     assertPositiveInteger(batchSize, 'batchSize');
+    rejectNonFinite(x, 'predict input');
     const samples = x.rank === 0 ? 0 : x.shape[0];
     if (samples <= batchSize) return this.forward(x);
     const parts: Tensor[] = [];
@@ -202,6 +203,8 @@ export class Network {
     const x = toTensor(xIn, 'x');
     const y = toTensor(yIn, 'y');
     checkSamples(x, y);
+    rejectNonFinite(x, 'evaluate x');
+    rejectNonFinite(y, 'evaluate y');
     const batchSize = assertPositiveInteger(options.batchSize ?? 256, 'batchSize');
     const totals = new Totals(loss.accuracy);
     const samples = x.shape[0];
@@ -231,7 +234,7 @@ export class Network {
     checkSamples(x, y);
     rejectNonFinite(x, 'x');
     rejectNonFinite(y, 'y');
-    if (loss.accuracy === 'sparse') this.rejectBadLabels(x, y);
+    if (loss.accuracy === 'sparse') this.rejectBadLabels(x, y, 'y');
 
     let validation: [Tensor, Tensor] | undefined;
     if (options.validationData !== undefined) {
@@ -239,7 +242,13 @@ export class Network {
         throw new OptionError(`expected [x, y] for validationData but got ${describe(options.validationData)}`);
       }
       validation = [toTensor(options.validationData[0], 'validation x'), toTensor(options.validationData[1], 'validation y')];
-      checkSamples(...validation);
+      // The same checks x and y get, before the first epoch: a NaN here would
+      // make every validation loss NaN (and EarlyStopping never fire), a bad
+      // label would fail only after a whole epoch of training.
+      checkSamples(...validation, 'validation ');
+      rejectNonFinite(validation[0], 'validation x');
+      rejectNonFinite(validation[1], 'validation y');
+      if (loss.accuracy === 'sparse') this.rejectBadLabels(validation[0], validation[1], 'validation y');
     } else if (options.validationSplit !== undefined) {
       const split = options.validationSplit;
       if (typeof split !== 'number' || !(split > 0 && split < 1)) {
@@ -338,16 +347,16 @@ export class Network {
    * before training (one forward pass of one sample gives the width), so a
    * bad label fails at once and names its sample instead of a later batch.
    */
-  private rejectBadLabels(x: Tensor, labels: Tensor): void {
+  private rejectBadLabels(x: Tensor, labels: Tensor, what: string): void {
     if (labels.size !== labels.shape[0]) {
-      throw new ShapeError(`expected one class id per sample ([${labels.shape[0]}]) for y but got ${formatShape(labels.shape)}`);
+      throw new ShapeError(`expected one class id per sample ([${labels.shape[0]}]) for ${what} but got ${formatShape(labels.shape)}`);
     }
     const out = this.forward(x.slice(0, 1));
     const classes = out.shape[out.rank - 1];
     for (let i = 0; i < labels.size; i++) {
       const label = labels.data[i];
       if (!Number.isInteger(label) || label < 0 || label >= classes) {
-        throw new DataError(`y holds ${label} in sample ${i}, but class ids must be integers in [0, ${classes - 1}] for this ${classes}-way output`);
+        throw new DataError(`${what} holds ${label} in sample ${i}, but class ids must be integers in [0, ${classes - 1}] for this ${classes}-way output`);
       }
     }
   }
@@ -439,20 +448,24 @@ function getKnownLoss(fn: LossFn): Loss | undefined {
   return typeof maybe.value === 'function' && typeof maybe.gradient === 'function' ? (fn as unknown as Loss) : undefined;
 }
 
-function checkSamples(x: Tensor, y: Tensor): void {
+function checkSamples(x: Tensor, y: Tensor, prefix = ''): void {
   if (x.rank < 1 || y.rank < 1 || x.shape[0] !== y.shape[0]) {
-    throw new ShapeError(`expected x and y with the same number of samples but got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
+    throw new ShapeError(`expected ${prefix}x and ${prefix}y with the same number of samples but got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
   }
-  if (x.shape[0] === 0) throw new DataError('expected at least one sample but got none');
+  if (x.shape[0] === 0) throw new DataError(`expected at least one ${prefix}sample but got none`);
 }
 
-/** NaN or ±Infinity in training data poisons every weight: name the first bad sample. */
+/**
+ * NaN or ±Infinity in training data poisons every weight, and in inference
+ * input gives an answer that means nothing: name the first bad sample.
+ */
 function rejectNonFinite(t: Tensor, what: string): void {
+  if (t.rank === 0 || t.shape[0] === 0) return;
   const i = getBackend().firstNonFinite(t.data);
   if (i < 0) return;
   const rowSize = t.size / t.shape[0];
   const row = Math.floor(i / rowSize);
-  throw new DataError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); training data must be finite`);
+  throw new DataError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); inputs must be finite`);
 }
 
 /** Samples order[start..end) of t, copied into one batch. */

@@ -30,6 +30,7 @@ import { Network } from './network.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { describe, formatShape, sameShape } from './shape.js';
 import { ModelFileError, OptionError } from './errors.js';
+import { ownLookup } from './options.js';
 
 export const MODEL_FORMAT = 'layerwise-model';
 export const MODEL_VERSION = 1;
@@ -72,7 +73,7 @@ export function networkFromSpec(spec: NetworkSpec, source = 'network spec'): Net
     }
   });
   if (spec.loss !== undefined && spec.loss !== null) {
-    if (typeof spec.loss !== 'string' || !(spec.loss in LOSSES)) throw new OptionError(`${source}: unknown loss ${describe(spec.loss)}`);
+    if (ownLookup(LOSSES, spec.loss) === undefined) throw new OptionError(`${source}: unknown loss ${describe(spec.loss)}`);
     network.use(getLoss(spec.loss as never));
   }
   return network;
@@ -137,7 +138,7 @@ export async function saveNetwork(network: Network, dir: string, options: SaveOp
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     seed: network.seed,
-    loss: lossName !== undefined && lossName in LOSSES ? lossName : null,
+    loss: lossName !== undefined && ownLookup(LOSSES, lossName) !== undefined ? lossName : null,
     layers,
     weights: { file: weightsFile, floats: offset, sha256, tensors },
     optimizer,

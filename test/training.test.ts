@@ -234,7 +234,7 @@ forEachBackend('training', () => {
     const net = classifier(9).use('sparseCategoricalCrossEntropy');
     const x = randomTensor([10, 2], 1);
     x.data[7] = NaN;
-    await expectReject(net.fit(x, tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]), { epochs: 1 }), 'x holds NaN in sample 3 (element 1); training data must be finite');
+    await expectReject(net.fit(x, tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]), { epochs: 1 }), 'x holds NaN in sample 3 (element 1); inputs must be finite');
     const labels = tensor([0, 1, 2, 0, 1, 2, 0, 7, 2, 0]);
     let batches = 0;
     await expectReject(net.fit(randomTensor([10, 2], 2), labels, { epochs: 1, onBatchEnd: () => { batches++; } }),

@@ -44,26 +44,36 @@ function loadNative(): NativeLoad {
       binding = require(from) as NativeBinding;
     }
     if (typeof binding?.matmul !== 'function') throw new BackendError(`${from} is not a layerwise addon`);
-    applyEnvironment(binding);
     nativeLoad = { binding, backend: createNativeBackend(binding), path: from };
   } catch (err) {
     nativeLoad = { error: err instanceof Error ? err : new Error(String(err)) };
   }
+  if (nativeLoad.binding) applyEnvironment(nativeLoad.binding);
   return nativeLoad;
 }
 
 function applyEnvironment(binding: NativeBinding): void {
+  const threads = threadsFromEnvironment();
+  if (threads !== undefined) binding.setNumThreads(threads);
+}
+
+/**
+ * LAYERWISE_NUM_THREADS, checked wherever a backend is chosen: a typo is an
+ * error, never a silent change (it once made the addon "fail to load" and the
+ * process fall back to the JS backend).
+ */
+function threadsFromEnvironment(): number | undefined {
   const threads = process.env.LAYERWISE_NUM_THREADS;
-  if (threads !== undefined && threads !== '') {
-    const n = Number(threads);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new OptionError(`LAYERWISE_NUM_THREADS must be a non-negative integer but is '${threads}'`);
-    }
-    binding.setNumThreads(n);
+  if (threads === undefined || threads === '') return undefined;
+  const n = Number(threads);
+  if (!/^\s*\d+\s*$/.test(threads) || !Number.isInteger(n) || n < 0) {
+    throw new OptionError(`LAYERWISE_NUM_THREADS must be a non-negative integer but is '${threads}'`);
   }
+  return n;
 }
 
 function requireNative(): Backend {
+  threadsFromEnvironment();
   const load = loadNative();
   if (!load.backend) {
     throw new BackendError(`the native backend could not be loaded: ${load.error?.message ?? 'unknown reason'}`);
@@ -72,6 +82,7 @@ function requireNative(): Backend {
 }
 
 function initialBackend(): Backend {
+  threadsFromEnvironment();
   const requested = process.env.LAYERWISE_BACKEND;
   if (requested === 'js') return jsBackend;
   if (requested === 'native') return requireNative();

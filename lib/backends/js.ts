@@ -106,7 +106,7 @@ export const jsBackend: Backend = {
     switch (kind) {
       case 'leakyRelu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : Math.fround(alpha) * x[i]; break;
       case 'linear': if (y !== x) y.set(x); break;
-      case 'relu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
+      case 'relu': for (let i = 0; i < n; i++) y[i] = x[i] < 0 ? 0 : x[i]; break; // NaN stays NaN, as in PyTorch
       case 'sigmoid': for (let i = 0; i < n; i++) y[i] = sigmoid(x[i]); break;
       case 'tanh': for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]); break;
       default: throw unknownActivation(kind);

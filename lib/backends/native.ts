@@ -4,7 +4,7 @@
 
 import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from './backend.js';
 import { ACTIVATION_KINDS } from './backend.js';
-import { OptionError } from '../errors.js';
+import { OptionError, ShapeError } from '../errors.js';
 
 /** What the addon exports (native/binding/addon.cc). */
 export interface NativeBinding {
@@ -40,12 +40,20 @@ export interface NativeBinding {
 
 /** Geometry as the binding takes it: 13 sizes in ConvGeometry's field order. */
 export function packGeometry(g: ConvGeometry): Int32Array {
-  return Int32Array.of(g.n, g.inH, g.inW, g.inC, g.kH, g.kW, g.outC, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+  return int32Sizes([g.n, g.inH, g.inW, g.inC, g.kH, g.kW, g.outC, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW]);
 }
 
 /** Pool geometry as the binding takes it: 12 sizes in PoolGeometry's field order. */
 export function packPoolGeometry(g: PoolGeometry): Int32Array {
-  return Int32Array.of(g.n, g.inH, g.inW, g.c, g.poolH, g.poolW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+  return int32Sizes([g.n, g.inH, g.inW, g.c, g.poolH, g.poolW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW]);
+}
+
+/** Int32Array.of would wrap 2^32 to 0 (a pool of size 0): refuse what does not fit instead. */
+function int32Sizes(values: number[]): Int32Array {
+  for (const v of values) {
+    if (!Number.isInteger(v) || v < -(2 ** 31) || v > 2 ** 31 - 1) throw new ShapeError(`geometry size ${v} does not fit the kernels' 32-bit sizes`);
+  }
+  return Int32Array.from(values);
 }
 
 function activationCode(kind: ActivationKind): number {

@@ -223,10 +223,17 @@ export function outputAndPad(size: number, kernel: number, stride: number, paddi
 export function pair(value: number | Pair, what: string): Pair {
   if (Array.isArray(value)) {
     if (value.length !== 2) throw new OptionError(`expected a number or [h,w] for ${what} but got ${describe(value)}`);
-    return [assertPositiveInteger(value[0], what), assertPositiveInteger(value[1], what)];
+    return [windowSize(value[0], what), windowSize(value[1], what)];
   }
-  const v = assertPositiveInteger(value, what);
+  const v = windowSize(value, what);
   return [v, v];
+}
+
+/** A kernel, pool or stride size: a positive integer the 32-bit kernel geometry can hold. */
+function windowSize(value: unknown, what: string): number {
+  const v = assertPositiveInteger(value, what);
+  if (v > 2 ** 31 - 1) throw new OptionError(`expected a size below 2^31 for ${what} but got ${v}`);
+  return v;
 }
 
 /** The from-scratch design's name and argument order: (inputShape [h,w,d], kernelShape [kh,kw], depth). */

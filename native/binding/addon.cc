@@ -1,7 +1,11 @@
 // addon.cc — the Node-API surface of layerwise's kernels.
 //
 // Each export checks its arguments (args.h), takes the raw pointers once and
-// calls one kernel synchronously. Nothing here keeps per-call state, so the
+// calls one kernel synchronously. Small typed-array arguments (geometries) are
+// copied once and only the copy is validated and used; scalars are JS numbers,
+// immutable by nature; kernels read index arrays (argmax) element by element
+// into locals and bound-check each, so a buffer rewritten by another thread
+// mid-call can change results but never reach outside a buffer. Nothing here keeps per-call state, so the
 // addon is context-aware and loads in any number of worker_threads; the only
 // process-wide state is the kernel thread pool and the ISA choice, both
 // thread-safe.
@@ -47,12 +51,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 // Geometry arrives as 13 numbers in the field order of lw::ConvGeometry.
 lw::ConvGeometry Geometry(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  const Napi::Value v = info[i];
-  if (!v.IsTypedArray() ||
-      v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      v.As<Napi::TypedArray>().ElementLength() != 13)
-    ThrowType(env, "geometry must be an Int32Array of 13 sizes");
-  const int32_t* s = v.As<Napi::Int32Array>().Data();
+  const std::array<int32_t, 13> s = CopyInts<13>(info, i, "geometry");
   static const char* const names[13] = {
       "n", "inH", "inW", "inC", "kH", "kW", "outC",
       "strideH", "strideW", "padTop", "padLeft", "outH", "outW"};
@@ -289,12 +288,7 @@ Napi::Value Multiply(const Napi::CallbackInfo& info) {
 // Pool geometry arrives as 12 numbers in the field order of lw::PoolGeometry.
 lw::PoolGeometry PoolGeometryArg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  const Napi::Value v = info[i];
-  if (!v.IsTypedArray() ||
-      v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      v.As<Napi::TypedArray>().ElementLength() != 12)
-    ThrowType(env, "geometry must be an Int32Array of 12 sizes");
-  const int32_t* s = v.As<Napi::Int32Array>().Data();
+  const std::array<int32_t, 12> s = CopyInts<12>(info, i, "geometry");
   static const char* const names[12] = {"n", "inH", "inW", "c", "poolH", "poolW",
                                         "strideH", "strideW", "padTop", "padLeft", "outH", "outW"};
   for (int f = 0; f < 12; ++f) {

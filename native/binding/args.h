@@ -8,6 +8,7 @@
 #pragma once
 #include <napi.h>
 
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -52,6 +53,28 @@ inline Napi::Int32Array Ints(const Napi::CallbackInfo& info, size_t i,
       v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     ThrowType(info.Env(), std::string(name) + " must be an Int32Array");
   return v.As<Napi::Int32Array>();
+}
+
+// Copies a small Int32Array argument (a geometry) into a local array, reading
+// each element exactly once. Every check and every use then sees the copy: an
+// array living in a SharedArrayBuffer may be rewritten by another thread at any
+// moment, so validating the array and then reading it again would let a value
+// change between the check and the use (a negative size passing validation).
+template <size_t N>
+inline std::array<int32_t, N> CopyInts(const Napi::CallbackInfo& info, size_t i,
+                                       const char* name) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() ||
+      v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      v.As<Napi::TypedArray>().ElementLength() != N)
+    ThrowType(info.Env(), std::string(name) + " must be an Int32Array of " +
+                              std::to_string(N) + " sizes");
+  const int32_t* src = v.As<Napi::Int32Array>().Data();
+  std::array<int32_t, N> copy{};
+  // Relaxed atomic loads: a racing writer is not undefined behaviour, and the
+  // compiler cannot re-read the source later in place of the copy.
+  for (size_t f = 0; f < N; ++f) copy[f] = __atomic_load_n(src + f, __ATOMIC_RELAXED);
+  return copy;
 }
 
 inline int64_t Size(const Napi::CallbackInfo& info, size_t i, const char* name,

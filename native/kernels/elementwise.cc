@@ -28,7 +28,9 @@ void activation_forward(Activation f, const float* x, float* y, int64_t count,
       for (int64_t i = 0; i < count; ++i) y[i] = x[i];
       break;
     case Activation::kRelu:
-      for (int64_t i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      // x < 0 rather than x > 0 so a NaN input stays NaN (as PyTorch's relu):
+      // a poisoned value must show in the output, not turn into a confident 0.
+      for (int64_t i = 0; i < count; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
       break;
     case Activation::kSigmoid:
       for (int64_t i = 0; i < count; ++i) y[i] = sigmoid(x[i]);
