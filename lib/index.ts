@@ -32,7 +32,10 @@ export {
   EarlyStopping,
   type Callback, type EarlyStoppingOptions, type EpochLogs, type BatchLogs, type History, type TrainingContext, type Monitor,
 } from './callbacks.js';
-export { saveNetwork, loadNetwork, networkFromSpec, MODEL_FORMAT, MODEL_VERSION, type SaveOptions, type LoadedModel, type NetworkSpec } from './serialize.js';
+export {
+  saveNetwork, loadNetwork, networkFromSpec, MODEL_FORMAT, MODEL_VERSION,
+  type SaveOptions, type LoadOptions, type SpecOptions, type LoadedModel, type NetworkSpec,
+} from './serialize.js';
 export { Network, type NetworkOptions, type FitOptions, type TrainingState, type EvaluateOptions, type Evaluation } from './network.js';
 export {
   getBackend, setBackend, nativeAvailable, nativeInfo, setNumThreads,

@@ -11,7 +11,7 @@ import { getLoss, type Loss, type LossName } from './losses.js';
 import { countCorrect, countPredictions } from './metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerSpec } from './optimizers.js';
 import { Rng, randomSeed, type RngState } from './random.js';
-import { loadNetwork, saveNetwork, type SaveOptions } from './serialize.js';
+import { loadNetwork, saveNetwork, type LoadOptions, type SaveOptions } from './serialize.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
@@ -158,8 +158,8 @@ export class Network {
   }
 
   /** Loads a network saved with save(); throws a clear error for a damaged or mismatched file. */
-  static async load(dir: string): Promise<Network> {
-    return (await loadNetwork(dir)).network;
+  static async load(dir: string, options?: LoadOptions): Promise<Network> {
+    return (await loadNetwork(dir, options)).network;
   }
 
   parameters(): Parameter[] {
@@ -266,7 +266,7 @@ export class Network {
     const context: TrainingContext = { network: this, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false };
     const trainingRng = new Rng(options.seed ?? this.seed ^ 0x5bd1e995);
     const resume = options.resume;
-    if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs);
+    if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs, context.batchesPerEpoch);
     const shuffleRng = resume ? Rng.fromState(resume.shuffleRng) : trainingRng.fork();
     const layerRngs = this.layers.map((_, i) => (resume ? Rng.fromState(resume.layerRngs[i]) : trainingRng.fork()));
     this.layers.forEach((layer, i) => layer.setRandomSource(layerRngs[i]));
@@ -407,13 +407,27 @@ class Totals {
   }
 }
 
-function checkResume(state: TrainingState, samples: number, layers: number, epochs: number): void {
-  const ok = state && typeof state === 'object' && Number.isInteger(state.epoch) && state.epoch >= 1 && state.epoch <= epochs &&
-    Number.isInteger(state.batch) && state.batch >= 0 && Array.isArray(state.order) && state.order.length === samples &&
-    Array.isArray(state.layerRngs) && state.layerRngs.length === layers && state.history && Array.isArray(state.history.loss);
-  if (!ok) {
-    throw new OptionError(`the resume state does not fit this training run (${samples} samples, ${layers} layers, ${epochs} epochs)`);
+function checkResume(state: TrainingState, samples: number, layers: number, epochs: number, batches: number): void {
+  const fail = (what: string): never => {
+    throw new OptionError(`the resume state does not fit this training run (${samples} samples, ${layers} layers, ${epochs} epochs): ${what}`);
+  };
+  if (state === null || typeof state !== 'object') fail('it is not an object');
+  if (!Number.isInteger(state.epoch) || state.epoch < 1 || state.epoch > epochs) fail(`epoch ${describe(state.epoch)}`);
+  if (!Number.isInteger(state.batch) || state.batch < 0 || state.batch > batches) fail(`batch ${describe(state.batch)}`);
+  // The order must be a permutation of the samples: an index out of range would
+  // train on phantom all-zero samples, a repeated one would skip others.
+  if (!Array.isArray(state.order) || state.order.length !== samples) fail('the sample order has the wrong length');
+  const seen = new Uint8Array(samples);
+  for (const i of state.order) {
+    if (!Number.isInteger(i) || i < 0 || i >= samples || seen[i]) fail(`the sample order is not a permutation of 0..${samples - 1}`);
+    seen[i] = 1;
   }
+  if (!Array.isArray(state.layerRngs) || state.layerRngs.length !== layers) fail('it holds the wrong number of layer generators');
+  const t = state.totals;
+  const counts = t && [t.samples, t.correct, t.predictions].every((n) => Number.isFinite(n) && n >= 0);
+  if (!counts || !Number.isFinite(t.lossSum) || t.correct > t.predictions) fail('the running totals are malformed');
+  const h = state.history;
+  if (!h || !Array.isArray(h.loss) || !h.loss.every(Number.isFinite) || h.loss.length !== state.epoch - 1) fail('the history is malformed');
 }
 
 function record(history: History, logs: EpochLogs): void {

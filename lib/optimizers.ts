@@ -72,6 +72,10 @@ class ParameterSlots {
       throw new ShapeError(`${this.owner} state holds ${state.slots.length} parameters but the network has ${parameters.length}`);
     }
     parameters.forEach((p, i) => {
+      const steps = state.steps[i];
+      if (!Number.isSafeInteger(steps) || steps < 0) {
+        throw new OptionError(`${this.owner} state: the step count of parameter ${i} (${p.name}) must be a non-negative integer but is ${describe(steps)}`);
+      }
       const arrays = state.slots[i];
       if (arrays.length === 0) return this.map.delete(p.value);
       if (arrays.length !== this.slotCount || arrays.some((a) => a.length !== p.value.size)) {
@@ -81,6 +85,13 @@ class ParameterSlots {
     });
   }
 }
+
+/**
+ * No optimizer's step is meaningful with a learning rate this large; a value
+ * past it (1e308 in an edited model file) is a mistake that would turn every
+ * weight into ±Infinity on the first step.
+ */
+const MAX_LEARNING_RATE = 1e6;
 
 function checkRate(value: unknown, what: string, { min = 0, max = Infinity, open = false } = {}): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (open && (value === min || value === max))) {
@@ -126,7 +137,7 @@ export class SGD extends SlottedOptimizer {
 
   constructor({ learningRate = 0.01, momentum = 0, nesterov = false }: SgdOptions = {}) {
     super(1, 'sgd');
-    this.learningRate = checkRate(learningRate, 'sgd learningRate');
+    this.learningRate = checkRate(learningRate, 'sgd learningRate', { max: MAX_LEARNING_RATE });
     this.momentum = checkRate(momentum, 'sgd momentum', { max: 1 });
     this.nesterov = Boolean(nesterov);
     if (this.nesterov && this.momentum === 0) throw new OptionError('Nesterov momentum needs momentum > 0');
@@ -164,7 +175,7 @@ export class Adam extends SlottedOptimizer {
 
   constructor({ learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 }: AdamOptions = {}) {
     super(2, 'adam');
-    this.learningRate = checkRate(learningRate, 'adam learningRate');
+    this.learningRate = checkRate(learningRate, 'adam learningRate', { max: MAX_LEARNING_RATE });
     this.beta1 = checkRate(beta1, 'adam beta1', { max: 1 });
     this.beta2 = checkRate(beta2, 'adam beta2', { max: 1, open: false });
     this.epsilon = checkRate(epsilon, 'adam epsilon');
@@ -200,7 +211,7 @@ export class RMSprop extends SlottedOptimizer {
 
   constructor({ learningRate = 0.001, rho = 0.9, epsilon = 1e-7 }: RmspropOptions = {}) {
     super(1, 'rmsprop');
-    this.learningRate = checkRate(learningRate, 'rmsprop learningRate');
+    this.learningRate = checkRate(learningRate, 'rmsprop learningRate', { max: MAX_LEARNING_RATE });
     this.rho = checkRate(rho, 'rmsprop rho', { max: 1 });
     this.epsilon = checkRate(epsilon, 'rmsprop epsilon');
   }
@@ -232,7 +243,7 @@ export type OptimizerSpec = OptimizerName | Optimizer | ({ name: OptimizerName }
 export function getOptimizer(spec: OptimizerSpec, learningRate?: number): Optimizer {
   if (typeof spec === 'object' && spec !== null && typeof (spec as Optimizer).step === 'function') {
     const opt = spec as Optimizer;
-    if (learningRate !== undefined) opt.learningRate = checkRate(learningRate, 'learningRate');
+    if (learningRate !== undefined) opt.learningRate = checkRate(learningRate, 'learningRate', { max: MAX_LEARNING_RATE });
     return opt;
   }
   const { name, ...options } = typeof spec === 'string' ? { name: spec } : (spec as { name: OptimizerName });

@@ -4,14 +4,22 @@
 //   weights-<hash>.bin      the tensors as little-endian float32, back to back
 //
 // Saving is crash-safe: the weights go to a new file named after their hash
-// (written to a temporary name, flushed, then renamed), and only then is
-// model.json replaced the same way. A crash at any point leaves a model.json
-// that names a complete weights file, old or new. Old weights files are
-// removed last.
+// (written to a fresh O_EXCL temporary, flushed, then renamed), and only then
+// is model.json replaced the same way. A crash at any point leaves a
+// model.json that names a complete weights file, old or new. The only file a
+// save ever deletes is the weights file that the directory's previous
+// model.json named, once nothing refers to it. A directory that is not empty
+// and holds no layerwise model is refused unless the caller passes `force`.
+// Concurrent saves to one directory (from this process or others) take turns
+// on a lock file, so the last one wins and the model always loads.
 //
-// Loading parses JSON (never evaluates code), builds layers only from the
-// known layer types, checks the weights file's size and SHA-256 and every
-// tensor's shape, and returns a network only when all of it holds.
+// Loading parses JSON (never evaluates code; prototype keys are refused),
+// verifies the manifest's own SHA-256, then the weights file: a regular file
+// (not a FIFO or device) of exactly the declared size, below a configurable
+// maximum, with a matching SHA-256 and only finite values. Layers are built
+// only from the known layer types and under an allocation budget derived from
+// that size, so a config declaring a 34 GB layer fails before allocating. A
+// network is returned only when all of it holds.
 
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -24,16 +32,18 @@ import { Dropout } from './layers/dropout.js';
 import { Flatten } from './layers/flatten.js';
 import type { Layer, LayerConfig } from './layers/layer.js';
 import { AvgPool2D, MaxPool2D } from './layers/pooling.js';
-import { writeFileAtomically } from './atomic-file.js';
+import { readRegularFile, UnreadableFile, withDirectoryLock, writeFileAtomically } from './atomic-file.js';
 import { getLoss, LOSSES } from './losses.js';
 import { Network } from './network.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { describe, formatShape, sameShape } from './shape.js';
-import { ModelFileError, OptionError } from './errors.js';
+import { BusyError, ModelFileError, OptionError } from './errors.js';
+import { getBackend } from './backends/index.js';
+import { withAllocationBudget } from './tensor.js';
 import { ownLookup } from './options.js';
 
 export const MODEL_FORMAT = 'layerwise-model';
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 const MODEL_FILE = 'model.json';
 
 /** Layer types a model file may name, each built from its config only. */
@@ -54,8 +64,28 @@ export interface NetworkSpec {
   loss?: string;
 }
 
+export interface SpecOptions {
+  /**
+   * Most float values the network's layers may allocate while being built
+   * (parameters and their gradients; default 2^29, 2 GiB). An absurd size in a
+   * spec (10⁹ units) fails with a clear error before any memory is reserved.
+   */
+  maxValues?: number;
+}
+
+const DEFAULT_MAX_SPEC_VALUES = 2 ** 29;
+
 /** Builds a network from a spec, naming the first layer that is not valid. */
-export function networkFromSpec(spec: NetworkSpec, source = 'network spec'): Network {
+export function networkFromSpec(spec: NetworkSpec, source = 'network spec', options: SpecOptions = {}): Network {
+  const maxValues = options.maxValues ?? DEFAULT_MAX_SPEC_VALUES;
+  return withAllocationBudget(maxValues,
+    (shape, remaining) => new OptionError(
+      `${source}: a layer asks for a ${formatShape(shape)} tensor, but only ${remaining} of the ${maxValues} values a spec may allocate are left (SpecOptions.maxValues)`,
+    ),
+    () => buildFromSpec(spec, source));
+}
+
+function buildFromSpec(spec: NetworkSpec, source: string): Network {
   if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.layers)) {
     throw new OptionError(`${source}: expected { layers: [...] } but got ${describe(spec)}`);
   }
@@ -94,11 +124,20 @@ interface ModelFile {
   layers: LayerConfig[];
   weights: { file: string; floats: number; sha256: string; tensors: TensorEntry[] };
   optimizer: null | { config: OptimizerConfig; steps: number[]; slots: TensorEntry[][] };
+  /** SHA-256 of this manifest's JSON without this field: edits to layers, offsets or state are caught. */
+  sha256?: string;
 }
 
 export interface SaveOptions {
   /** Also store the optimizer's state (moments, step counts) to resume training exactly. */
   optimizer?: Optimizer;
+  /** Save into a non-empty directory that holds no layerwise model (default false: refused). Nothing in it is deleted. */
+  force?: boolean;
+}
+
+export interface LoadOptions {
+  /** Largest weights file accepted, in bytes (default 4 GiB); a larger declared size is refused before anything is read. */
+  maxWeightsBytes?: number;
 }
 
 export interface LoadedModel {
@@ -107,9 +146,32 @@ export interface LoadedModel {
   optimizer?: Optimizer;
 }
 
+const DEFAULT_MAX_WEIGHTS_BYTES = 4 * 2 ** 30;
+/** model.json holds configs and a manifest, never tensors: anything larger is not ours. */
+const MAX_MANIFEST_BYTES = 64 * 2 ** 20;
+const LOCK_FILE = '.layerwise-save.lock';
+const SAVE_LOCK_TIMEOUT_MS = 60_000;
+const WEIGHTS_NAME = /^weights-[0-9a-f]{16}\.bin$/;
+
 /** Writes `network` (and optionally an optimizer's state) to `dir`, atomically. */
 export async function saveNetwork(network: Network, dir: string, options: SaveOptions = {}): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new OptionError(`expected a directory path but got ${describe(dir)}`);
+  // Snapshot everything first: the network may keep training while the files are written.
+  const { model, bytes } = serializeNetwork(network, options.optimizer);
+  await fs.mkdir(dir, { recursive: true });
+  await withDirectoryLock(dir, LOCK_FILE, SAVE_LOCK_TIMEOUT_MS,
+    () => new BusyError(`${dir} stayed locked by another save (${LOCK_FILE}) for ${SAVE_LOCK_TIMEOUT_MS / 1000} s`),
+    async () => {
+      const previous = await previousWeightsFile(dir, options.force === true);
+      await writeFileAtomically(path.join(dir, model.weights.file), bytes);
+      await writeFileAtomically(path.join(dir, MODEL_FILE), Buffer.from(JSON.stringify(model, null, 1)));
+      // Only now is the previous weights file unreferenced.
+      if (previous !== undefined && previous !== model.weights.file) await fs.rm(path.join(dir, previous), { force: true });
+    });
+}
+
+/** The manifest and the little-endian weights bytes of a network (and an optimizer's state), with both checksums. */
+function serializeNetwork(network: Network, optimizerToSave: Optimizer | undefined): { model: ModelFile; bytes: Buffer } {
   const layers = network.layers.map((l) => l.getConfig());
   const params = network.parameters();
   const chunks: Float32Array[] = [];
@@ -122,17 +184,16 @@ export async function saveNetwork(network: Network, dir: string, options: SaveOp
   };
   const tensors = params.map((p, i) => add(`${i}:${p.name}`, p.value.shape, p.value.data));
   let optimizer: ModelFile['optimizer'] = null;
-  if (options.optimizer) {
-    const state = options.optimizer.getState(params);
+  if (optimizerToSave) {
+    const state = optimizerToSave.getState(params);
     optimizer = {
-      config: options.optimizer.getConfig(),
+      config: optimizerToSave.getConfig(),
       steps: state.steps,
       slots: state.slots.map((arrays, i) => arrays.map((a, k) => add(`${i}:${params[i].name}:slot${k}`, params[i].value.shape, a))),
     };
   }
   const bytes = toLittleEndian(chunks, offset);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const weightsFile = `weights-${sha256.slice(0, 16)}.bin`;
   const lossName = network.lossName();
   const model: ModelFile = {
     format: MODEL_FORMAT,
@@ -140,85 +201,103 @@ export async function saveNetwork(network: Network, dir: string, options: SaveOp
     seed: network.seed,
     loss: lossName !== undefined && ownLookup(LOSSES, lossName) !== undefined ? lossName : null,
     layers,
-    weights: { file: weightsFile, floats: offset, sha256, tensors },
+    weights: { file: `weights-${sha256.slice(0, 16)}.bin`, floats: offset, sha256, tensors },
     optimizer,
   };
-
-  await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomically(path.join(dir, weightsFile), bytes);
-  await writeFileAtomically(path.join(dir, MODEL_FILE), Buffer.from(JSON.stringify(model, null, 1)));
-  // Only now is the previous weights file unreferenced. Temporary files of
-  // saves whose process died (killed mid-save) are swept up too.
-  for (const name of await fs.readdir(dir)) {
-    const stale = /^weights-[0-9a-f]{16}\.bin$/.test(name) ? name !== weightsFile : isOrphanedTemp(name);
-    if (stale) await fs.rm(path.join(dir, name), { force: true });
-  }
+  model.sha256 = manifestDigest(model);
+  return { model, bytes };
 }
 
-/** A temporary file left by a save whose process no longer exists. */
-function isOrphanedTemp(name: string): boolean {
-  const match = /\.tmp-(\d+)-\d+$/.exec(name);
-  if (!match) return false;
-  const pid = Number(match[1]);
-  if (pid === process.pid) return false;
+/**
+ * The weights file the model already in `dir` names (the only file a save may
+ * delete), or undefined for an empty or new directory. A non-empty directory
+ * with no layerwise model is refused unless `force`.
+ */
+async function previousWeightsFile(dir: string, force: boolean): Promise<string | undefined> {
+  const entries = (await fs.readdir(dir)).filter((name) => name !== LOCK_FILE && !name.startsWith(`.${MODEL_FILE}.tmp-`) && !/^\.weights-.*\.tmp-/.test(name));
+  if (entries.length === 0) return undefined;
+  let named: unknown;
   try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    const text = (await readRegularFile(path.join(dir, MODEL_FILE), { maxBytes: MAX_MANIFEST_BYTES })).toString('utf8');
+    const model = JSON.parse(text) as Partial<ModelFile>;
+    if (model?.format === MODEL_FORMAT) named = model.weights?.file;
+    else named = null;
+  } catch {
+    named = null;
   }
+  if (named === null) {
+    if (force) return undefined;
+    throw new OptionError(
+      `${dir} is not empty and holds no layerwise model: refusing to save into it (pass { force: true } / --force to save beside its files; none of them is deleted)`,
+    );
+  }
+  return typeof named === 'string' && WEIGHTS_NAME.test(named) ? named : undefined;
+}
+
+/** SHA-256 of the manifest's JSON with its own checksum field left out. */
+function manifestDigest(model: ModelFile): string {
+  const { sha256: _own, ...rest } = model;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
+/** Keys that could reach an object's prototype if a config were ever merged carelessly: never legitimate in a model file. */
+function refusePrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new ModelFileError(`the key '${key}' is not allowed in a model file`);
+  return value;
 }
 
 /** Reads a model saved by saveNetwork; throws naming the problem, never returns a partial network. */
-export async function loadNetwork(dir: string): Promise<LoadedModel> {
+export async function loadNetwork(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   if (typeof dir !== 'string' || dir === '') throw new OptionError(`expected a directory path but got ${describe(dir)}`);
+  const maxWeightsBytes = options.maxWeightsBytes ?? DEFAULT_MAX_WEIGHTS_BYTES;
+  if (!(Number.isSafeInteger(maxWeightsBytes) && maxWeightsBytes >= 0)) {
+    throw new OptionError(`expected a non-negative integer for maxWeightsBytes but got ${describe(maxWeightsBytes)}`);
+  }
   const modelPath = path.join(dir, MODEL_FILE);
-  let text: string;
-  try {
-    text = await fs.readFile(modelPath, 'utf8');
-  } catch (err) {
-    throw new ModelFileError(`cannot read ${modelPath}: ${(err as Error).message}`);
-  }
-  let model: ModelFile;
-  try {
-    model = JSON.parse(text) as ModelFile;
-  } catch {
-    throw new ModelFileError(`${modelPath} is not valid JSON (truncated or corrupted?)`);
-  }
+  const text = (await readModelFile(modelPath, { maxBytes: MAX_MANIFEST_BYTES })).toString('utf8');
   const fail = (what: string): never => {
     throw new ModelFileError(`${modelPath}: ${what}`);
   };
+  let model: ModelFile;
+  try {
+    model = JSON.parse(text, refusePrototypeKeys) as ModelFile;
+  } catch (err) {
+    if (err instanceof ModelFileError) fail((err as Error).message);
+    throw new ModelFileError(`${modelPath} is not valid JSON (truncated or corrupted?)`);
+  }
   if (model === null || typeof model !== 'object' || model.format !== MODEL_FORMAT) fail(`not a layerwise model (format is ${describe(model?.format)})`);
   if (model.version !== MODEL_VERSION) fail(`model version ${describe(model.version)} is not supported (this layerwise reads version ${MODEL_VERSION})`);
+  if (typeof model.sha256 !== 'string' || manifestDigest(model) !== model.sha256) fail('fails its SHA-256 check: the manifest was edited or corrupted');
   if (!Array.isArray(model.layers)) fail('layers must be an array');
   if (!Number.isInteger(model.seed)) fail(`seed must be an integer but is ${describe(model.seed)}`);
   const w = model.weights;
-  if (!w || typeof w.file !== 'string' || !/^weights-[0-9a-f]{16}\.bin$/.test(w.file) || !Number.isInteger(w.floats) || w.floats < 0 ||
+  if (!w || typeof w.file !== 'string' || !WEIGHTS_NAME.test(w.file) || !Number.isSafeInteger(w.floats) || w.floats < 0 ||
     typeof w.sha256 !== 'string' || !Array.isArray(w.tensors)) {
     fail('the weights manifest is malformed');
   }
+  if (w.floats * 4 > maxWeightsBytes) fail(`declares ${w.floats * 4} bytes of weights, above the limit of ${maxWeightsBytes} (LoadOptions.maxWeightsBytes)`);
 
-  let network: Network;
-  try {
-    network = networkFromSpec({ seed: model.seed, layers: model.layers, loss: model.loss ?? undefined }, modelPath);
-  } catch (err) {
-    throw new ModelFileError((err as Error).message);
-  }
-
+  // The weights file is read (exactly its declared size) before any layer is built.
   const weightsPath = path.join(dir, w.file);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(weightsPath);
-  } catch (err) {
-    throw new ModelFileError(`cannot read ${weightsPath}: ${(err as Error).message}`);
-  }
-  if (bytes.length !== w.floats * 4) {
-    throw new ModelFileError(`${weightsPath} holds ${bytes.length} bytes but ${modelPath} expects ${w.floats * 4} (truncated?)`);
-  }
+  const bytes = await readModelFile(weightsPath, { maxBytes: maxWeightsBytes, expectedBytes: w.floats * 4 });
   if (createHash('sha256').update(bytes).digest('hex') !== w.sha256) {
     throw new ModelFileError(`${weightsPath} fails its SHA-256 check: the file is corrupted`);
   }
   const floats = fromLittleEndian(bytes);
+  const bad = getBackend().firstNonFinite(floats);
+  if (bad >= 0) throw new ModelFileError(`${weightsPath} holds ${floats[bad]} at value ${bad}: weights and optimizer state must be finite`);
+
+  // Layers allocate a value and a gradient per parameter: twice what the file holds, plus room for small layers' scratch.
+  const budget = 2 * w.floats + 2 ** 16;
+  let network: Network;
+  try {
+    network = withAllocationBudget(budget,
+      (shape) => new ModelFileError(`${modelPath}: a layer asks for a ${formatShape(shape)} tensor, more than the ${w.floats} values ${w.file} holds`),
+      () => networkFromSpec({ seed: model.seed, layers: model.layers, loss: model.loss ?? undefined }, modelPath));
+  } catch (err) {
+    if (err instanceof ModelFileError) throw err;
+    throw new ModelFileError((err as Error).message);
+  }
   const read = (entry: TensorEntry, expected: readonly number[], what: string): Float32Array => {
     if (!entry || !Array.isArray(entry.shape) || !sameShape(entry.shape, expected)) {
       fail(`expected ${formatShape(expected)} for ${what} but the file stores ${entry && Array.isArray(entry.shape) ? formatShape(entry.shape) : describe(entry)}`);
@@ -235,6 +314,7 @@ export async function loadNetwork(dir: string): Promise<LoadedModel> {
   if (model.optimizer) {
     const o = model.optimizer;
     if (!o.config || !Array.isArray(o.steps) || !Array.isArray(o.slots) || o.slots.length !== params.length) fail('the optimizer state is malformed');
+    if (!o.steps.every((n) => Number.isSafeInteger(n) && n >= 0)) fail(`optimizer step counts must be non-negative integers but are ${describe(o.steps)}`);
     try {
       optimizer = getOptimizer(o.config as never);
     } catch (err) {
@@ -253,6 +333,16 @@ export async function loadNetwork(dir: string): Promise<LoadedModel> {
   // Every check passed: fill the network.
   params.forEach((p, i) => p.value.data.set(values[i]));
   return { network, optimizer };
+}
+
+/** readRegularFile with its refusals as ModelFileErrors naming the file. */
+async function readModelFile(file: string, limits: { maxBytes: number; expectedBytes?: number }): Promise<Buffer> {
+  try {
+    return await readRegularFile(file, limits);
+  } catch (err) {
+    if (err instanceof UnreadableFile) throw new ModelFileError(`cannot read ${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 function toLittleEndian(chunks: Float32Array[], floats: number): Buffer {

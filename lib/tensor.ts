@@ -38,6 +38,7 @@ export class Tensor {
 
   static zeros(shape: Shape): Tensor {
     const dims = checkShape(shape, 'tensor shape');
+    chargeAllocation(dims);
     return new Tensor(new Float32Array(sizeOf(dims)), dims);
   }
 
@@ -186,4 +187,33 @@ function inferShape(value: NestedArray, what: string): number[] {
 
 function formatPath(path: number[]): string {
   return path.map((i) => `[${i}]`).join('');
+}
+
+/** An allocation budget in force while a network is built from untrusted data. */
+let budget: { remaining: number; onExceeded: (shape: readonly number[], remaining: number) => Error } | undefined;
+
+/**
+ * Runs `build` with at most `floats` values allocated through Tensor.zeros
+ * (which layers use for their parameters and gradients). A model file or spec
+ * declaring `inputSize: 4294967296` then fails with `onExceeded`'s error before
+ * any memory is reserved, instead of the process trying to allocate 34 GB.
+ */
+export function withAllocationBudget<T>(
+  floats: number, onExceeded: (shape: readonly number[], remaining: number) => Error, build: () => T,
+): T {
+  const outer = budget;
+  // Nested budgets (a spec built while loading a model file): the tighter one rules.
+  budget = outer !== undefined && outer.remaining <= floats ? outer : { remaining: floats, onExceeded };
+  try {
+    return build();
+  } finally {
+    budget = outer;
+  }
+}
+
+function chargeAllocation(dims: readonly number[]): void {
+  if (!budget) return;
+  const size = sizeOf(dims);
+  if (size > budget.remaining) throw budget.onExceeded(dims, budget.remaining);
+  budget.remaining -= size;
 }

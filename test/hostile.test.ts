@@ -2,10 +2,13 @@
 // confirmed crash, data loss or silent wrong answer, kept so none comes back.
 
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Activation, Conv2D, DataError, Dense, MaxPool2D, Network, OptionError, getBackend, getLoss, tensor,
+  Activation, Conv2D, DataError, Dense, MaxPool2D, ModelFileError, Network, OptionError, SGD, getBackend, getLoss, networkFromSpec, tensor,
 } from '../lib/index.js';
 import { expectReject, forEachBackend } from './helpers.js';
 
@@ -91,5 +94,176 @@ describe('hostile environment', function () {
     expect(run.stdout).to.not.contain('js');
     expect(run.stderr).to.contain("LAYERWISE_NUM_THREADS must be a non-negative integer but is '2x'");
     expect(run.stderr).to.not.contain('LAYERWISE_NO_NATIVE');
+  });
+});
+
+describe('hostile model files and directories', function () {
+  this.timeout(120_000);
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'layerwise-hostile-'));
+    dirs.push(d);
+    return d;
+  };
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const small = (seed = 1) => new Network({ seed }).add(new Dense(3, 2)).add(new Activation('relu')).use('mse');
+  const listing = (dir: string) => readdirSync(dir).sort();
+  const modelJson = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const sign = (m: Record<string, unknown>) => {
+    const { sha256: _old, ...rest } = m;
+    return { ...rest, sha256: createHash('sha256').update(JSON.stringify(rest)).digest('hex') };
+  };
+  const writeSigned = (dir: string, m: Record<string, unknown>) => writeFileSync(path.join(dir, 'model.json'), JSON.stringify(sign(m)));
+  async function loadError(dir: string, options?: { maxWeightsBytes?: number }): Promise<Error> {
+    try {
+      await Network.load(dir, options);
+    } catch (err) {
+      expect(err, String(err)).to.be.instanceOf(ModelFileError);
+      return err as Error;
+    }
+    throw new Error(`expected loading ${dir} to fail`);
+  }
+
+  it('save() deletes nothing it did not write: a foreign checkpoint/, .checkpoint-old-*, *.tmp-<pid>-<n> and other weights files survive', async () => {
+    const dir = tempDir();
+    const foreign = ['checkpoint/keep.txt', '.checkpoint-old-1-1/x', 'notes.tmp-99999999-1', 'weights-0123456789abcdef.bin'];
+    for (const f of foreign) {
+      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      writeFileSync(path.join(dir, f), 'mine');
+    }
+    const before = listing(dir);
+    const err = await small().save(dir).then(() => undefined, (e: Error) => e);
+    expect(err).to.be.instanceOf(OptionError);
+    expect(err!.message).to.contain('is not empty and holds no layerwise model: refusing to save into it');
+    expect(listing(dir)).to.deep.equal(before);
+    await small().save(dir, { force: true });
+    for (const f of foreign) expect(readFileSync(path.join(dir, f), 'utf8'), f).to.equal('mine');
+    // Saving again replaces only the weights file the previous model.json named.
+    const firstWeights = modelJson(dir).weights.file;
+    await small(2).save(dir);
+    for (const f of foreign) expect(readFileSync(path.join(dir, f), 'utf8'), f).to.equal('mine');
+    expect(existsSync(path.join(dir, firstWeights))).to.equal(false);
+    expect(await Network.load(dir)).to.be.instanceOf(Network);
+  });
+
+  it('50 trials of two concurrent saves to one directory: both succeed and the model always loads as one of the two', async () => {
+    const a = small(1), b = small(2);
+    for (let trial = 0; trial < 50; trial++) {
+      const dir = tempDir();
+      await Promise.all([a.save(dir), b.save(dir)]);
+      const loaded = await Network.load(dir);
+      const w = JSON.stringify(loaded.getWeights().map((x) => Array.from(x)));
+      expect([a, b].map((n) => JSON.stringify(n.getWeights().map((x) => Array.from(x))))).to.include(w);
+      expect(readdirSync(dir).filter((f) => f.startsWith('weights-'))).to.have.length(1);
+    }
+  });
+
+  it('a symlink planted under a predictable temporary name is never followed', async () => {
+    const dir = tempDir();
+    const victim = path.join(tempDir(), 'victim.txt');
+    writeFileSync(victim, 'precious');
+    await small().save(dir);
+    // The old scheme was `<file>.tmp-<pid>-<Date.now()>`: plant every name of the next two seconds.
+    const now = Date.now();
+    for (const file of ['model.json', modelJson(dir).weights.file]) {
+      for (let ms = 0; ms < 2000; ms++) symlinkSync(victim, path.join(dir, `${file}.tmp-${process.pid}-${now + ms}`));
+    }
+    await small(3).save(dir);
+    expect(readFileSync(victim, 'utf8')).to.equal('precious');
+    expect(await Network.load(dir)).to.be.instanceOf(Network);
+  });
+
+  it('a layer size of 2^32 in model.json fails before allocating (it once reserved 34.5 GB)', async () => {
+    const dir = tempDir();
+    await small().save(dir);
+    const m = modelJson(dir);
+    m.layers[0].inputSize = 4294967296;
+    writeSigned(dir, m);
+    const rss = process.memoryUsage().rss;
+    const err = await loadError(dir);
+    expect(err.message).to.match(/a layer asks for a \[4294967296,2\] tensor, more than the 8 values weights-[0-9a-f]{16}\.bin holds/);
+    expect(process.memoryUsage().rss - rss).to.be.below(256 * 2 ** 20);
+  });
+
+  it('a declared weights size above maxWeightsBytes is refused before the file is read', async () => {
+    const dir = tempDir();
+    await small().save(dir);
+    expect((await loadError(dir, { maxWeightsBytes: 16 })).message).to.contain('declares 32 bytes of weights, above the limit of 16');
+  });
+
+  it('special files: a FIFO as model.json or as the weights file, weights linked to /dev/zero', async () => {
+    const dir = tempDir();
+    await small().save(dir);
+    const weights = path.join(dir, modelJson(dir).weights.file);
+    rmSync(weights);
+    symlinkSync('/dev/zero', weights);
+    expect((await loadError(dir)).message).to.contain('not a regular file (a device)');
+    rmSync(weights);
+    execFileSync('mkfifo', [weights]);
+    expect((await loadError(dir)).message).to.contain('not a regular file (a FIFO)');
+    rmSync(path.join(dir, 'model.json'));
+    execFileSync('mkfifo', [path.join(dir, 'model.json')]);
+    expect((await loadError(dir)).message).to.contain('model.json: not a regular file (a FIFO)');
+  });
+
+  it('the manifest is checksummed and all state validated: edits, prototype keys, negative steps, NaN weights, a 1e308 learning rate', async () => {
+    const dir = tempDir();
+    await small().save(dir, { optimizer: new SGD({ momentum: 0.9 }) });
+    const original = modelJson(dir);
+    // An unsigned edit of an activation.
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...original, layers: [original.layers[0], { type: 'Activation', kind: 'tanh' }] }));
+    expect((await loadError(dir)).message).to.contain('fails its SHA-256 check: the manifest was edited or corrupted');
+    // Signed, but with a prototype key in a layer config.
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify(sign(original)).replace('"type":"Dense"', '"type":"Dense","__proto__":{"polluted":1}'));
+    expect((await loadError(dir)).message).to.contain("the key '__proto__' is not allowed in a model file");
+    expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    writeSigned(dir, { ...original, optimizer: { ...original.optimizer, steps: [-1, 0] } });
+    expect((await loadError(dir)).message).to.contain('optimizer step counts must be non-negative integers');
+    writeSigned(dir, { ...original, optimizer: { ...original.optimizer, config: { ...original.optimizer.config, learningRate: 1e308 } } });
+    expect((await loadError(dir)).message).to.contain('for sgd learningRate but got number 1e+308');
+    // NaN in the weights, with both checksums made to match.
+    const weights = path.join(dir, original.weights.file);
+    const bytes = readFileSync(weights);
+    bytes.writeFloatLE(NaN, 4);
+    writeFileSync(weights, bytes);
+    writeSigned(dir, { ...original, weights: { ...original.weights, sha256: createHash('sha256').update(bytes).digest('hex') } });
+    expect((await loadError(dir)).message).to.match(/holds NaN at value 1: weights and optimizer state must be finite/);
+  });
+
+  it('a spec with absurd sizes (10^9 units) fails with a clear error before allocating', () => {
+    const rss = process.memoryUsage().rss;
+    expect(() => networkFromSpec({ layers: [{ type: 'Dense', inputSize: 784, outputSize: 1e9 }] }))
+      .to.throw(OptionError, 'a layer asks for a [784,1000000000] tensor, but only 536870912 of the 536870912 values a spec may allocate are left');
+    expect(process.memoryUsage().rss - rss).to.be.below(256 * 2 ** 20);
+  });
+
+  it('a tampered resume state (sample indices out of range) is refused instead of training on phantom zero samples', async () => {
+    const net = small();
+    const x = tensor([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 1, 1]]), y = tensor([[1, 0], [0, 1], [1, 1], [0, 0]]);
+    const controller = new AbortController();
+    const first = await net.fit(x, y, { epochs: 2, batchSize: 1, signal: controller.signal, onBatchEnd: () => controller.abort() });
+    const state = first.interrupted!;
+    await expectReject(net.fit(x, y, { epochs: 2, batchSize: 1, resume: { ...state, order: [0, 1, 2, 40] } }), 'the sample order is not a permutation of 0..3');
+    await expectReject(net.fit(x, y, { epochs: 2, batchSize: 1, resume: { ...state, order: [0, 1, 1, 2] } }), 'the sample order is not a permutation of 0..3');
+    await expectReject(net.fit(x, y, { epochs: 2, batchSize: 1, resume: { ...state, batch: 99 } }), 'batch number 99');
+    await net.fit(x, y, { epochs: 2, batchSize: 1, resume: state });
+  });
+
+  it('CLI: --out naming a file, or a non-empty directory of other files, fails before training', function () {
+    const bin = path.join(__dirname, '..', 'bin', 'layerwise.js');
+    const dir = tempDir();
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const run = (out: string) => spawnSync(process.execPath, [bin, 'train', 'fashion-mnist-mlp', '--epochs', '1', '--limit', '64', '--json', '--out', out], {
+      encoding: 'utf8', env: { ...process.env, LAYERWISE_CLI_FROM_SOURCE: '1' },
+    });
+    for (const [out, message] of [[file, `--out ${file} is not a directory`], [dir, `--out ${dir} is not empty and holds no layerwise model or checkpoint`]]) {
+      const r = run(out);
+      expect(r.status, r.stderr).to.equal(1);
+      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; message?: string });
+      expect(events.map((e) => e.event)).to.deep.equal(['error']);
+      expect(events[0].message).to.contain(message);
+    }
+    expect(readFileSync(file, 'utf8')).to.equal('x');
   });
 });

@@ -2,6 +2,7 @@
 // and clear errors for every kind of damaged or mismatched file.
 
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -89,12 +90,16 @@ describe('model files: damaged and mismatched', () => {
   });
   const weightsFile = () => path.join(dir, readdirSync(dir).find((f) => f.startsWith('weights-'))!);
   const modelJson = () => JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
-  const writeModel = (m: unknown) => writeFileSync(path.join(dir, 'model.json'), JSON.stringify(m));
+  // Edits re-signed with the manifest checksum, to reach the checks behind it.
+  const writeModel = (m: Record<string, unknown>) => {
+    const { sha256: _old, ...rest } = m;
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...rest, sha256: createHash('sha256').update(JSON.stringify(rest)).digest('hex') }));
+  };
 
   it('a truncated weights file', async () => {
     const file = weightsFile();
     writeFileSync(file, readFileSync(file).subarray(0, 10));
-    await expectLoadError(dir, /holds 10 bytes but .* expects 32 \(truncated\?\)/);
+    await expectLoadError(dir, /cannot read .*weights-[0-9a-f]{16}\.bin: holds 10 bytes but 32 are expected \(truncated or replaced\?\)/);
   });
 
   it('a corrupted weights file fails its checksum', async () => {
@@ -112,9 +117,9 @@ describe('model files: damaged and mismatched', () => {
   });
 
   it('a wrong version or format', async () => {
-    writeModel({ ...modelJson(), version: 2 });
-    await expectLoadError(dir, 'model version number 2 is not supported (this layerwise reads version 1)');
-    writeModel({ ...modelJson(), version: 1, format: 'keras' });
+    writeModel({ ...modelJson(), version: 1 });
+    await expectLoadError(dir, 'model version number 1 is not supported (this layerwise reads version 2)');
+    writeModel({ ...modelJson(), version: 2, format: 'keras' });
     await expectLoadError(dir, "not a layerwise model (format is string 'keras')");
   });
 
@@ -191,8 +196,9 @@ describe('model files: a process killed while saving', function () {
       const k = [...values][0];
       expect(k, `round ${round}`).to.be.at.least(completed);
     }
-    // The next save sweeps up the temporary files the killed ones left.
-    await (await Network.load(dir)).save(dir);
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).to.deep.equal([]);
+    // Temporaries the killed saves left do not stop the next save, which loads.
+    const last = await Network.load(dir);
+    await last.save(dir);
+    expect((await Network.load(dir)).getWeights()).to.deep.equal(last.getWeights());
   });
 });

@@ -46,6 +46,19 @@ export interface LoadedCheckpoint<S> {
 
 let counter = 0;
 
+/**
+ * Only a directory that is a layerwise checkpoint is ever moved aside or
+ * removed: an unrelated `checkpoint/` in --out is left alone (and refused).
+ */
+async function isCheckpoint(dir: string): Promise<boolean> {
+  try {
+    const head = (await fs.readFile(path.join(dir, STATE_FILE), 'utf8')).slice(0, 256);
+    return head.includes(`"format":"${FORMAT}"`);
+  } catch {
+    return false;
+  }
+}
+
 export async function writeCheckpoint<S>(
   out: string, network: Network, optimizer: Optimizer, state: TrainingState, settings: S, reason: CheckpointFile<S>['reason'],
 ): Promise<string> {
@@ -62,6 +75,15 @@ export async function writeCheckpoint<S>(
   const old = path.join(out, `.checkpoint-old-${process.pid}-${counter}`);
   let moved = false;
   try {
+    await fs.access(final);
+    if (!(await isCheckpoint(final))) {
+      await fs.rm(fresh, { recursive: true, force: true });
+      throw new UsageError(`${final} exists and is not a layerwise checkpoint: refusing to replace it`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
     await fs.rename(final, old);
     moved = true;
   } catch (err) {
@@ -70,10 +92,6 @@ export async function writeCheckpoint<S>(
   await fs.rename(fresh, final);
   await syncDirectory(out);
   if (moved) await fs.rm(old, { recursive: true, force: true });
-  // Leftovers of an earlier run that died mid-swap are now superseded.
-  for (const name of await fs.readdir(out)) {
-    if (/^\.checkpoint-(new|old)-/.test(name)) await fs.rm(path.join(out, name), { recursive: true, force: true });
-  }
   return final;
 }
 
@@ -114,6 +132,11 @@ export async function readCheckpoint<S>(out: string): Promise<LoadedCheckpoint<S
   throw new UsageError(`--resume: no checkpoint in ${path.join(out, CHECKPOINT_DIR)} (it is written when training is interrupted or with --checkpoint-every)`);
 }
 
+/**
+ * Removes the checkpoint of a finished run: `checkpoint/` only when it is a
+ * layerwise checkpoint, and the swap directories only of this process (another
+ * run's, even a dead one's, may be all that is left of its work).
+ */
 export async function removeCheckpoints(out: string): Promise<void> {
   let names: string[];
   try {
@@ -121,8 +144,10 @@ export async function removeCheckpoints(out: string): Promise<void> {
   } catch {
     return;
   }
+  const mine = new RegExp(`^\\.checkpoint-(new|old)-${process.pid}-\\d+$`);
   for (const name of names) {
-    if (name === CHECKPOINT_DIR || /^\.checkpoint-(new|old)-/.test(name)) await fs.rm(path.join(out, name), { recursive: true, force: true });
+    const full = path.join(out, name);
+    if ((name === CHECKPOINT_DIR && (await isCheckpoint(full))) || mine.test(name)) await fs.rm(full, { recursive: true, force: true });
   }
 }
 

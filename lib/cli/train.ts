@@ -12,7 +12,7 @@
 // same process from the state just saved, so checkpointing never changes the
 // result either.
 
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Callback, History } from '../callbacks.js';
 import { nativeAvailable, setBackend, setNumThreads } from '../backends/index.js';
@@ -27,7 +27,7 @@ import {
   choiceOption, expectPositionals, integerOption, labelColumnOption, numberOption, parse, stringOption, UsageError, type Values,
 } from './args.js';
 import { writeFileAtomically } from '../atomic-file.js';
-import { readCheckpoint, removeCheckpoints, writeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_DIR, readCheckpoint, removeCheckpoints, writeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { argMax, confusionMatrix, labelsFor, loadDataset, outputUnits, shapeFor } from './data.js';
 import { JsonReporter, percent, TtyReporter, type Reporter } from './output.js';
 import { renderReport } from './report.js';
@@ -46,7 +46,9 @@ report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
   --validation-split X      hold out the last fraction X of the training samples
                             (default for MNIST data: validate on the test split)
   --backend js|native  --threads N
-  --out DIR                 where the model goes (default ./model)
+  --out DIR                 where the model goes (default ./model); a non-empty DIR must hold a
+                            layerwise model or checkpoint
+  --force                   save into a non-empty --out that holds other files (none is deleted)
   --checkpoint-every N      also checkpoint every N epochs to DIR/checkpoint
   --resume                  continue from DIR/checkpoint (Ctrl-C / SIGTERM write it)
   --log-every N             JSON mode: a batch event every N batches (default ~10% of an epoch)
@@ -64,6 +66,7 @@ const TRAIN_OPTIONS = {
   'validation-split': { type: 'string' },
   limit: { type: 'string' },
   resume: { type: 'boolean' },
+  force: { type: 'boolean' },
   'checkpoint-every': { type: 'string' },
   'log-every': { type: 'string' },
 } as const;
@@ -118,6 +121,8 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
   const requested = readRequested(values, positionals[0]);
   const out = path.resolve(stringOption(values, 'out') ?? 'model');
   const checkpointEvery = integerOption(values, 'checkpoint-every', 1);
+  // Checked before any data is loaded or any epoch runs, not after a whole training run.
+  await checkOutputDirectory(out, values.force === true);
 
   applyRuntime(values, reporter.note.bind(reporter));
 
@@ -249,7 +254,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     const classNames = data.classNames?.length === units ? data.classNames : Array.from({ length: units }, (_, i) => String(i));
     const confusion = classification ? confusionMatrix(evalIds, argMax(network.predict(evalX)), units) : undefined;
 
-    await network.save(out, { optimizer });
+    await network.save(out, { optimizer, force: true }); // --out was checked before training
     const seconds = (performance.now() - started) / 1000;
     const metrics: [string, string][] = [];
     if (evaluation.accuracy !== undefined) metrics.push([`${evaluatedOn} accuracy`, percent(evaluation.accuracy)]);
@@ -441,4 +446,36 @@ function describeSettings(
     ['seed', String(s.seed)],
     ['backend', runtime.backend + (runtime.backend === 'native' ? ` (${runtime.isa}, ${runtime.threads} threads)` : '')],
   ];
+}
+
+/**
+ * --out must be a directory (or not exist yet). A non-empty one must hold a
+ * layerwise model or checkpoint: saving beside unrelated files needs --force,
+ * and even then nothing but this run's own model files is replaced.
+ */
+async function checkOutputDirectory(out: string, force: boolean): Promise<void> {
+  let names: string[];
+  try {
+    const stat = await fs.stat(out);
+    if (!stat.isDirectory()) throw new UsageError(`--out ${out} is not a directory`);
+    names = await fs.readdir(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (names.length === 0 || force) return;
+  if (await holdsLayerwiseFiles(out)) return;
+  throw new UsageError(`--out ${out} is not empty and holds no layerwise model or checkpoint (use --force to save beside its files)`);
+}
+
+async function holdsLayerwiseFiles(out: string): Promise<boolean> {
+  for (const file of [path.join(out, 'model.json'), path.join(out, CHECKPOINT_DIR, 'state.json')]) {
+    try {
+      const head = (await fs.readFile(file, 'utf8')).slice(0, 4096);
+      if (/"format":\s*"layerwise-(model|checkpoint)"/.test(head)) return true;
+    } catch {
+      // Not there or unreadable: not ours.
+    }
+  }
+  return false;
 }
