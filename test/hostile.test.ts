@@ -7,9 +7,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import {
   Activation, Conv2D, DataError, Dense, MaxPool2D, ModelFileError, Network, OptionError, SGD, getBackend, getLoss, networkFromSpec, tensor,
+  DataFileError, loadIdx, loadIdxSync, parseIdx,
 } from '../lib/index.js';
+import { BOMB_DECLARED_BYTES, writeIdxGzipBomb } from './fixtures/gzip-bomb.js';
 import { expectReject, forEachBackend } from './helpers.js';
 
 function thrown(fn: () => unknown): Error {
@@ -265,5 +268,40 @@ describe('hostile model files and directories', function () {
       expect(events[0].message).to.contain(message);
     }
     expect(readFileSync(file, 'utf8')).to.equal('x');
+  });
+});
+
+describe('hostile data files', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'layerwise-bomb-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a gzip bomb in IDX format stops where it passes its declared size, with bounded memory (it once inflated 3 GB first)', async () => {
+    const file = path.join(dir, 'bomb.gz');
+    await writeIdxGzipBomb(file, 512 * 2 ** 20);
+    const rss = process.memoryUsage().rss;
+    for (const load of [() => loadIdx(file), async () => loadIdxSync(file), async () => parseIdx(readFileSync(file), 'bomb bytes')]) {
+      const err = await load().then(() => undefined, (e: Error) => e);
+      expect(err).to.be.instanceOf(DataFileError);
+      expect(err!.message).to.match(new RegExp(`trailing data: inflates to more than the ${BOMB_DECLARED_BYTES + 16} bytes its header declares`));
+    }
+    // The declared 78 MB may be inflated, the 512 MB behind it must not be.
+    expect(process.memoryUsage().rss - rss).to.be.below(400 * 2 ** 20);
+  });
+
+  it('a declared size above maxBytes is refused before anything is inflated or allocated', async () => {
+    const header = Buffer.alloc(16);
+    header.writeUInt32BE(0x00000803, 0);
+    header.writeUInt32BE(65536, 4);
+    header.writeUInt32BE(65536, 8);
+    header.writeUInt32BE(1, 12);
+    const file = path.join(dir, 'huge.gz');
+    writeFileSync(file, gzipSync(header));
+    const err = await loadIdx(file).then(() => undefined, (e: Error) => e);
+    expect(err).to.be.instanceOf(DataFileError);
+    expect(err!.message).to.contain('its header declares [65536,65536,1] (4294967296 bytes), above the limit of 1073741824 bytes');
+    expect(() => parseIdx(gzipSync(header), 'x', { maxBytes: 10 })).to.throw(DataFileError, 'above the limit of 10 bytes');
+    expect(() => parseIdx(gzipSync(header), 'x', { maxByte: 10 } as never)).to.throw(OptionError, "unknown option 'maxByte' in IDX options (did you mean 'maxBytes'?)");
   });
 });

@@ -2,16 +2,23 @@
 // dimension count, big-endian uint32 sizes, then the values big-endian. Files
 // are read whole (MNIST is ~50 MB unpacked) and gzip is recognised by content,
 // not by name, because downloads are often unpacked without being renamed.
+//
+// Untrusted files stay bounded: the header is inflated first (from a small
+// prefix of the compressed bytes), a declared size above `maxBytes` is refused
+// before anything is allocated, and the whole file is then inflated with an
+// output cap of exactly the declared size, so a gzip bomb stops as soon as it
+// inflates past what its header promised instead of filling memory.
 
-import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
 import { endianness } from 'node:os';
 import { promisify } from 'node:util';
-import { gunzip, gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzip, gunzipSync, gzipSync, type ZlibOptions } from 'node:zlib';
 import { describe, formatShape } from '../shape.js';
 import { DataFileError, readDataFile, readDataFileSync } from './errors.js';
 import { OptionError, ShapeError } from '../errors.js';
+import { checkOptions } from '../options.js';
 
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -42,33 +49,97 @@ const KNOWN_CODES = '0x08 ubyte, 0x09 byte, 0x0B short, 0x0C int, 0x0D float or 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 const gunzipAsync = promisify(gunzip);
 
+export interface IdxOptions {
+  /** Largest data size accepted, in bytes after decompression (default 1 GiB); a larger declared size is refused before allocating. */
+  maxBytes?: number;
+}
+
+const DEFAULT_MAX_IDX_BYTES = 2 ** 30;
+
 /** Reads an IDX file, gzipped or raw. */
-export async function loadIdx(file: string): Promise<IdxArray> {
+export async function loadIdx(file: string, options: IdxOptions = {}): Promise<IdxArray> {
+  const maxBytes = maxBytesOption(options);
+  await readDataFile(file, async () => checkFileSize(file, (await stat(file)).size, maxBytes));
   const bytes = await readDataFile(file, () => readFile(file));
   if (!isGzip(bytes)) return decodeIdx(bytes, file);
+  const limit = inflatedSize(bytes, file, maxBytes);
   let raw: Buffer;
   try {
-    raw = await gunzipAsync(bytes);
+    raw = await gunzipAsync(bytes, { maxOutputLength: limit });
   } catch (err) {
-    throw gzipError(file, err);
+    throw gzipError(file, err, limit);
   }
   return decodeIdx(raw, file);
 }
 
-export function loadIdxSync(file: string): IdxArray {
-  return parseIdx(readDataFileSync(file, () => readFileSync(file)), file);
+export function loadIdxSync(file: string, options: IdxOptions = {}): IdxArray {
+  const maxBytes = maxBytesOption(options);
+  readDataFileSync(file, () => checkFileSize(file, statSync(file).size, maxBytes));
+  return parseIdx(readDataFileSync(file, () => readFileSync(file)), file, options);
 }
 
 /** Decodes IDX bytes already in memory (gzipped or raw); `source` names them in errors. */
-export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
+export function parseIdx(bytes: Uint8Array, source = 'IDX data', options: IdxOptions = {}): IdxArray {
   if (!isGzip(bytes)) return decodeIdx(bytes, source);
+  const limit = inflatedSize(bytes, source, maxBytesOption(options));
   let raw: Buffer;
   try {
-    raw = gunzipSync(bytes);
+    raw = gunzipSync(bytes, { maxOutputLength: limit });
   } catch (err) {
-    throw gzipError(source, err);
+    throw gzipError(source, err, limit);
   }
   return decodeIdx(raw, source);
+}
+
+function maxBytesOption(options: IdxOptions): number {
+  checkOptions(options, ['maxBytes'], 'IDX options');
+  const max = options.maxBytes ?? DEFAULT_MAX_IDX_BYTES;
+  if (!Number.isSafeInteger(max) || max < 1) throw new OptionError(`expected a positive integer for maxBytes but got ${describe(max)}`);
+  return max;
+}
+
+/** A file (compressed or not) larger than the data limit plus the largest header cannot be a valid IDX file within it. */
+function checkFileSize(file: string, size: number, maxBytes: number): void {
+  if (size > maxBytes + MAX_HEADER_BYTES) throw new DataFileError(file, `${file}: ${size} bytes is above the limit of ${maxBytes} bytes (IdxOptions.maxBytes)`);
+}
+
+const MAX_HEADER_BYTES = 4 + 4 * 255;
+
+/**
+ * The exact inflated size a gzipped IDX file may have: header plus the data
+ * its header declares. The header is read from a growing prefix of the
+ * compressed bytes, each try inflating at most ~1000× its few kilobytes.
+ */
+function inflatedSize(gz: Uint8Array, file: string, maxBytes: number): number {
+  for (let prefix = 256; ; prefix *= 4) {
+    let head: Buffer;
+    try {
+      // A sync flush returns what the prefix inflates to instead of failing at its cut-off end.
+      head = gunzipSync(gz.subarray(0, prefix), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 8 * 2 ** 20 } as ZlibOptions);
+    } catch (err) {
+      throw gzipError(file, err, 0);
+    }
+    const header = headerOf(head, file);
+    if (header) {
+      if (header.dataBytes > maxBytes) {
+        throw new DataFileError(file, `${file}: its header declares ${formatShape(header.shape)} (${header.dataBytes} bytes), above the limit of ${maxBytes} bytes (IdxOptions.maxBytes)`);
+      }
+      return header.size + header.dataBytes;
+    }
+    // No whole header in what the stream holds: inflating it all (it is that
+    // small) lets gunzip or the decoder name the problem.
+    if (prefix >= gz.length || prefix >= 64 * 1024) return head.length + 1;
+  }
+}
+
+/** The header's size, shape and declared data bytes once `bytes` hold all of it. */
+function headerOf(bytes: Uint8Array, file: string): { size: number; shape: number[]; dataBytes: number } | undefined {
+  if (bytes.length < 4 || bytes.length < 4 + 4 * bytes[3]) return undefined;
+  const info = TYPES.find((t) => t.code === bytes[2]);
+  if (bytes[0] !== 0 || bytes[1] !== 0 || !info || bytes[3] === 0) decodeIdx(bytes, file);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shape = Array.from({ length: bytes[3] }, (_, i) => view.getUint32(4 + 4 * i, false));
+  return { size: 4 + 4 * shape.length, shape, dataBytes: shape.reduce((n, d) => n * d, info!.bytes) };
 }
 
 /** The IDX bytes (uncompressed) for `data` with `shape`; the type code follows the array type. */
@@ -117,7 +188,10 @@ function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-function gzipError(file: string, err: unknown): DataFileError {
+function gzipError(file: string, err: unknown, declaredBytes: number): DataFileError {
+  if ((err as NodeJS.ErrnoException)?.code === 'ERR_BUFFER_TOO_LARGE') {
+    return new DataFileError(file, `${file}: trailing data: inflates to more than the ${declaredBytes} bytes its header declares (a gzip bomb?); stopped there`);
+  }
   const reason = err instanceof Error ? err.message : String(err);
   return new DataFileError(file, `${file}: corrupt gzip data: ${reason}`);
 }
