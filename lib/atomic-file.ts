@@ -102,24 +102,28 @@ function describeKind(stat: { isDirectory(): boolean; isFIFO(): boolean; isChara
 export async function withDirectoryLock<T>(dir: string, name: string, timeoutMs: number, onTimeout: () => Error, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(dir, name);
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      const handle = await fs.open(lock, 'wx', 0o644);
+  // The lock appears with its owner's pid already in it (written to a private
+  // file, then hard-linked into place, which fails if the lock exists), so a
+  // process killed at any moment never leaves an ownerless lock behind.
+  const mine = `${lock}.${process.pid}-${randomBytes(6).toString('hex')}`;
+  await fs.writeFile(mine, String(process.pid), { flag: 'wx', mode: 0o644 });
+  try {
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
       try {
-        await handle.writeFile(String(process.pid));
-      } finally {
-        await handle.close();
+        await fs.link(mine, lock);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (await ownerIsGone(lock)) {
+          await fs.rm(lock, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline) throw onTimeout();
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await ownerIsGone(lock)) {
-        await fs.rm(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw onTimeout();
-      await new Promise((resolve) => setTimeout(resolve, wait));
     }
+  } finally {
+    await fs.rm(mine, { force: true });
   }
   try {
     return await fn();
@@ -135,7 +139,7 @@ async function ownerIsGone(lock: string): Promise<boolean> {
   } catch {
     return false; // just created or just removed: look again
   }
-  if (!Number.isInteger(pid) || pid <= 0) return false; // being written
+  if (!Number.isInteger(pid) || pid <= 0) return true; // not a lock this code wrote
   if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);

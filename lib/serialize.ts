@@ -214,7 +214,7 @@ function serializeNetwork(network: Network, optimizerToSave: Optimizer | undefin
  * with no layerwise model is refused unless `force`.
  */
 async function previousWeightsFile(dir: string, force: boolean): Promise<string | undefined> {
-  const entries = (await fs.readdir(dir)).filter((name) => name !== LOCK_FILE && !name.startsWith(`.${MODEL_FILE}.tmp-`) && !/^\.weights-.*\.tmp-/.test(name));
+  const entries = (await fs.readdir(dir)).filter((name) => !name.startsWith(LOCK_FILE) && !name.startsWith(`.${MODEL_FILE}.tmp-`) && !/^\.weights-.*\.tmp-/.test(name));
   if (entries.length === 0) return undefined;
   let named: unknown;
   try {
