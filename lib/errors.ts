@@ -56,10 +56,26 @@ export class DataError extends LayerwiseError {
   }
 }
 
-/** E_DIVERGED: a non-finite loss or weight during fit. */
+/** Where a fit diverged and the state it was put back to. */
+export interface DivergenceDetails {
+  /** The epoch and batch (from 1) whose loss, or the weights after it, were not finite. */
+  epoch: number;
+  batch: number;
+  /** The network now holds the weights it had before this batch of the same epoch. */
+  restoredBatch: number;
+  /** Copies of those weights, in `network.parameters()` order. */
+  weights: Float32Array[];
+  /** The optimizer's state at that point (as Optimizer.getState returns it). */
+  optimizerState: unknown;
+}
+
+/** E_DIVERGED: a non-finite loss or weight during fit; the network was rolled back (see `details`). */
 export class DivergedError extends LayerwiseError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('E_DIVERGED', message, options);
+  readonly details?: DivergenceDetails;
+
+  constructor(message: string, details?: DivergenceDetails) {
+    super('E_DIVERGED', message);
+    if (details) this.details = details;
   }
 }
 

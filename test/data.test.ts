@@ -362,9 +362,7 @@ describe('data loaders', () => {
         return;
       }
       expect(fashionMnistDir()).to.equal(FASHION_MNIST_SYSTEM_DIR);
-      const start = performance.now();
       const full = await loadMnist(FASHION_MNIST_SYSTEM_DIR);
-      const ms = performance.now() - start;
       expect(full.xTrain.shape).to.deep.equal([60000, 28, 28, 1]);
       expect(full.yTrain.shape).to.deep.equal([60000]);
       expect(full.xTest.shape).to.deep.equal([10000, 28, 28, 1]);
@@ -376,8 +374,6 @@ describe('data loaders', () => {
       expect(full.xTrain.data.subarray(0, n).every((v, i) => v === sample.xTrain.data[i])).to.equal(true);
       expect(full.xTest.data.subarray(0, sample.xTest.size).every((v, i) => v === sample.xTest.data[i])).to.equal(true);
       expect(Array.from(full.yTrain.data.subarray(0, 6000))).to.deep.equal(Array.from(sample.yTrain.data));
-      // Generous against a loaded CI machine; it takes well under a second alone.
-      expect(ms, `loading took ${ms.toFixed(0)} ms`).to.be.below(5000);
     });
   });
 

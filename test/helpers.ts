@@ -3,7 +3,8 @@
 // differences, so each test reads as one line.
 
 import { expect } from 'chai';
-import { getBackend, setBackend, nativeAvailable, type BackendName } from '../lib/backends/index.js';
+import { performance as nodePerformance } from 'node:perf_hooks';
+import { getBackend, setBackend, nativeAvailable, nativeInfo, setNumThreads, type BackendName } from '../lib/backends/index.js';
 import type { Layer } from '../lib/layers/layer.js';
 import { Rng } from '../lib/random.js';
 import { Tensor } from '../lib/tensor.js';
@@ -125,27 +126,77 @@ export function checkLayerGradients(layer: Layer, input: Tensor, options: Gradie
 }
 
 /**
- * Runs fn while a 10 ms setInterval heartbeat watches the event loop and
- * reports the largest delay past 10 ms between beats, including the gap
- * after the last beat (so work that never yields shows up too).
+ * Runs fn while watching the event loop without reading a wall clock, so a
+ * busy machine cannot break what it measures:
+ * - `maxCpuGapMs`: the most CPU time this process used between two turns of
+ *   the event loop (a setImmediate chain marks each turn). CPU time does not
+ *   advance while the process waits for a core, so only work that does not
+ *   yield makes it large. Meaningful when the work runs on this thread alone
+ *   (one kernel thread).
+ * - `utilization`: the event loop's own utilization over fn (from
+ *   performance.eventLoopUtilization: the share of time it was not waiting
+ *   for events); near 1 when fn blocks this thread, near 0 when the work is
+ *   elsewhere (a worker).
+ * - `turns`: how many turns the loop made.
  */
-export async function withHeartbeat<T>(fn: () => Promise<T>): Promise<{ result: T; maxLag: number; beats: number; ms: number }> {
-  let last = performance.now();
-  let maxLag = 0;
-  let beats = 0;
-  const heartbeat = setInterval(() => {
-    const now = performance.now();
-    maxLag = Math.max(maxLag, now - last - 10);
+export async function withEventLoopWatch<T>(fn: () => Promise<T>): Promise<{ result: T; maxCpuGapMs: number; utilization: number; turns: number }> {
+  let last = cpuMs();
+  let maxCpuGapMs = 0;
+  let turns = 0;
+  let running = true;
+  const turn = () => {
+    const now = cpuMs();
+    maxCpuGapMs = Math.max(maxCpuGapMs, now - last);
     last = now;
-    beats++;
-  }, 10);
-  const started = performance.now();
+    turns++;
+    // A timer rather than another immediate, so the loop also waits for events between turns.
+    if (running) setTimeout(turn, 1);
+  };
+  setTimeout(turn, 1);
+  const elu = nodePerformance.eventLoopUtilization();
   try {
     const result = await fn();
-    maxLag = Math.max(maxLag, performance.now() - last - 10);
-    return { result, maxLag, beats, ms: performance.now() - started };
+    maxCpuGapMs = Math.max(maxCpuGapMs, cpuMs() - last);
+    return { result, maxCpuGapMs, utilization: nodePerformance.eventLoopUtilization(elu).utilization, turns };
   } finally {
-    clearInterval(heartbeat);
+    running = false;
+  }
+}
+
+/** CPU time (user + system) this process has used, in ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * fit callbacks that record the most CPU time one training batch took, the
+ * yardstick for event-loop gaps measured in the same run: a machine slowed by
+ * other processes slows batches and gaps alike.
+ */
+export function batchCpuMeter(): { onBatchEnd: () => void; readonly maxBatchMs: number } {
+  let last = cpuMs();
+  let max = 0;
+  return {
+    onBatchEnd: () => {
+      const now = cpuMs();
+      max = Math.max(max, now - last);
+      last = now;
+    },
+    get maxBatchMs() {
+      return max;
+    },
+  };
+}
+
+/** Runs fn with the native kernels on one thread (the calling one), restoring the count after. */
+export async function withOneKernelThread<T>(fn: () => Promise<T>): Promise<T> {
+  const before = nativeAvailable() ? nativeInfo().threads : undefined;
+  if (before !== undefined) setNumThreads(1);
+  try {
+    return await fn();
+  } finally {
+    if (before !== undefined) setNumThreads(before);
   }
 }
 
