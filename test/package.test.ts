@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..');
+const SAMPLE_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** Highest version of each symbol-version family (GLIBC_, GLIBCXX_) the file needs. */
@@ -57,18 +58,53 @@ describe('the npm package', function () {
 
   after(() => rmSync(work, { recursive: true, force: true }));
 
+  /** The tarball unpacked without its prebuilds/, and an empty project to install it into. */
+  const withoutPrebuilds = (name: string) => {
+    const unpacked = path.join(work, `${name}-unpacked`);
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
+    rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true });
+    const dir = path.join(work, `${name}-project`);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `${name}-consumer`, version: '1.0.0', private: true }));
+    return { unpacked, project: dir };
+  };
+
   const run = (args: string[], env: NodeJS.ProcessEnv = bareEnv) => {
     const r = spawnSync('node', args, { cwd: project, env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   };
 
-  it('is lean: library, prebuilt binary and sources for a fallback build; no tests, data or build folder', () => {
+  it('is lean: library, prebuilt binary, sources for a fallback build and the Fashion-MNIST sample; no tests or build folder', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    expect(files).to.include.members(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'prebuilds/linux-x64/layerwise.node', 'binding.gyp', 'native/sources.txt']);
-    for (const f of files) expect(f, f).to.not.match(/^(test|data|build|benchmarks|examples|scripts|\.ci)\//);
+    expect(files).to.include.members(['package.json', 'README.md', 'install.js', 'dist/index.js', 'dist/index.d.ts', 'prebuilds/linux-x64/layerwise.node',
+      'binding.gyp', 'native/sources.txt', ...SAMPLE_FILES.map((f) => `data/fashion-mnist-sample/${f}`)]);
+    for (const f of files) expect(f, f).to.not.match(/^(test|build|benchmarks|examples|scripts|\.ci)\//);
+    for (const f of files.filter((name) => name.startsWith('data/'))) expect(f).to.match(/^data\/fashion-mnist-sample\//);
     expect(files.filter((f) => f.endsWith('.map'))).to.deep.equal([]);
-    expect(statSync(tarball).size).to.be.below(1024 * 1024);
+    // The sample is ~3 MB of already-gzipped IDX files; the rest stays under 1 MB.
+    expect(statSync(tarball).size).to.be.below(4.2 * 1024 * 1024);
+  });
+
+  it('trains the flagship preset from the shipped sample on a machine without Debian\'s data set', function () {
+    // Hiding /usr/share/datasets needs a private mount namespace, so root.
+    if (process.getuid?.() !== 0) this.skip();
+    const cli = path.join(project, 'node_modules', '.bin', 'layerwise');
+    const out = path.join(work, 'flagship-model');
+    const hide = existsSync('/usr/share/datasets') ? '/bin/mount -t tmpfs none /usr/share/datasets && ' : '';
+    const r = spawnSync('/usr/bin/unshare', ['-m', '/bin/sh', '-c', `${hide}exec "$0" "$@"`, process.execPath, cli,
+      'train', 'fashion-mnist-cnn', '--epochs', '1', '--limit', '600', '--out', out, '--json'], { cwd: project, env: bareEnv, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`the flagship preset failed:\n${r.stdout}\n${r.stderr}`);
+    const events = r.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const start = events.find((e) => e.event === 'start');
+    expect(start.data).to.equal(path.join(project, 'node_modules', 'layerwise', 'data', 'fashion-mnist-sample'));
+    expect(start.trainSamples + start.validationSamples).to.be.at.least(600);
+    const done = events.find((e) => e.event === 'done');
+    expect(done.evaluatedOn).to.match(/test/);
+    // Ten classes, one epoch on 600 images: better than chance.
+    expect(done.testAccuracy).to.be.above(0.2);
+    expect(existsSync(path.join(out, 'training.json'))).to.equal(true);
   });
 
   it('require() loads the prebuilt binary, runs a kernel and trains, with no compiler on PATH', () => {
@@ -133,15 +169,37 @@ describe('the npm package', function () {
     expect(compareVersions(needed.GLIBCXX ?? '0', '3.4.25'), `GLIBCXX_${needed.GLIBCXX}`).to.be.at.most(0);
   });
 
+  it('without a prebuild and with no compiler or Python, installing succeeds with one line, and the package trains on js with one warning', () => {
+    const { unpacked, project: bare } = withoutPrebuilds('no-compiler');
+    // npm runs install scripts through sh; every machine has one, not every one a compiler.
+    const shellBin = path.join(work, 'bin-with-sh');
+    mkdirSync(shellBin);
+    for (const tool of ['node', 'npm']) symlinkSync(path.join(work, 'bin', tool), path.join(shellBin, tool));
+    symlinkSync('/bin/sh', path.join(shellBin, 'sh'));
+    const env = { ...bareEnv, PATH: shellBin, PREBUILDS_ONLY: undefined, PYTHON: undefined, npm_config_python: undefined };
+    expect(spawnSync('sh', ['-c', 'command -v python3 || command -v python || command -v g++ || command -v make'], { env }).status).to.not.equal(0);
+    const install = spawnSync(npm, ['install', path.join(unpacked, 'package'), '--install-links', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'],
+      { cwd: bare, env, encoding: 'utf8' });
+    if (install.status !== 0) throw new Error(`install without a compiler failed:\n${install.stdout}\n${install.stderr}`);
+    const said = `${install.stdout}\n${install.stderr}`.split('\n').filter((line) => line.startsWith('layerwise:'));
+    expect(said).to.have.length(1);
+    expect(said[0]).to.match(/JavaScript backend will be used/).and.match(/npm rebuild layerwise/);
+    const installed = path.join(bare, 'node_modules', 'layerwise');
+    expect(existsSync(path.join(installed, 'build-error.log'))).to.equal(true);
+    const train = spawnSync('node', ['-e', `
+      const lw = require('layerwise');
+      const net = new lw.Network({ seed: 1 }).add(new lw.Dense(2, 4, { activation: 'tanh' })).add(new lw.Dense(4, 1)).use('mse');
+      net.fit(lw.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]), lw.tensor([[0], [1], [1], [0]]), { epochs: 300, batchSize: 1, learningRate: 0.1 })
+        .then((h) => console.log(JSON.stringify({ backend: lw.getBackend().name, learned: h.loss.at(-1) < h.loss[0] / 10 })));`],
+    { cwd: bare, env, encoding: 'utf8' });
+    expect(train.status, train.stderr).to.equal(0);
+    expect(JSON.parse(train.stdout)).to.deep.equal({ backend: 'js', learned: true });
+    expect(train.stderr.match(/LAYERWISE_NO_NATIVE/g) ?? []).to.have.length(1);
+  });
+
   it('without a fitting prebuild, installing builds from source (node-gyp-build), and loading without any binary falls back to js with one warning', () => {
     // The same tarball minus its prebuilds, installed with scripts on and the real PATH (a compiler).
-    const unpacked = path.join(work, 'unpacked');
-    mkdirSync(unpacked);
-    execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
-    rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true });
-    const sourceProject = path.join(work, 'source-project');
-    mkdirSync(sourceProject);
-    writeFileSync(path.join(sourceProject, 'package.json'), JSON.stringify({ name: 'consumer2', version: '1.0.0', private: true }));
+    const { unpacked, project: sourceProject } = withoutPrebuilds('source');
     const env = { ...process.env, LAYERWISE_BACKEND: undefined, LAYERWISE_ADDON: undefined, PREBUILDS_ONLY: undefined };
     const install = spawnSync(npm, ['install', path.join(unpacked, 'package'), '--install-links', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'],
       { cwd: sourceProject, env, encoding: 'utf8' });

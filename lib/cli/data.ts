@@ -41,7 +41,11 @@ export function isCsv(source: string): boolean {
 /** Labelled data for train and evaluate. */
 export async function loadDataset(options: DataOptions): Promise<Dataset> {
   const source = options.data ?? fashionMnistDir();
-  if (!existsSync(source)) throw new UsageError(`--data ${source}: no such file or directory`);
+  if (!existsSync(source)) {
+    if (options.data !== undefined) throw new UsageError(`--data ${source}: no such file or directory`);
+    // No --data: the default is Fashion-MNIST, which should always be here.
+    throw new UsageError(`Fashion-MNIST was not found: neither ${FASHION_MNIST_SYSTEM_DIR} (Debian's dataset-fashion-mnist) nor the sample this package ships at ${source}; pass --data DIR or --data FILE.csv`);
+  }
   if (isCsv(source)) {
     const { x, y } = await loadLabelledCsv(source, options.labelColumn);
     const n = Math.min(x.shape[0], options.limit ?? Infinity);
