@@ -226,6 +226,32 @@ describe('layerwise CLI', function () {
     return { dir, sha: modelSha(dir) };
   })());
 
+  it('a CSV model without held-out data: done reports training-set numbers as such, and evaluate/predict default to its data and label column', async () => {
+    const dir = tempDir();
+    const rows = ['x1,x2,kind,x3'];
+    for (let i = 0; i < 40; i++) rows.push(`${Math.sin(i).toFixed(3)},${Math.cos(i).toFixed(3)},${i % 2},${(i % 5) / 5}`);
+    const data = path.join(dir, 'rows.csv');
+    writeFileSync(data, `${rows.join('\n')}\n`);
+    const spec = path.join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify({ layers: [{ type: 'Dense', inputSize: 3, outputSize: 2 }, { type: 'Activation', kind: 'softmax' }], loss: 'sparseCategoricalCrossEntropy' }));
+    const out = path.join(dir, 'm');
+    const run = await cli(['train', spec, '--data', data, '--label-column', 'kind', '--epochs', '2', '--seed', '1', '--out', out]);
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    const done = run.events.at(-1)!;
+    expect(done).to.include({ event: 'done', evaluatedOn: 'training set' });
+    expect(done).to.not.have.any.keys('testLoss', 'testAccuracy');
+    expect(done.trainLoss).to.be.a('number');
+    const summary = JSON.parse(readFileSync(path.join(out, 'training.json'), 'utf8'));
+    expect(summary).to.not.have.any.keys('testLoss', 'testAccuracy');
+    // From another directory, with neither --data nor --label-column: the recorded ones.
+    const evaluation = await cli(['evaluate', out, '--json']);
+    expect(evaluation.code, evaluation.stderr).to.equal(0);
+    expect(JSON.parse(evaluation.stdout)).to.include({ samples: 40, data: data, split: 'all rows', loss: done.trainLoss });
+    const predicted = await cli(['predict', out]);
+    expect(predicted.code, predicted.stderr).to.equal(0);
+    expect(predicted.stdout.trim().split('\n')).to.have.length(41);
+  });
+
   it('stops on SIGINT and SIGTERM with a checkpoint (exit 130 / 143); --resume finishes bit-identical to an uninterrupted run', async () => {
     const { dir: full, sha } = await reference();
 
@@ -315,7 +341,9 @@ describe('layerwise CLI', function () {
       ['an unknown network', ['train', 'resnet-9000'], /'resnet-9000' is neither a preset \(fashion-mnist-cnn, fashion-mnist-mlp\) nor a spec file/],
       ['a bad number', ['train', 'fashion-mnist-mlp', '--epochs', 'zero'], /--epochs must be an integer ≥ 1 but is 'zero'/],
       ['a bad choice', ['train', 'fashion-mnist-mlp', '--optimizer', 'lbfgs'], /--optimizer must be one of sgd, adam, rmsprop but is 'lbfgs'/],
-      ['an unknown option', ['train', 'fashion-mnist-mlp', '--epoch', '3'], /Unknown option '--epoch' \(see: layerwise train --help\)/],
+      ['an unknown option', ['train', 'fashion-mnist-mlp', '--epoch', '3'], /Unknown option '--epoch' \(did you mean --epochs\?\) \(see: layerwise train --help\)/],
+      ['another library\'s option name', ['train', 'fashion-mnist-mlp', '--learning-rate', '0.1'], /Unknown option '--learning-rate' \(did you mean --lr\?\)/],
+      ['an option far from any', ['train', 'fashion-mnist-mlp', '--zzzzzzzz'], /Unknown option '--zzzzzzzz' \(see: layerwise train --help\)/],
       ['missing data', ['train', 'fashion-mnist-mlp', '--data', '/nonexistent/dir'], /--data \/nonexistent\/dir: no such file or directory/],
       ['nothing to resume', ['train', 'fashion-mnist-mlp', '--resume', '--out', '/nonexistent/out'], /--resume: no checkpoint in \/nonexistent\/out\/checkpoint/],
       ['no model', ['evaluate', '/nonexistent/model'], /\/nonexistent\/model holds no model/],

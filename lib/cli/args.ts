@@ -4,6 +4,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OptionError } from '../errors.js';
+import { ownLookup, suggest } from '../options.js';
 
 /** A mistake in how the command was called (or in its input files): reported without a stack trace. Code E_OPTION. */
 export class UsageError extends OptionError {}
@@ -27,8 +28,19 @@ export function parse(args: string[], options: Options, command: string): { valu
     // parseArgs' messages are good but end with advice about '--' that does
     // not apply here; keep the first sentence.
     const message = (err as Error).message.split('. ')[0].replace(/\.$/, '');
-    throw new UsageError(`${message} (see: layerwise ${command} --help)`);
+    const unknown = /^Unknown option '--?([^']+)'/.exec(message)?.[1];
+    const hint = unknown === undefined ? undefined : nearestOption(unknown, Object.keys({ ...COMMON_OPTIONS, ...options }));
+    throw new UsageError(`${message}${hint ? ` (did you mean --${hint}?)` : ''} (see: layerwise ${command} --help)`);
   }
+}
+
+/** Long names people reach for that the CLI spells differently. */
+const SYNONYMS: Record<string, string> = { 'learning-rate': 'lr', learningrate: 'lr', 'batchsize': 'batch-size', output: 'out', label: 'label-column' };
+
+function nearestOption(name: string, known: string[]): string | undefined {
+  const synonym = ownLookup(SYNONYMS, name.toLowerCase());
+  if (synonym !== undefined && known.includes(synonym)) return synonym;
+  return suggest(name, known);
 }
 
 export function stringOption(values: Values, name: string): string | undefined {

@@ -7,27 +7,50 @@ import type { Network } from '../network.js';
 import { loadNetwork } from '../serialize.js';
 import { expectPositionals, integerOption, labelColumnOption, parse, stringOption, UsageError } from './args.js';
 import { writeFileAtomically } from '../atomic-file.js';
-import { argMax, labelsFor, loadDataset, loadInputs, outputUnits, shapeFor } from './data.js';
+import { argMax, defaultLabelColumn, isCsv, labelsFor, loadDataset, loadInputs, outputUnits, shapeFor } from './data.js';
 import { percent } from './output.js';
 import { applyRuntime, packageVersion, type CommandIo } from './runtime.js';
 
 export const EVALUATE_USAGE = `usage: layerwise evaluate <model-dir> [--data DIR|FILE.csv] [--label-column NAME|N] [--limit N] [--json]
 
 Loss and accuracy of a saved model: on the test split of an MNIST-layout
-directory (default: Fashion-MNIST), or on every row of a CSV file.`;
+directory, or on every row of a CSV file. Default: the data (and label column)
+the model was trained on, as its training.json records, else Fashion-MNIST.`;
 
-export const PREDICT_USAGE = `usage: layerwise predict <model-dir> --input FILE.csv|IDX-FILE|DIR [--output OUT.csv|OUT.json] [--json]
+export const PREDICT_USAGE = `usage: layerwise predict <model-dir> [--input FILE.csv|IDX-FILE|DIR] [--output OUT.csv|OUT.json] [--json]
 
 Class probabilities for each sample: rows of a CSV file (every column is a
 feature unless --label-column names one to leave out), an IDX images file, or
 an MNIST-layout directory's test images. Writes CSV (prob_0 … prob_k, class)
 or, for .json / --json, an array of { class, probabilities }; to stdout
-without --output.`;
+without --output. Without --input: the data the model was trained on (from its
+training.json), its label column left out.`;
 
 export const INFO_USAGE = `usage: layerwise info [--json]
 
 Version, backend in use, and the native addon: whether it loads, from where,
 its instruction-set variant and thread count.`;
+
+/**
+ * The data and label column a model was trained with, from the training.json
+ * `layerwise train` writes beside it: evaluate and predict default to them, so
+ * a CSV-trained model is not evaluated on Fashion-MNIST. Nothing when the file
+ * is missing or unreadable (a model saved from code has none).
+ */
+export async function recordedTraining(dir: string): Promise<{ data?: string; labelColumn?: number | string }> {
+  let settings: unknown;
+  try {
+    settings = JSON.parse(await fs.readFile(path.join(dir, 'training.json'), 'utf8'))?.settings;
+  } catch {
+    return {};
+  }
+  if (settings === null || typeof settings !== 'object') return {};
+  const { data, labelColumn } = settings as { data?: unknown; labelColumn?: unknown };
+  return {
+    data: typeof data === 'string' && data !== '' ? data : undefined,
+    labelColumn: typeof labelColumn === 'string' || typeof labelColumn === 'number' ? labelColumn : undefined,
+  };
+}
 
 async function loadModel(dir: string): Promise<Network> {
   if (!existsSync(path.join(dir, 'model.json'))) throw new UsageError(`${dir} holds no model (no model.json)`);
@@ -44,7 +67,11 @@ export async function evaluate(args: string[], io: CommandIo): Promise<number> {
   const network = await loadModel(positionals[0]);
   const loss = network.lossName();
   if (!loss) throw new UsageError(`${positionals[0]}: the model was saved without a loss, so there is nothing to evaluate`);
-  const data = await loadDataset({ data: stringOption(values, 'data'), labelColumn: labelColumnOption(values), limit: integerOption(values, 'limit', 1) });
+  const recorded = await recordedTraining(positionals[0]);
+  const given = stringOption(values, 'data');
+  // The recorded label column belongs to the recorded data only.
+  const labelColumn = labelColumnOption(values) ?? (given === undefined ? recorded.labelColumn : undefined);
+  const data = await loadDataset({ data: given ?? recorded.data, labelColumn, limit: integerOption(values, 'limit', 1) });
   // MNIST: the test split (the training split is what the model learned from).
   const [rawX, rawY, split] = data.xTest && data.yTest ? [data.xTest, data.yTest, 'test split'] : [data.x, data.y, 'all rows'];
   const x = shapeFor(network, rawX, data.source);
@@ -66,12 +93,16 @@ export async function predict(args: string[], io: CommandIo): Promise<number> {
   }, 'predict');
   if (values.help) return usage(io, PREDICT_USAGE);
   expectPositionals(positionals, 1, 1, 'layerwise predict <model-dir> --input FILE [--output FILE]');
-  const input = stringOption(values, 'input');
-  if (input === undefined) throw new UsageError('predict needs --input FILE.csv|IDX-FILE|DIR');
+  const recorded = await recordedTraining(positionals[0]);
+  const given = stringOption(values, 'input');
+  const input = given ?? recorded.data;
+  if (input === undefined) throw new UsageError('predict needs --input FILE.csv|IDX-FILE|DIR (the model has no training.json naming its data)');
   const output = stringOption(values, 'output');
   applyRuntime(values, (m) => io.err(`layerwise: ${m}\n`));
   const network = await loadModel(positionals[0]);
-  const labelColumn = labelColumnOption(values);
+  // The training file still has its label column: leave it out as training did.
+  let labelColumn = labelColumnOption(values);
+  if (labelColumn === undefined && given === undefined && isCsv(input)) labelColumn = recorded.labelColumn ?? await defaultLabelColumn(input);
   const raw = await loadInputs(input, labelColumn);
   let x;
   try {

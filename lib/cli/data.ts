@@ -66,6 +66,12 @@ function looksLikeFashion(dir: string): boolean {
   return resolved === path.resolve(FASHION_MNIST_SAMPLE_DIR) || resolved === path.resolve(FASHION_MNIST_SYSTEM_DIR) || /fashion/i.test(resolved);
 }
 
+/** The label column training picks when none is given: the one named "label", else the last. */
+export async function defaultLabelColumn(file: string): Promise<number | string> {
+  const { columns } = await loadCsv(file);
+  return columns.includes('label') ? 'label' : -1;
+}
+
 /**
  * A CSV file's features and labels. Without --label-column the label is the
  * column named "label" when the header has one, else the last column.

@@ -46,9 +46,13 @@ export interface EpochEvent {
 export interface DoneEvent {
   out: string;
   report: string;
+  /** On held-out data (the test or validation split) only. */
   testLoss?: number;
   testAccuracy?: number;
-  /** What testLoss/testAccuracy were measured on. */
+  /** Instead of testLoss/testAccuracy when there is no held-out data. */
+  trainLoss?: number;
+  trainAccuracy?: number;
+  /** What the final metrics were measured on: 'test split', 'validation split' or 'training set'. */
   evaluatedOn: string;
   seconds: number;
 }
@@ -118,7 +122,7 @@ export class TtyReporter implements Reporter {
   start(e: StartEvent): void {
     const validation = e.validation === 'none' ? 'no validation' : `${e.validationSamples} ${e.validation} samples for validation`;
     this.line(`Training ${e.spec} on ${e.trainSamples} samples from ${e.data} (${validation})`);
-    const backend = e.backend === 'native' ? `native (${e.isa}, ${e.threads} thread${e.threads === 1 ? '' : 's'})` : e.backend;
+    const backend = e.backend === 'native' ? `native (${e.isa}, ${threadCount(e.threads)})` : e.backend;
     this.line(`  backend ${backend}; ${e.optimizer} lr ${e.learningRate}, batch ${e.batchSize}, ${e.epochs} epochs, seed ${e.seed}; model → ${e.out}`);
     if (e.resumedFrom) this.line(`  resuming at epoch ${e.resumedFrom.epoch}, after batch ${e.resumedFrom.batch}`);
   }
@@ -128,14 +132,12 @@ export class TtyReporter implements Reporter {
     const now = performance.now();
     if (now - this.lastDraw < 100 && e.batch !== e.batches) return;
     this.lastDraw = now;
-    const width = Math.max(10, Math.min(40, this.columns() - 70));
-    const done = Math.round((width * e.batch) / e.batches);
-    const bar = `${'█'.repeat(done)}${'░'.repeat(width - done)}`;
-    const percent = `${Math.floor((100 * e.batch) / e.batches)}%`.padStart(4);
-    const text = `epoch ${e.epoch} ${bar} ${percent} ${e.batch}/${e.batches}  loss ${e.loss.toFixed(4)}  ` +
-      `${Math.round(e.samplesPerSecond)} samples/s  ETA ${formatSeconds(e.eta)}`;
+    // \r redraws only the terminal's last row, so the text must never wrap:
+    // a narrow terminal gets a one-line counter instead of the bar, cut to fit.
+    const columns = this.columns();
+    const text = columns < PROGRESS_BAR_MIN_COLUMNS ? progressCounter(e) : progressBar(e, Math.min(40, columns - 70));
     // \r and clear-to-end-of-line: a shorter line leaves no debris.
-    this.write(`\r${text}\x1b[K`);
+    this.write(`\r${text.slice(0, Math.max(1, columns - 1))}\x1b[K`);
     this.barShown = true;
   }
 
@@ -157,8 +159,10 @@ export class TtyReporter implements Reporter {
   }
 
   done(e: DoneEvent): void {
-    const metrics = e.testAccuracy !== undefined ? `${e.evaluatedOn} accuracy ${percent(e.testAccuracy)}, loss ${e.testLoss?.toFixed(4)}`
-      : e.testLoss !== undefined ? `${e.evaluatedOn} loss ${e.testLoss.toFixed(4)}` : 'done';
+    const loss = e.testLoss ?? e.trainLoss;
+    const accuracy = e.testAccuracy ?? e.trainAccuracy;
+    const metrics = accuracy !== undefined ? `${e.evaluatedOn} accuracy ${percent(accuracy)}, loss ${loss?.toFixed(4)}`
+      : loss !== undefined ? `${e.evaluatedOn} loss ${loss.toFixed(4)}` : 'done';
     this.line(`${metrics} (${formatSeconds(e.seconds)} in all)`);
     this.line(`model saved to ${e.out}; report: ${e.report}`);
   }
@@ -172,6 +176,30 @@ export class TtyReporter implements Reporter {
     this.write(`${this.barShown ? '\r\x1b[K' : ''}${text}\n`);
     this.barShown = false;
   }
+}
+
+/** Below this many columns the bar (with at least 10 cells) would wrap. */
+export const PROGRESS_BAR_MIN_COLUMNS = 80;
+
+function progressBar(e: BatchEvent, width: number): string {
+  const done = Math.round((width * e.batch) / e.batches);
+  const bar = `${'█'.repeat(done)}${'░'.repeat(width - done)}`;
+  const percent = `${Math.floor((100 * e.batch) / e.batches)}%`.padStart(4);
+  return `epoch ${e.epoch} ${bar} ${percent} ${e.batch}/${e.batches}  loss ${e.loss.toFixed(4)}  ` +
+    `${Math.round(e.samplesPerSecond)} samples/s  ETA ${formatSeconds(e.eta)}`;
+}
+
+function progressCounter(e: BatchEvent): string {
+  return `epoch ${e.epoch} ${e.batch}/${e.batches} loss ${e.loss.toFixed(4)} ETA ${formatSeconds(e.eta)}`;
+}
+
+function threadCount(threads: number | undefined): string {
+  return `${threads ?? '?'} thread${threads === 1 ? '' : 's'}`;
+}
+
+/** "native with 1 thread", "js": a backend and its thread count for messages. */
+export function describeBackend(backend: string, threads: number | undefined): string {
+  return threads === undefined ? backend : `${backend} with ${threadCount(threads)}`;
 }
 
 export function percent(x: number): string {

@@ -29,7 +29,7 @@ import {
 import { writeFileAtomically } from '../atomic-file.js';
 import { CHECKPOINT_DIR, readCheckpoint, removeCheckpoints, writeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { argMax, confusionMatrix, labelsFor, loadDataset, outputUnits, shapeFor } from './data.js';
-import { JsonReporter, percent, TtyReporter, type Reporter } from './output.js';
+import { describeBackend, JsonReporter, percent, TtyReporter, type Reporter } from './output.js';
 import { renderReport } from './report.js';
 import { applyRuntime, runtimeInfo, type CommandIo } from './runtime.js';
 
@@ -270,14 +270,14 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       settings: describeSettings(settings, optimizer, trainSamples, validation, evaluatedOn, runtimeInfo()),
       confusion: confusion ? { matrix: confusion, classNames, on: evaluatedOn } : undefined,
     }));
-    const summary = {
-      format: 'layerwise-training', settings, classNames, loss, evaluatedOn,
-      testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, history, confusion,
-    };
+    // testLoss/testAccuracy are held-out numbers only; without held-out data the
+    // figures are the training set's and say so in their names.
+    const final = heldOutMetrics(evaluatedOn, evaluation);
+    const summary = { format: 'layerwise-training', settings, classNames, loss, evaluatedOn, ...final, history, confusion };
     await writeFileAtomically(path.join(out, 'training.json'), JSON.stringify(summary, null, 1));
     // The run is complete: a checkpoint would only resume something finished.
     await removeCheckpoints(out);
-    reporter.done({ out, report, testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, evaluatedOn, seconds });
+    reporter.done({ out, report, ...final, evaluatedOn, seconds });
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -326,6 +326,11 @@ function readSpec(model: string): { spec: NetworkSpec; defaults?: NonNullable<Re
     throw new UsageError((err as Error).message);
   }
   return { spec };
+}
+
+function heldOutMetrics(evaluatedOn: string, e: { loss: number; accuracy?: number }):
+  { testLoss?: number; testAccuracy?: number; trainLoss?: number; trainAccuracy?: number } {
+  return evaluatedOn === 'training set' ? { trainLoss: e.loss, trainAccuracy: e.accuracy } : { testLoss: e.loss, testAccuracy: e.accuracy };
 }
 
 function freshSettings(r: Requested, runtime: { backend: string; threads?: number }): RunSettings {
@@ -381,7 +386,7 @@ function mergeResumed(saved: RunSettings, r: Requested, runtime: { backend: stri
   check('--validation-split', r.validationSplit, saved.validationSplit);
   if (conflicts.length > 0) throw new UsageError(`--resume: these options differ from the interrupted run: ${conflicts.join('; ')}`);
   if (runtime.backend !== saved.backend || runtime.threads !== saved.threads) {
-    reporter.note(`resuming on backend ${runtime.backend} with ${runtime.threads ?? '-'} threads; the run started on ${saved.backend} with ${saved.threads ?? '-'}: ` +
+    reporter.note(`resuming on ${describeBackend(runtime.backend, runtime.threads)}; the run started on ${describeBackend(saved.backend, saved.threads)}: ` +
       'the result will not be bit-identical to an uninterrupted run');
   }
   return { ...saved, epochs: r.epochs ?? saved.epochs, backend: runtime.backend, threads: runtime.threads };
