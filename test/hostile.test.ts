@@ -13,6 +13,7 @@ import {
   DataFileError, loadIdx, loadIdxSync, parseIdx,
 } from '../lib/index.js';
 import { BOMB_DECLARED_BYTES, writeIdxGzipBomb } from './fixtures/gzip-bomb.js';
+import { nativeBinding } from '../lib/backends/index.js';
 import { expectReject, forEachBackend } from './helpers.js';
 
 function thrown(fn: () => unknown): Error {
@@ -303,5 +304,18 @@ describe('hostile data files', function () {
     expect(err!.message).to.contain('its header declares [65536,65536,1] (4294967296 bytes), above the limit of 1073741824 bytes');
     expect(() => parseIdx(gzipSync(header), 'x', { maxBytes: 10 })).to.throw(DataFileError, 'above the limit of 10 bytes');
     expect(() => parseIdx(gzipSync(header), 'x', { maxByte: 10 } as never)).to.throw(OptionError, "unknown option 'maxByte' in IDX options (did you mean 'maxBytes'?)");
+  });
+});
+
+describe('shared-memory race on every binding function', function () {
+  this.timeout(180_000);
+  it('every function, called with SharedArrayBuffer arguments that another thread keeps overwriting, returns or throws: no crash', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(FIXTURES, 'shared-race.ts'), '150'], { encoding: 'utf8', env: process.env });
+    expect(run.signal, run.stderr).to.equal(null);
+    expect(run.status, run.stderr).to.equal(0);
+    const counts = JSON.parse(run.stdout) as Record<string, { returned: number; threw: number }>;
+    const exported = Object.keys(nativeBinding()).filter((k) => typeof (nativeBinding() as unknown as Record<string, unknown>)[k] === 'function');
+    expect(Object.keys(counts).sort()).to.deep.equal(exported.sort());
+    for (const [fn, c] of Object.entries(counts)) expect(c.returned + c.threw, fn).to.be.greaterThan(0);
   });
 });

@@ -1,0 +1,311 @@
+// The fuzz test's argument specs: for every function the native binding
+// exports, its argument kinds, a generator of random valid calls and the same
+// call on the JS backend. Shared by test/fuzz.test.ts and the shared-memory
+// race (test/fixtures/shared-race.ts).
+
+import { jsBackend } from '../lib/backends/index.js';
+import { ACTIVATION_KINDS, type ConvGeometry, type PoolGeometry } from '../lib/backends/backend.js';
+import type { NativeBinding } from '../lib/backends/native.js';
+import { Rng } from '../lib/random.js';
+
+export const FUZZ_SEED = 20240611;
+export const CALLS_PER_FUNCTION = Number(process.env.LAYERWISE_FUZZ_CALLS ?? 2000);
+/** Share of calls that stay valid (and are checked against the JS backend). */
+export const VALID_SHARE = 0.3;
+
+export type Fn = keyof NativeBinding;
+export type Kind = 'buffer' | 'out' | 'ints' | 'size' | 'flag' | 'scalar' | 'geometry' | 'poolGeometry' | 'activation' | 'isa' | 'threads';
+
+export class Fuzz {
+  readonly rng: Rng;
+  constructor(seed: number) {
+    this.rng = new Rng(seed);
+  }
+  /** Integer in [lo, hi]. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.rng.next() * (hi - lo + 1));
+  }
+  chance(p: number): boolean {
+    return this.rng.next() < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.rng.next() * items.length)];
+  }
+  floats(n: number, lo = -1, hi = 1): Float32Array {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = this.rng.uniform(lo, hi);
+    return a;
+  }
+}
+
+// ---------------------------------------------------------------- valid calls
+
+export interface Spec {
+  fn: Fn;
+  kinds: Kind[];
+  /** A random valid call (small sizes, finite data, consistent buffer lengths). */
+  valid(f: Fuzz): unknown[];
+  /** The same call on the JS backend, for the comparison; absent for info/setIsa/setNumThreads. */
+  js?(args: unknown[]): unknown;
+}
+
+const unpackConv = (g: Int32Array): ConvGeometry => ({
+  n: g[0], inH: g[1], inW: g[2], inC: g[3], kH: g[4], kW: g[5], outC: g[6],
+  strideH: g[7], strideW: g[8], padTop: g[9], padLeft: g[10], outH: g[11], outW: g[12],
+});
+const unpackPool = (g: Int32Array): PoolGeometry => ({
+  n: g[0], inH: g[1], inW: g[2], c: g[3], poolH: g[4], poolW: g[5],
+  strideH: g[6], strideW: g[7], padTop: g[8], padLeft: g[9], outH: g[10], outW: g[11],
+});
+
+/**
+ * A small conv geometry: usually the output size a real layer would use
+ * (any padding, possibly negative, which crops), sometimes an arbitrary one,
+ * which the kernels must still keep inside the buffers by bounds checks.
+ */
+function convGeometry(f: Fuzz): Int32Array {
+  const n = f.int(0, 3), inH = f.int(0, 7), inW = f.int(0, 7), inC = f.int(0, 4);
+  const kH = f.int(0, 4), kW = f.int(0, 4), outC = f.int(0, 4);
+  const sH = f.int(1, 3), sW = f.int(1, 3), pT = f.int(-2, 3), pL = f.int(-2, 3);
+  let outH: number, outW: number;
+  if (f.chance(0.7)) {
+    outH = Math.max(0, Math.floor((inH + pT + f.int(-2, 3) - kH) / sH) + 1);
+    outW = Math.max(0, Math.floor((inW + pL + f.int(-2, 3) - kW) / sW) + 1);
+  } else {
+    outH = f.int(0, 8);
+    outW = f.int(0, 8);
+  }
+  return Int32Array.of(n, inH, inW, inC, kH, kW, outC, sH, sW, pT, pL, outH, outW);
+}
+function convSizes(g: Int32Array): { x: number; w: number; y: number } {
+  return { x: g[0] * g[1] * g[2] * g[3], w: g[4] * g[5] * g[3] * g[6], y: g[0] * g[11] * g[12] * g[6] };
+}
+
+function poolGeometry(f: Fuzz): Int32Array {
+  const n = f.int(0, 3), inH = f.int(0, 8), inW = f.int(0, 8), c = f.int(0, 4);
+  const pH = f.int(1, 4), pW = f.int(1, 4), sH = f.int(1, 3), sW = f.int(1, 3), pT = f.int(-2, 2), pL = f.int(-2, 2);
+  let outH: number, outW: number;
+  if (f.chance(0.7)) {
+    outH = Math.max(0, Math.floor((inH + 2 * Math.max(pT, 0) - pH) / sH) + 1);
+    outW = Math.max(0, Math.floor((inW + 2 * Math.max(pL, 0) - pW) / sW) + 1);
+  } else {
+    outH = f.int(0, 9);
+    outW = f.int(0, 9);
+  }
+  return Int32Array.of(n, inH, inW, c, pH, pW, sH, sW, pT, pL, outH, outW);
+}
+function poolSizes(g: Int32Array): { x: number; y: number; image: number } {
+  return { x: g[0] * g[1] * g[2] * g[3], y: g[0] * g[10] * g[11] * g[3], image: g[1] * g[2] * g[3] };
+}
+
+const len = (f: Fuzz) => (f.chance(0.1) ? 0 : f.int(1, f.chance(0.2) ? 300 : 40));
+const positive = (f: Fuzz, n: number) => f.floats(n, 0, 1);
+
+export const SPECS: Spec[] = [
+  {
+    fn: 'matmul', kinds: ['buffer', 'buffer', 'out', 'size', 'size', 'size', 'flag', 'flag', 'flag'],
+    valid: (f) => {
+      const big = f.chance(0.1);
+      const m = f.int(0, big ? 40 : 9), n = f.int(0, big ? 40 : 9), k = f.int(0, big ? 70 : 9);
+      return [f.floats(m * k), f.floats(k * n), f.floats(m * n), m, n, k, f.chance(0.5), f.chance(0.5), f.chance(0.5)];
+    },
+    js: (a) => jsBackend.matmul(...(a as Parameters<NativeBinding['matmul']>)),
+  },
+  {
+    fn: 'conv2dForward', kinds: ['buffer', 'buffer', 'out', 'geometry', 'flag'],
+    valid: (f) => {
+      const g = convGeometry(f), s = convSizes(g);
+      return [f.floats(s.x), f.floats(s.w), f.floats(s.y), g, f.chance(0.5)];
+    },
+    js: ([x, w, y, g, acc]) => jsBackend.conv2dForward(x as Float32Array, w as Float32Array, y as Float32Array, unpackConv(g as Int32Array), acc as boolean),
+  },
+  {
+    fn: 'conv2dBackwardInput', kinds: ['buffer', 'buffer', 'out', 'geometry', 'flag'],
+    valid: (f) => {
+      const g = convGeometry(f), s = convSizes(g);
+      return [f.floats(s.y), f.floats(s.w), f.floats(s.x), g, f.chance(0.5)];
+    },
+    js: ([dy, w, dx, g, acc]) => jsBackend.conv2dBackwardInput(dy as Float32Array, w as Float32Array, dx as Float32Array, unpackConv(g as Int32Array), acc as boolean),
+  },
+  {
+    fn: 'conv2dBackwardFilter', kinds: ['buffer', 'buffer', 'out', 'geometry', 'flag'],
+    valid: (f) => {
+      const g = convGeometry(f), s = convSizes(g);
+      return [f.floats(s.x), f.floats(s.y), f.floats(s.w), g, f.chance(0.5)];
+    },
+    js: ([x, dy, dw, g, acc]) => jsBackend.conv2dBackwardFilter(x as Float32Array, dy as Float32Array, dw as Float32Array, unpackConv(g as Int32Array), acc as boolean),
+  },
+  {
+    fn: 'activationForward', kinds: ['activation', 'buffer', 'out', 'scalar'],
+    valid: (f) => {
+      const n = len(f), x = f.floats(n, -4, 4);
+      // y may alias x (elementwise.h says so).
+      return [f.int(0, 4), x, f.chance(0.15) ? x : f.floats(n), f.rng.uniform(0, 0.5)];
+    },
+    js: ([kind, x, y, alpha]) => jsBackend.activationForward(ACTIVATION_KINDS[kind as number], x as Float32Array, y as Float32Array, alpha as number),
+  },
+  {
+    fn: 'activationBackward', kinds: ['activation', 'buffer', 'buffer', 'buffer', 'out', 'scalar'],
+    valid: (f) => {
+      const n = len(f), dy = f.floats(n);
+      // dx may alias dy.
+      return [f.int(0, 4), f.floats(n, -4, 4), f.floats(n, 0, 1), dy, f.chance(0.15) ? dy : f.floats(n), f.rng.uniform(0, 0.5)];
+    },
+    js: ([kind, x, y, dy, dx, alpha]) => jsBackend.activationBackward(ACTIVATION_KINDS[kind as number], x as Float32Array, y as Float32Array, dy as Float32Array, dx as Float32Array, alpha as number),
+  },
+  {
+    fn: 'softmaxRows', kinds: ['buffer', 'out', 'size', 'size'],
+    valid: (f) => {
+      const rows = f.int(0, 6), cols = f.int(1, 12), x = f.floats(rows * cols, -20, 20);
+      return [x, f.chance(0.2) ? x : f.floats(rows * cols), rows, cols];
+    },
+    js: (a) => jsBackend.softmaxRows(...(a as Parameters<NativeBinding['softmaxRows']>)),
+  },
+  {
+    fn: 'softmaxBackwardRows', kinds: ['buffer', 'buffer', 'out', 'size', 'size'],
+    valid: (f) => {
+      const rows = f.int(0, 6), cols = f.int(1, 12), dy = f.floats(rows * cols);
+      return [f.floats(rows * cols, 0, 1), dy, f.chance(0.2) ? dy : f.floats(rows * cols), rows, cols];
+    },
+    js: (a) => jsBackend.softmaxBackwardRows(...(a as Parameters<NativeBinding['softmaxBackwardRows']>)),
+  },
+  {
+    fn: 'multiply', kinds: ['buffer', 'buffer', 'out'],
+    valid: (f) => {
+      const n = len(f), a = f.floats(n), b = f.floats(n);
+      return [a, b, f.chance(0.3) ? f.pick([a, b]) : f.floats(n)];
+    },
+    js: (a) => jsBackend.multiply(...(a as Parameters<NativeBinding['multiply']>)),
+  },
+  {
+    fn: 'maxPool2dForward', kinds: ['buffer', 'out', 'ints', 'poolGeometry'],
+    valid: (f) => {
+      const g = poolGeometry(f), s = poolSizes(g);
+      return [f.floats(s.x), f.floats(s.y), new Int32Array(s.y), g];
+    },
+    js: ([x, y, am, g]) => jsBackend.maxPool2dForward(x as Float32Array, y as Float32Array, am as Int32Array, unpackPool(g as Int32Array)),
+  },
+  {
+    fn: 'maxPool2dBackward', kinds: ['buffer', 'ints', 'out', 'poolGeometry'],
+    valid: (f) => {
+      const g = poolGeometry(f), s = poolSizes(g);
+      // argmax from the caller is untrusted: indices outside the image (and -1
+      // for all-padding windows) must be skipped, never written through.
+      const argmax = Int32Array.from({ length: s.y }, () => f.int(-3, s.image + 3));
+      return [f.floats(s.y), argmax, f.floats(s.x), g];
+    },
+    js: ([dy, am, dx, g]) => jsBackend.maxPool2dBackward(dy as Float32Array, am as Int32Array, dx as Float32Array, unpackPool(g as Int32Array)),
+  },
+  {
+    fn: 'avgPool2dForward', kinds: ['buffer', 'out', 'poolGeometry'],
+    valid: (f) => {
+      const g = poolGeometry(f), s = poolSizes(g);
+      return [f.floats(s.x), f.floats(s.y), g];
+    },
+    js: ([x, y, g]) => jsBackend.avgPool2dForward(x as Float32Array, y as Float32Array, unpackPool(g as Int32Array)),
+  },
+  {
+    fn: 'avgPool2dBackward', kinds: ['buffer', 'out', 'poolGeometry'],
+    valid: (f) => {
+      const g = poolGeometry(f), s = poolSizes(g);
+      return [f.floats(s.y), f.floats(s.x), g];
+    },
+    js: ([dy, dx, g]) => jsBackend.avgPool2dBackward(dy as Float32Array, dx as Float32Array, unpackPool(g as Int32Array)),
+  },
+  {
+    fn: 'sgdMomentumStep', kinds: ['out', 'buffer', 'out', 'scalar', 'scalar', 'flag'],
+    valid: (f) => {
+      const n = len(f);
+      return [f.floats(n), f.floats(n), f.floats(n), f.rng.uniform(0, 0.5), f.rng.uniform(0, 0.99), f.chance(0.5)];
+    },
+    js: (a) => jsBackend.sgdMomentumStep(...(a as Parameters<NativeBinding['sgdMomentumStep']>)),
+  },
+  {
+    fn: 'adamStep', kinds: ['out', 'buffer', 'out', 'out', 'scalar', 'scalar', 'scalar', 'scalar', 'scalar'],
+    valid: (f) => {
+      const n = len(f), b2 = f.rng.uniform(0.9, 0.9999);
+      return [f.floats(n), f.floats(n), f.floats(n), positive(f, n), f.rng.uniform(0, 0.1), f.rng.uniform(0.5, 0.99), b2,
+        1 - b2 ** f.int(1, 50), f.pick([1e-7, 1e-4, 1e-3])];
+    },
+    js: (a) => jsBackend.adamStep(...(a as Parameters<NativeBinding['adamStep']>)),
+  },
+  {
+    fn: 'rmspropStep', kinds: ['out', 'buffer', 'out', 'scalar', 'scalar', 'scalar'],
+    valid: (f) => {
+      const n = len(f);
+      return [f.floats(n), f.floats(n), positive(f, n), f.rng.uniform(0, 0.1), f.rng.uniform(0.5, 0.99), f.pick([1e-7, 1e-4, 1e-3])];
+    },
+    js: (a) => jsBackend.rmspropStep(...(a as Parameters<NativeBinding['rmspropStep']>)),
+  },
+  {
+    fn: 'addRowVector', kinds: ['out', 'buffer', 'size', 'size'],
+    valid: (f) => {
+      const rows = f.int(0, 8), cols = f.int(0, 12);
+      return [f.floats(rows * cols), f.floats(cols), rows, cols];
+    },
+    js: (a) => jsBackend.addRowVector(...(a as Parameters<NativeBinding['addRowVector']>)),
+  },
+  {
+    fn: 'sumRows', kinds: ['buffer', 'out', 'size', 'size', 'flag'],
+    valid: (f) => {
+      const rows = f.int(0, 8), cols = f.int(0, 12);
+      return [f.floats(rows * cols), f.floats(cols), rows, cols, f.chance(0.5)];
+    },
+    js: (a) => jsBackend.sumRows(...(a as Parameters<NativeBinding['sumRows']>)),
+  },
+  {
+    fn: 'biasActivation', kinds: ['out', 'buffer', 'size', 'size', 'activation', 'scalar'],
+    valid: (f) => {
+      const rows = f.int(0, 8), cols = f.int(0, 12);
+      return [f.floats(rows * cols, -3, 3), f.floats(cols), rows, cols, f.int(0, 4), f.rng.uniform(0, 0.5)];
+    },
+    js: ([y, bias, rows, cols, kind, alpha]) => jsBackend.biasActivation(y as Float32Array, bias as Float32Array, rows as number, cols as number,
+      ACTIVATION_KINDS[kind as number], alpha as number),
+  },
+  {
+    fn: 'firstNonFinite', kinds: ['buffer'],
+    valid: (f) => {
+      // NaN and ±Infinity are what it looks for, so valid data contains them.
+      const x = f.floats(len(f));
+      if (x.length > 0 && f.chance(0.6)) x[f.int(0, x.length - 1)] = f.pick([NaN, Infinity, -Infinity]);
+      return [x];
+    },
+    js: ([x]) => jsBackend.firstNonFinite(x as Float32Array),
+  },
+  {
+    fn: 'axpy', kinds: ['scalar', 'buffer', 'out'],
+    valid: (f) => {
+      const n = len(f);
+      return [f.rng.uniform(-2, 2), f.floats(n), f.floats(n)];
+    },
+    js: (a) => jsBackend.axpy(...(a as Parameters<NativeBinding['axpy']>)),
+  },
+  {
+    fn: 'mse', kinds: ['buffer', 'buffer'],
+    valid: (f) => {
+      const n = len(f);
+      return [f.floats(n), f.floats(n)];
+    },
+    js: (a) => jsBackend.mse(...(a as Parameters<NativeBinding['mse']>)),
+  },
+  {
+    fn: 'mseGradient', kinds: ['buffer', 'buffer', 'out'],
+    valid: (f) => {
+      const n = len(f);
+      return [f.floats(n), f.floats(n), f.floats(n)];
+    },
+    js: (a) => jsBackend.mseGradient(...(a as Parameters<NativeBinding['mseGradient']>)),
+  },
+  { fn: 'info', kinds: [], valid: () => [] },
+  { fn: 'setIsa', kinds: ['isa'], valid: (f) => [f.pick(supportedIsas)] },
+  // Valid thread counts stay small: 1024 is legal but would start 1023 threads
+  // on a shared two-core machine.
+  { fn: 'setNumThreads', kinds: ['threads'], valid: (f) => [f.int(0, 3)] },
+];
+
+let supportedIsas: string[] = ['baseline'];
+
+/** The ISA variants setIsa may be given valid calls with (from binding.info()). */
+export function setSupportedIsas(isas: string[]): void {
+  supportedIsas = isas;
+}
