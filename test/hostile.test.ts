@@ -319,3 +319,45 @@ describe('shared-memory race on every binding function', function () {
     for (const [fn, c] of Object.entries(counts)) expect(c.returned + c.threw, fn).to.be.greaterThan(0);
   });
 });
+
+describe('hostile options and inputs beyond the binding', function () {
+  this.timeout(60_000);
+  const throwing = (key: string, base: object = {}) =>
+    Object.defineProperty({ ...base }, key, { enumerable: true, get: () => { throw new Error(`getter ${key} says no`); } });
+
+  it('options objects with getters that throw: the error surfaces, and the network is not left busy or half-built', async () => {
+    const net = new Network({ seed: 1 }).add(new Dense(2, 2)).use('mse');
+    const before = net.getWeights().map((w) => Array.from(w));
+    for (const key of ['epochs', 'batchSize', 'optimizer', 'validationData', 'callbacks']) {
+      const options = throwing(key, { epochs: 1 }) as never;
+      await expectReject(net.fit([[1, 2]], [[1, 0]], options), `getter ${key} says no`);
+      expect(net.isTraining, key).to.equal(false);
+    }
+    expect(net.getWeights().map((w) => Array.from(w))).to.deep.equal(before);
+    await net.fit([[1, 2]], [[1, 0]], { epochs: 1 });
+    expect(() => new Dense(2, 2, throwing('activation') as never)).to.throw('getter activation says no');
+    expect(() => net.predict([[1, 2]], throwing('batchSize') as never)).to.throw('getter batchSize says no');
+  });
+
+  it('CLI predict refuses a NaN row instead of printing a class for it', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'layerwise-nan-'));
+    try {
+      writeFileSync(path.join(dir, 'train.csv'), 'a,b,label\n0.1,0.2,0\n0.3,0.4,1\n0.5,0.1,0\n0.9,0.8,1\n');
+      writeFileSync(path.join(dir, 'input.csv'), 'a,b\n0.1,0.2\nnan,0.4\n');
+      writeFileSync(path.join(dir, 'spec.json'), JSON.stringify({
+        seed: 1, layers: [{ type: 'Dense', inputSize: 2, outputSize: 2 }, { type: 'Activation', kind: 'softmax' }], loss: 'sparseCategoricalCrossEntropy',
+      }));
+      const cli = (args: string[]) => spawnSync(process.execPath, [path.join(__dirname, '..', 'bin', 'layerwise.js'), ...args], {
+        cwd: dir, encoding: 'utf8', env: { ...process.env, LAYERWISE_CLI_FROM_SOURCE: '1' },
+      });
+      const trained = cli(['train', 'spec.json', '--data', 'train.csv', '--label-column', 'label', '--epochs', '1', '--out', 'model', '--json']);
+      expect(trained.status, trained.stderr + trained.stdout).to.equal(0);
+      const predicted = cli(['predict', 'model', '--input', 'input.csv']);
+      expect(predicted.status).to.equal(1);
+      expect(predicted.stdout).to.equal('');
+      expect(predicted.stderr).to.contain('holds NaN in sample 1 (element 0); inputs must be finite');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
