@@ -4,6 +4,7 @@
 import type { Network, TrainingState } from './network.js';
 import { describe } from './shape.js';
 import { OptionError } from './errors.js';
+import { checkOptions } from './options.js';
 
 /** What fit reports after each epoch (validation entries when it has validation data). */
 export interface EpochLogs {
@@ -76,7 +77,9 @@ export class EarlyStopping implements Callback {
   private wait = 0;
   private bestWeights?: Float32Array[];
 
-  constructor({ monitor, patience = 0, minDelta = 0, restoreBestWeights = false }: EarlyStoppingOptions = {}) {
+  constructor(options: EarlyStoppingOptions = {}) {
+    checkOptions(options, ['monitor', 'patience', 'minDelta', 'restoreBestWeights'], 'EarlyStopping options');
+    const { monitor, patience = 0, minDelta = 0, restoreBestWeights = false } = options;
     if (monitor !== undefined && !['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) {
       throw new OptionError(`expected 'loss', 'accuracy', 'valLoss' or 'valAccuracy' for EarlyStopping monitor but got ${describe(monitor)}`);
     }

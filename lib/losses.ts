@@ -6,7 +6,7 @@ import { getBackend } from './backends/index.js';
 import { describe, formatShape, sameShape } from './shape.js';
 import { Tensor } from './tensor.js';
 import { DataError, OptionError, ShapeError } from './errors.js';
-import { ownLookup } from './options.js';
+import { ownLookup, suggest } from './options.js';
 
 export type AccuracyKind = 'binary' | 'categorical' | 'sparse';
 
@@ -188,7 +188,10 @@ export type LossName = 'mse' | 'binaryCrossEntropy' | 'categoricalCrossEntropy' 
 export function getLoss(spec: LossName | Loss): Loss {
   if (typeof spec === 'string') {
     const loss = ownLookup(LOSSES, spec);
-    if (!loss) throw new OptionError(`expected one of ${Object.keys(LOSSES).join(', ')} for loss but got ${describe(spec)}`);
+    if (!loss) {
+      const hint = suggest(spec, Object.keys(LOSSES));
+      throw new OptionError(`expected one of ${Object.keys(LOSSES).join(', ')} for loss but got ${describe(spec)}` + (hint ? ` (did you mean '${hint}'?)` : ''));
+    }
     return loss;
   }
   if (spec && typeof spec.value === 'function' && typeof spec.gradient === 'function') return spec;

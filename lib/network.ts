@@ -15,6 +15,7 @@ import { loadNetwork, saveNetwork, type LoadOptions, type SaveOptions } from './
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
+import { checkOptions } from './options.js';
 
 export interface NetworkOptions {
   /** Seeds weight initialisation, and by default shuffling and dropout in fit. */
@@ -84,6 +85,15 @@ export interface Evaluation {
   accuracy?: number;
 }
 
+type OptionKeys<T> = { [K in keyof Required<T>]: true };
+/** Every fit option, keyed by FitOptions so a new option is a compile error until it is listed. */
+const FIT_OPTION_KEYS = Object.keys({
+  epochs: true, batchSize: true, optimizer: true, learningRate: true, loss: true, metrics: true, shuffle: true,
+  validationSplit: true, validationData: true, seed: true, callbacks: true, onEpochEnd: true, onBatchEnd: true,
+  verbose: true, signal: true, resume: true,
+} satisfies OptionKeys<FitOptions>);
+const EVALUATE_OPTION_KEYS = Object.keys({ batchSize: true, loss: true } satisfies OptionKeys<EvaluateOptions>);
+
 type LossFn = (yTrue: Tensor, yPred: Tensor) => number;
 type LossPrimeFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
 
@@ -142,6 +152,7 @@ export class Network {
   private fitting = false;
 
   constructor(options: NetworkOptions = {}) {
+    checkOptions(options, ['seed'], 'Network options');
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
       throw new OptionError(`expected an integer seed but got ${describe(options.seed)}`);
     }
@@ -246,7 +257,9 @@ export class Network {
   }
 
   /** predict's work, one batch per step, so the sync and async forms share it. */
-  private *predictionSteps(xIn: TensorLike, { batchSize = 256 }: { batchSize?: number }): Generator<void, Tensor> {
+  private *predictionSteps(xIn: TensorLike, options: { batchSize?: number }): Generator<void, Tensor> {
+    checkOptions(options, ['batchSize'], 'predict options');
+    const { batchSize = 256 } = options;
     this.requireLayers();
     const x = toTensor(xIn, 'predict input');
     assertPositiveInteger(batchSize, 'batchSize');
@@ -263,6 +276,7 @@ export class Network {
 
   /** evaluate's work, one batch per step, so the sync and async forms share it. */
   private *evaluationSteps(xIn: TensorLike, yIn: TensorLike, options: EvaluateOptions): Generator<void, Evaluation> {
+    checkOptions(options, EVALUATE_OPTION_KEYS, 'evaluate options');
     this.requireLayers();
     const loss = options.loss !== undefined ? getLoss(options.loss) : this.requireLoss();
     const x = toTensor(xIn, 'x');
@@ -316,6 +330,7 @@ export class Network {
   private async runFit(xIn: TensorLike, yIn: TensorLike, options: FitOptions): Promise<History> {
     this.requireLayers();
     if (options === null || typeof options !== 'object') throw new OptionError('expected fit options { epochs, ... }');
+    checkOptions(options, FIT_OPTION_KEYS, 'fit options');
     const loss = options.loss !== undefined ? getLoss(options.loss) : this.requireLoss();
     const epochs = assertPositiveInteger(options.epochs, 'epochs');
     const batchSize = assertPositiveInteger(options.batchSize ?? 32, 'batchSize');

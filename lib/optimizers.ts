@@ -7,6 +7,7 @@ import type { Parameter } from './layers/layer.js';
 import { describe } from './shape.js';
 import type { Tensor } from './tensor.js';
 import { OptionError, ShapeError } from './errors.js';
+import { checkOptions, suggest } from './options.js';
 
 export interface Optimizer {
   readonly name: string;
@@ -127,6 +128,7 @@ abstract class SlottedOptimizer implements Optimizer {
 }
 
 export interface SgdOptions { learningRate?: number; momentum?: number; nesterov?: boolean }
+const SGD_OPTION_KEYS: readonly (keyof SgdOptions)[] = ['learningRate', 'momentum', 'nesterov'];
 
 /** Stochastic gradient descent, optionally with (Nesterov) momentum, as torch.optim.SGD. */
 export class SGD extends SlottedOptimizer {
@@ -135,7 +137,9 @@ export class SGD extends SlottedOptimizer {
   readonly momentum: number;
   readonly nesterov: boolean;
 
-  constructor({ learningRate = 0.01, momentum = 0, nesterov = false }: SgdOptions = {}) {
+  constructor(options: SgdOptions = {}) {
+    checkOptions(options, SGD_OPTION_KEYS, 'sgd options');
+    const { learningRate = 0.01, momentum = 0, nesterov = false } = options;
     super(1, 'sgd');
     this.learningRate = checkRate(learningRate, 'sgd learningRate', { max: MAX_LEARNING_RATE });
     this.momentum = checkRate(momentum, 'sgd momentum', { max: 1 });
@@ -164,6 +168,7 @@ export class SGD extends SlottedOptimizer {
 }
 
 export interface AdamOptions { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
+const ADAM_OPTION_KEYS: readonly (keyof AdamOptions)[] = ['learningRate', 'beta1', 'beta2', 'epsilon'];
 
 /** Adam (Kingma & Ba), as torch.optim.Adam without weight decay. */
 export class Adam extends SlottedOptimizer {
@@ -173,7 +178,9 @@ export class Adam extends SlottedOptimizer {
   readonly beta2: number;
   readonly epsilon: number;
 
-  constructor({ learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 }: AdamOptions = {}) {
+  constructor(options: AdamOptions = {}) {
+    checkOptions(options, ADAM_OPTION_KEYS, 'adam options');
+    const { learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = options;
     super(2, 'adam');
     this.learningRate = checkRate(learningRate, 'adam learningRate', { max: MAX_LEARNING_RATE });
     this.beta1 = checkRate(beta1, 'adam beta1', { max: 1 });
@@ -201,6 +208,7 @@ export class Adam extends SlottedOptimizer {
 }
 
 export interface RmspropOptions { learningRate?: number; rho?: number; epsilon?: number }
+const RMSPROP_OPTION_KEYS: readonly (keyof RmspropOptions)[] = ['learningRate', 'rho', 'epsilon'];
 
 /** RMSprop (Hinton), as Keras' RMSprop without momentum. */
 export class RMSprop extends SlottedOptimizer {
@@ -209,7 +217,9 @@ export class RMSprop extends SlottedOptimizer {
   readonly rho: number;
   readonly epsilon: number;
 
-  constructor({ learningRate = 0.001, rho = 0.9, epsilon = 1e-7 }: RmspropOptions = {}) {
+  constructor(options: RmspropOptions = {}) {
+    checkOptions(options, RMSPROP_OPTION_KEYS, 'rmsprop options');
+    const { learningRate = 0.001, rho = 0.9, epsilon = 1e-7 } = options;
     super(1, 'rmsprop');
     this.learningRate = checkRate(learningRate, 'rmsprop learningRate', { max: MAX_LEARNING_RATE });
     this.rho = checkRate(rho, 'rmsprop rho', { max: 1 });
@@ -237,10 +247,15 @@ export const adam = (options?: AdamOptions): Adam => new Adam(options);
 export const rmsprop = (options?: RmspropOptions): RMSprop => new RMSprop(options);
 
 export type OptimizerName = 'sgd' | 'adam' | 'rmsprop';
-export type OptimizerSpec = OptimizerName | Optimizer | ({ name: OptimizerName } & SgdOptions & AdamOptions & RmspropOptions);
+export type OptimizerSpec =
+  | OptimizerName
+  | Optimizer
+  | ({ name: 'sgd' } & SgdOptions)
+  | ({ name: 'adam' } & AdamOptions)
+  | ({ name: 'rmsprop' } & RmspropOptions);
 
 /** An optimizer from a name ('adam'), a config ({ name: 'sgd', momentum: 0.9 }) or an instance. */
-export function getOptimizer(spec: OptimizerSpec, learningRate?: number): Optimizer {
+export function getOptimizer(spec: OptimizerSpec | OptimizerConfig, learningRate?: number): Optimizer {
   if (typeof spec === 'object' && spec !== null && typeof (spec as Optimizer).step === 'function') {
     const opt = spec as Optimizer;
     if (learningRate !== undefined) opt.learningRate = checkRate(learningRate, 'learningRate', { max: MAX_LEARNING_RATE });
@@ -252,7 +267,10 @@ export function getOptimizer(spec: OptimizerSpec, learningRate?: number): Optimi
     case 'sgd': return new SGD(withRate);
     case 'adam': return new Adam(withRate);
     case 'rmsprop': return new RMSprop(withRate);
-    default:
-      throw new OptionError(`expected 'sgd', 'adam', 'rmsprop' or an Optimizer for optimizer but got ${describe(typeof spec === 'string' ? spec : name)}`);
+    default: {
+      const hint = typeof name === 'string' ? suggest(name, ['sgd', 'adam', 'rmsprop']) : undefined;
+      throw new OptionError(`expected 'sgd', 'adam', 'rmsprop' or an Optimizer for optimizer but got ${describe(typeof spec === 'string' ? spec : name)}` +
+        (hint ? ` (did you mean '${hint}'?)` : ''));
+    }
   }
 }

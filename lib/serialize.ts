@@ -33,14 +33,15 @@ import { Flatten } from './layers/flatten.js';
 import type { Layer, LayerConfig } from './layers/layer.js';
 import { AvgPool2D, MaxPool2D } from './layers/pooling.js';
 import { readRegularFile, UnreadableFile, withDirectoryLock, writeFileAtomically } from './atomic-file.js';
-import { getLoss, LOSSES } from './losses.js';
+import { getLoss, LOSSES, type LossName } from './losses.js';
 import { Network } from './network.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { describe, formatShape, sameShape } from './shape.js';
 import { BusyError, ModelFileError, OptionError } from './errors.js';
 import { getBackend } from './backends/index.js';
 import { withAllocationBudget } from './tensor.js';
-import { ownLookup } from './options.js';
+import { checkOptions, ownLookup, suggest } from './options.js';
+import { checkLayerSpec, NETWORK_SPEC_KEYS, type LayerSpec } from './layer-spec.js';
 
 export const MODEL_FORMAT = 'layerwise-model';
 export const MODEL_VERSION = 2;
@@ -60,8 +61,8 @@ const LAYER_TYPES: Record<string, (c: LayerConfig) => Layer> = {
 /** A network described as data: what `layerwise train` reads from a spec file. */
 export interface NetworkSpec {
   seed?: number;
-  layers: LayerConfig[];
-  loss?: string;
+  layers: LayerSpec[];
+  loss?: LossName;
 }
 
 export interface SpecOptions {
@@ -89,6 +90,7 @@ function buildFromSpec(spec: NetworkSpec, source: string): Network {
   if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.layers)) {
     throw new OptionError(`${source}: expected { layers: [...] } but got ${describe(spec)}`);
   }
+  checkOptions(spec, NETWORK_SPEC_KEYS, source);
   if (spec.seed !== undefined && !Number.isInteger(spec.seed)) throw new OptionError(`${source}: seed must be an integer but is ${describe(spec.seed)}`);
   const network = new Network({ seed: spec.seed });
   spec.layers.forEach((config, i) => {
@@ -96,14 +98,18 @@ function buildFromSpec(spec: NetworkSpec, source: string): Network {
     if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(LAYER_TYPES, type)) {
       throw new OptionError(`${source}: layer ${i} has unknown type ${describe(type)} (known: ${Object.keys(LAYER_TYPES).join(', ')})`);
     }
+    checkLayerSpec(config as LayerConfig, `${source}: layer ${i} (${type})`);
     try {
-      network.add(LAYER_TYPES[type](config));
+      network.add(LAYER_TYPES[type](config as LayerConfig));
     } catch (err) {
       throw new OptionError(`${source}: layer ${i} (${type}): ${(err as Error).message}`);
     }
   });
   if (spec.loss !== undefined && spec.loss !== null) {
-    if (ownLookup(LOSSES, spec.loss) === undefined) throw new OptionError(`${source}: unknown loss ${describe(spec.loss)}`);
+    if (ownLookup(LOSSES, spec.loss) === undefined) {
+      const hint = typeof spec.loss === 'string' ? suggest(spec.loss, Object.keys(LOSSES)) : undefined;
+      throw new OptionError(`${source}: unknown loss ${describe(spec.loss)}` + (hint ? ` (did you mean '${hint}'?)` : ` (known: ${Object.keys(LOSSES).join(', ')})`));
+    }
     network.use(getLoss(spec.loss as never));
   }
   return network;
@@ -293,7 +299,7 @@ export async function loadNetwork(dir: string, options: LoadOptions = {}): Promi
   try {
     network = withAllocationBudget(budget,
       (shape) => new ModelFileError(`${modelPath}: a layer asks for a ${formatShape(shape)} tensor, more than the ${w.floats} values ${w.file} holds`),
-      () => networkFromSpec({ seed: model.seed, layers: model.layers, loss: model.loss ?? undefined }, modelPath));
+      () => networkFromSpec({ seed: model.seed, layers: model.layers as LayerSpec[], loss: (model.loss ?? undefined) as LossName | undefined }, modelPath));
   } catch (err) {
     if (err instanceof ModelFileError) throw err;
     throw new ModelFileError((err as Error).message);

@@ -9,6 +9,7 @@ import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
+import { checkOptions } from '../options.js';
 
 export type ScalarFunction = (x: number) => number;
 export type ActivationName = ActivationKind | 'softmax';
@@ -41,6 +42,7 @@ export class Activation extends Layer {
       this.derivative = second;
     } else if (ACTIVATION_NAMES.includes(kindOrFn)) {
       this.kind = kindOrFn;
+      if (second !== undefined) checkOptions(second, ['alpha'], 'Activation options');
       if (second !== undefined && typeof second === 'object' && second.alpha !== undefined) {
         if (typeof second.alpha !== 'number' || !Number.isFinite(second.alpha)) {
           throw new OptionError(`expected a finite number for leakyRelu alpha but got ${describe(second.alpha)}`);

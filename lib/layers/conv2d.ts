@@ -25,6 +25,7 @@ import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
+import { checkOptions } from '../options.js';
 
 export type Padding = 'valid' | 'same';
 type Pair = [number, number];
@@ -44,6 +45,10 @@ export interface Conv2DOptions {
   /** Input channels, when known but the image size is not (creates the weights at once). */
   inputChannels?: number;
 }
+
+const CONV2D_OPTION_KEYS: readonly (keyof Conv2DOptions)[] = [
+  'filters', 'kernelSize', 'strides', 'padding', 'inputShape', 'activation', 'kernelInitializer', 'inputChannels',
+];
 
 export class Conv2D extends Layer {
   readonly filters: number;
@@ -73,6 +78,7 @@ export class Conv2D extends Layer {
     if (options === null || typeof options !== 'object') {
       throw new OptionError(`expected Conv2D options or (inputShape, kernelShape, depth) but got ${describe(first)}`);
     }
+    checkOptions(options, CONV2D_OPTION_KEYS, 'Conv2D options');
     this.options = { ...options };
     this.filters = assertPositiveInteger(options.filters, 'Conv2D filters');
     this.initializer = getInitializer(options.kernelInitializer, 'Conv2D kernelInitializer');

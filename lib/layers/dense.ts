@@ -16,6 +16,7 @@ import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
 import { OptionError, ShapeError } from '../errors.js';
+import { checkOptions } from '../options.js';
 
 export interface DenseOptions {
   /** Applied to X·W + B (default none). */
@@ -23,6 +24,8 @@ export interface DenseOptions {
   /** Weight initialiser (default glorotUniform); the bias starts at zero. */
   kernelInitializer?: InitializerName;
 }
+
+const DENSE_OPTION_KEYS: readonly (keyof DenseOptions)[] = ['activation', 'kernelInitializer'];
 
 export class Dense extends Layer {
   readonly inputSize: number;
@@ -38,6 +41,7 @@ export class Dense extends Layer {
 
   constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
     super();
+    checkOptions(options, DENSE_OPTION_KEYS, 'Dense options');
     this.options = { ...options };
     this.initializer = getInitializer(options.kernelInitializer, 'Dense kernelInitializer');
     this.tail = new BiasActivation(options.activation);

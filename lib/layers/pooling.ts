@@ -14,6 +14,7 @@ import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { outputAndPad, pair, type Padding } from './conv2d.js';
 import { OptionError, ShapeError } from '../errors.js';
+import { checkOptions } from '../options.js';
 
 export interface Pool2DOptions {
   /** Window size (default 2). */
@@ -33,6 +34,7 @@ abstract class Pool2D extends Layer {
   constructor(options: Pool2DOptions = {}) {
     super();
     if (options === null || typeof options !== 'object') throw new OptionError(`expected pooling options but got ${describe(options)}`);
+    checkOptions(options, ['poolSize', 'strides', 'padding'], `${this.constructor.name} options`);
     this.poolSize = pair(options.poolSize ?? 2, `${this.constructor.name} poolSize`);
     this.strides = pair(options.strides ?? this.poolSize, `${this.constructor.name} strides`);
     this.padding = options.padding ?? 'valid';

@@ -1,0 +1,55 @@
+// Layer specs as data: one object type per layer type, so a spec literal in
+// TypeScript completes and a misspelt key is a compile error, and the same
+// key lists check a spec read from JSON at run time.
+
+import type { ActivationName, ActivationOptions } from './layers/activation.js';
+import type { Conv2DOptions } from './layers/conv2d.js';
+import type { DenseOptions } from './layers/dense.js';
+import type { Pool2DOptions } from './layers/pooling.js';
+import type { LayerConfig } from './layers/layer.js';
+import { checkOptions } from './options.js';
+
+export interface DenseSpec extends DenseOptions { type: 'Dense'; inputSize: number; outputSize: number }
+export interface ActivationSpec extends ActivationOptions { type: 'Activation'; kind: ActivationName }
+export interface Conv2DSpec extends Conv2DOptions { type: 'Conv2D' }
+export interface MaxPool2DSpec extends Pool2DOptions { type: 'MaxPool2D' }
+export interface AvgPool2DSpec extends Pool2DOptions { type: 'AvgPool2D' }
+export interface DropoutSpec { type: 'Dropout'; rate: number }
+export interface FlattenSpec { type: 'Flatten' }
+
+/** One layer of a NetworkSpec, discriminated by `type`. */
+export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec;
+
+type Keys<T> = { [K in keyof Required<T>]: true };
+const key = <T>(table: Keys<T>): readonly string[] => Object.keys(table);
+
+/**
+ * The keys each layer type accepts in a spec. Tables keyed by the spec types,
+ * so a new option added to an options interface is a compile error here until
+ * it is listed.
+ */
+const SPEC_KEYS: Readonly<Record<string, readonly string[]>> = {
+  Dense: key<DenseSpec>({ type: true, inputSize: true, outputSize: true, activation: true, kernelInitializer: true }),
+  Activation: key<ActivationSpec>({ type: true, kind: true, alpha: true }),
+  Conv2D: key<Conv2DSpec>({
+    type: true, filters: true, kernelSize: true, strides: true, padding: true, inputShape: true, activation: true,
+    kernelInitializer: true, inputChannels: true,
+  }),
+  MaxPool2D: key<MaxPool2DSpec>({ type: true, poolSize: true, strides: true, padding: true }),
+  AvgPool2D: key<AvgPool2DSpec>({ type: true, poolSize: true, strides: true, padding: true }),
+  Dropout: key<DropoutSpec>({ type: true, rate: true }),
+  Flatten: key<FlattenSpec>({ type: true }),
+};
+
+/**
+ * Rejects a key the layer type does not take, naming the nearest known key.
+ * Layer types without a table here (added later) are checked by their own
+ * constructors.
+ */
+export function checkLayerSpec(config: LayerConfig, what: string): void {
+  const known = Object.prototype.hasOwnProperty.call(SPEC_KEYS, config.type) ? SPEC_KEYS[config.type] : undefined;
+  if (known) checkOptions(config, known, what);
+}
+
+/** The top-level keys of a NetworkSpec. */
+export const NETWORK_SPEC_KEYS: readonly string[] = ['seed', 'layers', 'loss'];
