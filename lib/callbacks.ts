@@ -1,13 +1,14 @@
 // Training callbacks: hooks fit calls between batches and epochs, and
 // EarlyStopping built on them.
 
+import type { MetricHistory, MetricValues, ValidationMetricValues } from './metrics.js';
 import type { Network, TrainingState } from './network.js';
 import { describe } from './shape.js';
 import { OptionError } from './errors.js';
 import { checkOptions } from './options.js';
 
-/** What fit reports after each epoch (validation entries when it has validation data). */
-export interface EpochLogs {
+/** What fit reports after each epoch (validation entries when it has validation data; the metrics asked for). */
+export interface EpochLogs extends MetricValues, ValidationMetricValues {
   loss: number;
   accuracy?: number;
   valLoss?: number;
@@ -32,7 +33,7 @@ export interface TrainingContext {
 }
 
 /** Per-epoch series: loss and accuracy, and their validation twins when there is validation data. */
-export interface History {
+export interface History extends MetricHistory {
   loss: number[];
   accuracy?: number[];
   valLoss?: number[];

@@ -44,4 +44,10 @@ export {
 export type { Backend, ActivationKind, ConvGeometry, PoolGeometry } from './backends/backend.js';
 export * from './data/index.js';
 export { trainInWorker, type TrainInWorkerOptions, type WorkerFitOptions, type WorkerProgress, type WorkerTrainingResult } from './worker.js';
+export { StandardScaler, MinMaxScaler, Normalization, type NormalizationOptions } from './preprocessing.js';
+export { trainTestSplit, type SplitOptions, type Split } from './splits.js';
+export { METRIC_NAMES, type MetricName, type MetricValues } from './metrics.js';
+export type {
+  LayerSpec, DenseSpec, ActivationSpec, Conv2DSpec, MaxPool2DSpec, AvgPool2DSpec, DropoutSpec, FlattenSpec, NormalizationSpec,
+} from './layer-spec.js';
 export { PRESETS, getPreset, presetNames, type Preset } from './presets.js';

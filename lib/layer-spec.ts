@@ -16,9 +16,10 @@ export interface MaxPool2DSpec extends Pool2DOptions { type: 'MaxPool2D' }
 export interface AvgPool2DSpec extends Pool2DOptions { type: 'AvgPool2D' }
 export interface DropoutSpec { type: 'Dropout'; rate: number }
 export interface FlattenSpec { type: 'Flatten' }
+export interface NormalizationSpec { type: 'Normalization'; offset: number[]; scale: number[] }
 
 /** One layer of a NetworkSpec, discriminated by `type`. */
-export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec;
+export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec | NormalizationSpec;
 
 type Keys<T> = { [K in keyof Required<T>]: true };
 const key = <T>(table: Keys<T>): readonly string[] => Object.keys(table);
@@ -39,6 +40,7 @@ const SPEC_KEYS: Readonly<Record<string, readonly string[]>> = {
   AvgPool2D: key<AvgPool2DSpec>({ type: true, poolSize: true, strides: true, padding: true }),
   Dropout: key<DropoutSpec>({ type: true, rate: true }),
   Flatten: key<FlattenSpec>({ type: true }),
+  Normalization: key<NormalizationSpec>({ type: true, offset: true, scale: true }),
 };
 
 /**

@@ -8,7 +8,10 @@ import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from '.
 import { Activation } from './layers/activation.js';
 import { Layer, type Parameter } from './layers/layer.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
-import { countCorrect, countPredictions } from './metrics.js';
+import { chooseMetrics, countCorrect, countPredictions, MetricTotals, validationName, type ExtraMetric, type MetricName, type MetricValues } from './metrics.js';
+import { Normalization, type StandardScaler, type MinMaxScaler } from './preprocessing.js';
+import { splitProblems } from './splits.js';
+import type { CsvFeature } from './data/csv.js';
 import { getOptimizer, type Optimizer, type OptimizerSpec, type OptimizerState } from './optimizers.js';
 import { Rng, randomSeed, type RngState } from './random.js';
 import { loadNetwork, saveNetwork, type LoadOptions, type SaveOptions } from './serialize.js';
@@ -33,7 +36,7 @@ export interface FitOptions {
   /** A loss name or object; default the one given to use(). */
   loss?: LossName | Loss;
   /** Report accuracy (default: on for the cross-entropies, off otherwise). */
-  metrics?: 'accuracy'[];
+  metrics?: MetricName[];
   /** Visit the samples in a new seeded order every epoch (default true). */
   shuffle?: boolean;
   /** Hold out this fraction of the samples (the last ones, before shuffling) for validation. */
@@ -73,14 +76,18 @@ interface TotalsState {
   samples: number;
   correct: number;
   predictions: number;
+  /** The extra metrics' running sums (MetricTotals.state()). */
+  metrics?: number[];
 }
 
 export interface EvaluateOptions {
   batchSize?: number;
   loss?: LossName | Loss;
+  /** Default: accuracy for classification losses; mae, rmse and r2 for mse (never an accuracy unless asked). */
+  metrics?: MetricName[];
 }
 
-export interface Evaluation {
+export interface Evaluation extends MetricValues {
   loss: number;
   accuracy?: number;
 }
@@ -92,7 +99,7 @@ const FIT_OPTION_KEYS = Object.keys({
   validationSplit: true, validationData: true, seed: true, callbacks: true, onEpochEnd: true, onBatchEnd: true,
   verbose: true, signal: true, resume: true,
 } satisfies OptionKeys<FitOptions>);
-const EVALUATE_OPTION_KEYS = Object.keys({ batchSize: true, loss: true } satisfies OptionKeys<EvaluateOptions>);
+const EVALUATE_OPTION_KEYS = Object.keys({ batchSize: true, loss: true, metrics: true } satisfies OptionKeys<EvaluateOptions>);
 
 type LossFn = (yTrue: Tensor, yPred: Tensor) => number;
 type LossPrimeFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
@@ -147,6 +154,12 @@ let lastYield = 0;
 export class Network {
   readonly layers: Layer[] = [];
   readonly seed: number;
+  /** Names of the class ids the network predicts (from loadCsv's classNames); saved with the model. */
+  classNames?: string[];
+  /** Name of the target column, for a regression's output (saved with the model). */
+  targetName?: string;
+  /** How a CSV's feature columns were encoded for this network (loadCsv's features); saved with the model. */
+  csvFeatures?: CsvFeature[];
   private loss?: Loss;
   private readonly rng: Rng;
   private fitting = false;
@@ -166,6 +179,25 @@ export class Network {
     layer.initialize(this.rng.fork());
     this.layers.push(layer);
     return this;
+  }
+
+  /**
+   * Puts a fitted scaler (as a Normalization layer), or a Normalization layer,
+   * in front of the network, replacing one put there before: fit, predict,
+   * evaluate, the CLI and a saved model then all apply it to raw features.
+   */
+  setPreprocessing(preprocessing: StandardScaler | MinMaxScaler | Normalization): this {
+    if (this.fitting) throw new BusyError('this network is training: set its preprocessing before fit or after it ends');
+    const layer = preprocessing instanceof Normalization ? preprocessing : preprocessing?.toLayer?.();
+    if (!(layer instanceof Normalization)) throw new OptionError(`expected a fitted StandardScaler, MinMaxScaler or a Normalization layer but got ${describe(preprocessing)}`);
+    if (this.layers[0] instanceof Normalization) this.layers[0] = layer;
+    else this.layers.unshift(layer);
+    return this;
+  }
+
+  /** The Normalization layer in front of the network, if any. */
+  get preprocessing(): Normalization | undefined {
+    return this.layers[0] instanceof Normalization ? this.layers[0] : undefined;
   }
 
   /** Sets the loss: a Loss, a loss name, or the from-scratch pair use(mse, msePrime). */
@@ -280,12 +312,13 @@ export class Network {
     this.requireLayers();
     const loss = options.loss !== undefined ? getLoss(options.loss) : this.requireLoss();
     const x = toTensor(xIn, 'x');
-    const y = toTensor(yIn, 'y');
+    const y = asTargets(toTensor(yIn, 'y'), loss);
     checkSamples(x, y);
     rejectNonFinite(x, 'evaluate x');
     rejectNonFinite(y, 'evaluate y');
     const batchSize = assertPositiveInteger(options.batchSize ?? 256, 'batchSize');
-    const totals = new Totals(loss.accuracy);
+    const chosen = chooseMetrics(options.metrics, loss, 'evaluate');
+    const totals = new Totals(chosen.accuracy ? loss.accuracy : undefined, undefined, chosen.extra);
     const samples = x.shape[0];
     for (let start = 0; start < samples; start += batchSize) {
       const end = Math.min(start + batchSize, samples);
@@ -338,9 +371,10 @@ export class Network {
       throw new OptionError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
     }
     const optimizer: Optimizer = getOptimizer(options.optimizer ?? 'sgd', options.learningRate);
-    const accuracyKind = wantsAccuracy(options.metrics, loss) ? loss.accuracy : undefined;
+    const chosen = chooseMetrics(options.metrics, loss, 'fit');
+    const accuracyKind = chosen.accuracy ? loss.accuracy : undefined;
     let x = toTensor(xIn, 'x');
-    let y = toTensor(yIn, 'y');
+    let y = asTargets(toTensor(yIn, 'y'), loss);
     checkSamples(x, y);
     rejectNonFinite(x, 'x');
     rejectNonFinite(y, 'y');
@@ -351,7 +385,7 @@ export class Network {
       if (!Array.isArray(options.validationData) || options.validationData.length !== 2) {
         throw new OptionError(`expected [x, y] for validationData but got ${describe(options.validationData)}`);
       }
-      validation = [toTensor(options.validationData[0], 'validation x'), toTensor(options.validationData[1], 'validation y')];
+      validation = [toTensor(options.validationData[0], 'validation x'), asTargets(toTensor(options.validationData[1], 'validation y'), loss)];
       // The same checks x and y get, before the first epoch: a NaN here would
       // make every validation loss NaN (and EarlyStopping never fire), a bad
       // label would fail only after a whole epoch of training.
@@ -368,6 +402,10 @@ export class Network {
       if (keep < 1 || keep === x.shape[0]) throw new OptionError(`validationSplit ${split} leaves no training or no validation samples out of ${x.shape[0]}`);
       validation = [x.slice(keep, x.shape[0]), y.slice(keep, y.shape[0])];
       [x, y] = [x.slice(0, keep), y.slice(0, keep)];
+      // Keras' meaning (the last rows) is kept, but a class-sorted file would silently validate on one class.
+      for (const problem of splitProblems(y, validation[1], loss.accuracy)) {
+        process.emitWarning(`validationSplit ${split} holds out the last ${x.shape[0] === 0 ? 0 : validation[0].shape[0]} rows and ${problem}; shuffle the data or split it with trainTestSplit(x, y, { stratify: true })`, { code: 'LAYERWISE_VALIDATION_SPLIT' });
+      }
     }
 
     const callbacks: Callback[] = [...(options.callbacks ?? [])];
@@ -396,7 +434,7 @@ export class Network {
       // A state taken mid-epoch carries that epoch's order; one taken at an
       // epoch boundary (batch 0) still owes the shuffle.
       if ((options.shuffle ?? true) && !(resuming && resume.batch > 0)) shuffleInPlace(order, shuffleRng);
-      const totals = new Totals(accuracyKind, resuming ? resume.totals : undefined);
+      const totals = new Totals(accuracyKind, resuming ? resume.totals : undefined, chosen.extra);
       const firstBatch = resuming ? resume.batch + 1 : 1;
       this.setTraining(true);
       // Rollback points: the epoch's start and the two latest periodic ones.
@@ -464,9 +502,11 @@ export class Network {
       const logs: EpochLogs = { ...totals.result(false), seconds: 0 };
       if (validation) {
         // In training-sized chunks: a 256-image chunk of a CNN is ~50 ms the event loop would wait.
-        const v = await this.evaluateAsync(validation[0], validation[1], { loss, batchSize });
+        const metrics: MetricName[] = [...(accuracyKind ? ['accuracy' as const] : []), ...chosen.extra];
+        const v = await this.evaluateAsync(validation[0], validation[1], { loss, batchSize, metrics });
         logs.valLoss = v.loss;
         if (accuracyKind) logs.valAccuracy = v.accuracy;
+        for (const m of chosen.extra) logs[validationName(m)] = v[m];
       }
       logs.seconds = (performance.now() - started) / 1000;
       record(history, logs);
@@ -475,7 +515,7 @@ export class Network {
       if (options.signal?.aborted && epoch < epochs) {
         history.interrupted = {
           epoch: epoch + 1, batch: 0, order: [...order], shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
-          totals: new Totals(accuracyKind).state(), history: structuredClone({ ...history, interrupted: undefined }),
+          totals: new Totals(accuracyKind, undefined, chosen.extra).state(), history: structuredClone({ ...history, interrupted: undefined }),
         };
         break;
       }
@@ -545,16 +585,22 @@ class Totals {
   private correct = 0;
   private predictions = 0;
 
-  constructor(private readonly accuracy?: 'binary' | 'categorical' | 'sparse', from?: TotalsState) {
-    if (from) ({ lossSum: this.lossSum, samples: this.samples, correct: this.correct, predictions: this.predictions } = from);
+  private readonly extra?: MetricTotals;
+
+  constructor(private readonly accuracy?: 'binary' | 'categorical' | 'sparse', from?: TotalsState, extra: readonly ExtraMetric[] = []) {
+    if (extra.length > 0) this.extra = new MetricTotals(extra);
+    if (from) this.restore(from);
   }
 
   state(): TotalsState {
-    return { lossSum: this.lossSum, samples: this.samples, correct: this.correct, predictions: this.predictions };
+    const state: TotalsState = { lossSum: this.lossSum, samples: this.samples, correct: this.correct, predictions: this.predictions };
+    if (this.extra) state.metrics = this.extra.state();
+    return state;
   }
 
   restore(from: TotalsState): void {
     ({ lossSum: this.lossSum, samples: this.samples, correct: this.correct, predictions: this.predictions } = from);
+    if (this.extra && from.metrics) this.extra.restore(from.metrics);
   }
 
   add(batchLoss: number, size: number, yTrue: Tensor, yPred: Tensor): void {
@@ -564,12 +610,13 @@ class Totals {
       this.correct += countCorrect(this.accuracy, yTrue, yPred);
       this.predictions += countPredictions(this.accuracy, yPred);
     }
+    this.extra?.add(yTrue, yPred);
   }
 
   result(withAccuracy: boolean): Evaluation {
     const out: Evaluation = { loss: this.samples === 0 ? 0 : this.lossSum / this.samples };
     if (this.accuracy && (withAccuracy || this.predictions > 0)) out.accuracy = this.predictions === 0 ? 0 : this.correct / this.predictions;
-    return out;
+    return this.extra ? { ...out, ...this.extra.result() } : out;
   }
 }
 
@@ -592,6 +639,7 @@ function checkResume(state: TrainingState, samples: number, layers: number, epoc
   const t = state.totals;
   const counts = t && [t.samples, t.correct, t.predictions].every((n) => Number.isFinite(n) && n >= 0);
   if (!counts || !Number.isFinite(t.lossSum) || t.correct > t.predictions) fail('the running totals are malformed');
+  if (t.metrics !== undefined && !(Array.isArray(t.metrics) && t.metrics.every((v) => Number.isFinite(v) && v >= 0))) fail('the metric totals are malformed');
   const h = state.history;
   if (!h || !Array.isArray(h.loss) || !h.loss.every(Number.isFinite) || h.loss.length !== state.epoch - 1) fail('the history is malformed');
 }
@@ -599,27 +647,24 @@ function checkResume(state: TrainingState, samples: number, layers: number, epoc
 function record(history: History, logs: EpochLogs): void {
   history.loss.push(logs.loss);
   history.seconds.push(logs.seconds);
-  for (const key of ['accuracy', 'valLoss', 'valAccuracy'] as const) {
-    if (logs[key] !== undefined) (history[key] ??= []).push(logs[key]!);
+  for (const [key, value] of Object.entries(logs)) {
+    if (key === 'loss' || key === 'seconds' || typeof value !== 'number') continue;
+    ((history as unknown as Record<string, number[]>)[key] ??= []).push(value);
   }
 }
 
 function formatEpoch(epoch: number, epochs: number, logs: EpochLogs): string {
   const parts = [`epoch ${epoch}/${epochs}`, `loss=${logs.loss.toFixed(4)}`];
-  if (logs.accuracy !== undefined) parts.push(`accuracy=${logs.accuracy.toFixed(4)}`);
-  if (logs.valLoss !== undefined) parts.push(`valLoss=${logs.valLoss.toFixed(4)}`);
-  if (logs.valAccuracy !== undefined) parts.push(`valAccuracy=${logs.valAccuracy.toFixed(4)}`);
+  for (const [key, value] of Object.entries(logs)) {
+    if (key !== 'loss' && key !== 'seconds' && typeof value === 'number') parts.push(`${key}=${value.toFixed(4)}`);
+  }
   parts.push(`${logs.seconds.toFixed(2)}s`);
   return parts.join('  ');
 }
 
-function wantsAccuracy(metrics: 'accuracy'[] | undefined, loss: Loss): boolean {
-  if (metrics === undefined) return loss.accuracy === 'categorical' || loss.accuracy === 'sparse';
-  if (!Array.isArray(metrics) || metrics.some((m) => m !== 'accuracy')) {
-    throw new OptionError(`expected ['accuracy'] or [] for metrics but got ${describe(metrics)}`);
-  }
-  if (metrics.length > 0 && !loss.accuracy) throw new OptionError(`accuracy is not defined for the loss '${loss.name}'`);
-  return metrics.length > 0;
+/** Keras accepts [n] targets for a one-output model: they become [n, 1] (class ids for a sparse loss stay [n]). */
+function asTargets(y: Tensor, loss: Loss): Tensor {
+  return y.rank === 1 && loss.accuracy !== 'sparse' ? y.reshape([y.shape[0], 1]) : y;
 }
 
 function getKnownLoss(fn: LossFn): Loss | undefined {

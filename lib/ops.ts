@@ -4,9 +4,10 @@
 
 import { getBackend } from './backends/index.js';
 import type { ConvGeometry } from './backends/backend.js';
+import { argmax } from './metrics.js';
 import { describe, formatShape } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
-import { OptionError, ShapeError } from './errors.js';
+import { DataError, OptionError, ShapeError } from './errors.js';
 
 export type ConvMode = 'valid' | 'full' | 'same';
 
@@ -102,3 +103,43 @@ function reversed2d(k: Tensor): Float32Array {
   // Flipping both axes of a row-major matrix reverses its storage.
   return k.data.slice().reverse();
 }
+
+/** Row-wise softmax over the last dimension (max-subtracted, so large logits stay finite). */
+export function softmax(xIn: TensorLike): Tensor {
+  const x = toTensor(xIn, 'softmax input');
+  if (x.rank < 1) throw new ShapeError(`softmax takes a vector or a batch [..., classes] but got ${formatShape(x.shape)}`);
+  const cols = x.shape[x.rank - 1];
+  const out = Tensor.zeros(x.shape);
+  if (cols > 0) getBackend().softmaxRows(x.data, out.data, x.size / cols, cols);
+  return out;
+}
+
+/** Index of the largest value along the last dimension: [n, classes] → [n] (first index on ties, as numpy). */
+export function argMax(xIn: TensorLike): Tensor {
+  const x = toTensor(xIn, 'argMax input');
+  const cols = x.rank < 1 ? 0 : x.shape[x.rank - 1];
+  if (cols === 0) throw new ShapeError(`argMax needs a non-empty last dimension but got ${formatShape(x.shape)}`);
+  const rows = x.size / cols;
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = argmax(x.data, r * cols, cols);
+  return new Tensor(out, x.shape.slice(0, -1));
+}
+
+/** Class ids [n] → one-hot rows [n, classes]; `classes` defaults to the largest id + 1. */
+export function oneHot(idsIn: TensorLike, classes?: number): Tensor {
+  const ids = toTensor(idsIn, 'oneHot ids');
+  if (ids.rank !== 1) throw new ShapeError(`oneHot takes class ids [n] but got ${formatShape(ids.shape)}`);
+  let width = classes;
+  if (width === undefined) width = ids.size === 0 ? 0 : Math.max(...ids.data) + 1;
+  if (!Number.isInteger(width) || width < 1) throw new OptionError(`expected a positive integer for oneHot classes but got ${describe(classes)}`);
+  const out = Tensor.zeros([ids.size, width]);
+  for (let i = 0; i < ids.size; i++) {
+    const id = ids.data[i];
+    if (!Number.isInteger(id) || id < 0 || id >= width) {
+      throw new DataError(`oneHot: sample ${i} holds ${id}, but class ids must be integers in [0, ${width - 1}]`);
+    }
+    out.data[i * width + id] = 1;
+  }
+  return out;
+}
+

@@ -41,6 +41,8 @@ import { BusyError, ModelFileError, OptionError } from './errors.js';
 import { getBackend } from './backends/index.js';
 import { withAllocationBudget } from './tensor.js';
 import { checkOptions, ownLookup, suggest } from './options.js';
+import { applyDataInfo, dataInfoOf, type ModelDataInfo } from './model-data.js';
+import { Normalization } from './preprocessing.js';
 import { checkLayerSpec, NETWORK_SPEC_KEYS, type LayerSpec } from './layer-spec.js';
 
 export const MODEL_FORMAT = 'layerwise-model';
@@ -56,6 +58,7 @@ const LAYER_TYPES: Record<string, (c: LayerConfig) => Layer> = {
   AvgPool2D: ({ type: _t, ...options }) => new AvgPool2D(options),
   Dropout: ({ rate }) => new Dropout(rate as number),
   Flatten: () => new Flatten(),
+  Normalization: ({ offset, scale }) => new Normalization({ offset: offset as number[], scale: scale as number[] }),
 };
 
 /** A network described as data: what `layerwise train` reads from a spec file. */
@@ -130,6 +133,8 @@ interface ModelFile {
   layers: LayerConfig[];
   weights: { file: string; floats: number; sha256: string; tensors: TensorEntry[] };
   optimizer: null | { config: OptimizerConfig; steps: number[]; slots: TensorEntry[][] };
+  /** Class names, target name and CSV encoding, when the network has them. */
+  data?: ModelDataInfo;
   /** SHA-256 of this manifest's JSON without this field: edits to layers, offsets or state are caught. */
   sha256?: string;
 }
@@ -210,6 +215,8 @@ function serializeNetwork(network: Network, optimizerToSave: Optimizer | undefin
     weights: { file: `weights-${sha256.slice(0, 16)}.bin`, floats: offset, sha256, tensors },
     optimizer,
   };
+  const data = dataInfoOf(network);
+  if (data) model.data = data;
   model.sha256 = manifestDigest(model);
   return { model, bytes };
 }
@@ -336,6 +343,7 @@ export async function loadNetwork(dir: string, options: LoadOptions = {}): Promi
       fail(`optimizer: ${(err as Error).message}`);
     }
   }
+  applyDataInfo(network, model.data, fail);
   // Every check passed: fill the network.
   params.forEach((p, i) => p.value.data.set(values[i]));
   return { network, optimizer };

@@ -10,4 +10,6 @@ export {
   FASHION_MNIST_CLASSES, FASHION_MNIST_SYSTEM_DIR, FASHION_MNIST_SAMPLE_DIR,
   type MnistData, type MnistFiles, type MnistOptions,
 } from './mnist.js';
-export { loadCsv, loadCsvSync, parseCsv, type CsvData, type CsvOptions } from './csv.js';
+export {
+  loadCsv, loadCsvSync, parseCsv, type CsvData, type CsvOptions, type LabeledCsvData, type CsvFeature, type MissingPolicy,
+} from './csv.js';
