@@ -343,7 +343,9 @@ describe('hostile options and inputs beyond the binding', function () {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'layerwise-nan-'));
     try {
       writeFileSync(path.join(dir, 'train.csv'), 'a,b,label\n0.1,0.2,0\n0.3,0.4,1\n0.5,0.1,0\n0.9,0.8,1\n');
-      writeFileSync(path.join(dir, 'input.csv'), 'a,b\n0.1,0.2\nnan,0.4\n');
+      // 'nan' is a missing value to the CSV loader (refused there, naming its line); inf reaches predict.
+      writeFileSync(path.join(dir, 'input.csv'), 'a,b\n0.1,0.2\ninf,0.4\n');
+      writeFileSync(path.join(dir, 'missing.csv'), 'a,b\n0.1,0.2\nnan,0.4\n');
       writeFileSync(path.join(dir, 'spec.json'), JSON.stringify({
         seed: 1, layers: [{ type: 'Dense', inputSize: 2, outputSize: 2 }, { type: 'Activation', kind: 'softmax' }], loss: 'sparseCategoricalCrossEntropy',
       }));
@@ -355,7 +357,11 @@ describe('hostile options and inputs beyond the binding', function () {
       const predicted = cli(['predict', 'model', '--input', 'input.csv']);
       expect(predicted.status).to.equal(1);
       expect(predicted.stdout).to.equal('');
-      expect(predicted.stderr).to.contain('holds NaN in sample 1 (element 0); inputs must be finite');
+      expect(predicted.stderr).to.contain('holds Infinity in sample 1 (element 0); inputs must be finite');
+      const missing = cli(['predict', 'model', '--input', 'missing.csv']);
+      expect(missing.status).to.equal(1);
+      expect(missing.stdout).to.equal('');
+      expect(missing.stderr).to.contain("missing.csv line 3, column 1 (a): missing value ('nan')");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
