@@ -162,6 +162,56 @@ describe('the npm package', function () {
     expect(sum).to.equal(js);
   });
 
+  describe('the linux-arm64 prebuild (cross-compiled with g++-aarch64-linux-gnu)', () => {
+    const arm64 = () => path.join(project, 'node_modules', 'layerwise', 'prebuilds', 'linux-arm64', 'layerwise.node');
+    const sysroot = path.join(root, 'build-arm64-node', 'sysroot');
+    before(function () {
+      if (!existsSync(arm64())) {
+        // CI installs the cross compiler: there, a missing arm64 prebuild is a failure.
+        if (process.env.CI) throw new Error('the tarball carries no linux-arm64 prebuild');
+        this.skip();
+      }
+    });
+
+    it('is an AArch64 shared object with NEON kernels, needing no newer glibc than 2.28 and no newer libstdc++ than GCC 8', () => {
+      expect(execFileSync('readelf', ['-h', arm64()], { encoding: 'utf8' })).to.match(/Machine:\s+AArch64/);
+      const needed = neededVersions(arm64());
+      expect(compareVersions(needed.GLIBC, '2.28'), `GLIBC_${needed.GLIBC}`).to.be.at.most(0);
+      expect(compareVersions(needed.GLIBCXX ?? '0', '3.4.25'), `GLIBCXX_${needed.GLIBCXX}`).to.be.at.most(0);
+      const objdump = spawnSync('aarch64-linux-gnu-objdump', ['-d', '--no-show-raw-insn', arm64()], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (objdump.status === 0) expect(objdump.stdout.match(/\bfmla\s+v\d+\.4s/g)?.length ?? 0, 'NEON multiply-adds').to.be.above(10);
+    });
+
+    it('loads under qemu-aarch64 in an arm64 Node, matches the JS backend and trains', function () {
+      const qemu = spawnSync('sh', ['-c', 'command -v qemu-aarch64'], { encoding: 'utf8' }).stdout.trim();
+      if (!qemu || !existsSync(path.join(sysroot, 'usr', 'bin', 'node'))) {
+        if (process.env.CI) throw new Error('no qemu-aarch64 or no arm64 Node (scripts/arm64-node.sh)');
+        this.skip();
+      }
+      writeFileSync(path.join(project, 'arm64.js'), `
+        const lw = require('layerwise');
+        const a = new lw.Tensor(Float32Array.from({ length: 40 * 40 }, (_, i) => (i % 7) - 3), [40, 40]);
+        const images = new lw.Tensor(Float32Array.from({ length: 2 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 8, 8, 1]);
+        const conv = () => new lw.Network({ seed: 3 }).add(new lw.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', inputShape: [8, 8, 1] })).predict(images);
+        const native = { product: lw.ops.matmul(a, a).toArray(), conv: Array.from(conv().data) };
+        lw.setBackend('js');
+        const js = { product: lw.ops.matmul(a, a).toArray(), conv: Array.from(conv().data) };
+        lw.setBackend('native');
+        const net = new lw.Network({ seed: 1 }).add(new lw.Dense(2, 4, { activation: 'tanh' })).add(new lw.Dense(4, 1)).use('mse');
+        net.fit(lw.tensor([[0, 0], [0, 1], [1, 0], [1, 1]]), lw.tensor([[0], [1], [1], [0]]), { epochs: 200, batchSize: 1, learningRate: 0.1 })
+          .then((h) => console.log(JSON.stringify({ arch: process.arch, info: lw.nativeInfo(), native, js, first: h.loss[0], last: h.loss.at(-1) })));`);
+      const r = spawnSync(qemu, ['-L', sysroot, path.join(sysroot, 'usr', 'bin', 'node'), 'arm64.js'], { cwd: project, env: bareEnv, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`arm64 node failed:\n${r.stdout}\n${r.stderr}`);
+      const result = JSON.parse(r.stdout);
+      expect(result.arch).to.equal('arm64');
+      expect(result.info).to.include({ path: arm64(), isa: 'baseline' });
+      expect(result.native.product).to.deep.equal(result.js.product);
+      expect(result.native.conv).to.have.length(result.js.conv.length);
+      result.native.conv.forEach((v: number, i: number) => expect(v).to.be.closeTo(result.js.conv[i], 1e-5));
+      expect(result.last).to.be.below(result.first / 10);
+    });
+  });
+
   it('needs no newer glibc than Node 20 (2.28) and no newer libstdc++ than GCC 8', () => {
     const binary = path.join(project, 'node_modules', 'layerwise', 'prebuilds', 'linux-x64', 'layerwise.node');
     const needed = neededVersions(binary);

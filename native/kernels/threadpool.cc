@@ -32,8 +32,14 @@
 // GLIBCXX_3.4.30; both libraries still export the original versions of the
 // same functions, so the references are pinned to those. Only this file uses
 // either symbol (test/package.test.ts reads the binary's symbol versions).
+// The original version is each architecture's first glibc: 2.2.5 on x86-64,
+// 2.17 on aarch64.
 #if defined(__x86_64__) && defined(__GLIBC__)
 __asm__(".symver pthread_mutex_trylock,pthread_mutex_trylock@GLIBC_2.2.5");
+#elif defined(__aarch64__) && defined(__GLIBC__)
+__asm__(".symver pthread_mutex_trylock,pthread_mutex_trylock@GLIBC_2.17");
+#endif
+#if (defined(__x86_64__) || defined(__aarch64__)) && defined(__GLIBC__)
 __asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
         "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
 #endif
