@@ -9,7 +9,7 @@ export { formatShape, type Shape } from './shape.js';
 export { Rng, type RngState } from './random.js';
 export * as ops from './ops.js';
 export type { ConvMode } from './ops.js';
-export { Layer, type Parameter } from './layers/layer.js';
+export { Layer, type Parameter, type StateTensor, type LayerConfig } from './layers/layer.js';
 export { Dense, FCLayer, type DenseOptions } from './layers/dense.js';
 export {
   Activation, ActivationLayer, tanh, tanhPrime,
@@ -18,6 +18,7 @@ export {
 export { Conv2D, ConvLayer, type Conv2DOptions, type Padding } from './layers/conv2d.js';
 export { MaxPool2D, AvgPool2D, type Pool2DOptions } from './layers/pooling.js';
 export { Dropout } from './layers/dropout.js';
+export { BatchNormalization, type BatchNormalizationOptions } from './layers/batchnorm.js';
 export { Flatten, FlattenLayer } from './layers/flatten.js';
 export {
   mse, msePrime, binaryCrossEntropy, categoricalCrossEntropy, sparseCategoricalCrossEntropy, getLoss,
@@ -48,6 +49,6 @@ export { StandardScaler, MinMaxScaler, Normalization, type NormalizationOptions 
 export { trainTestSplit, type SplitOptions, type Split } from './splits.js';
 export { METRIC_NAMES, type MetricName, type MetricValues } from './metrics.js';
 export type {
-  LayerSpec, DenseSpec, ActivationSpec, Conv2DSpec, MaxPool2DSpec, AvgPool2DSpec, DropoutSpec, FlattenSpec, NormalizationSpec,
+  LayerSpec, DenseSpec, ActivationSpec, Conv2DSpec, MaxPool2DSpec, AvgPool2DSpec, DropoutSpec, FlattenSpec, NormalizationSpec, BatchNormalizationSpec,
 } from './layer-spec.js';
 export { PRESETS, getPreset, presetNames, type Preset } from './presets.js';

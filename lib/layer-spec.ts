@@ -3,6 +3,7 @@
 // key lists check a spec read from JSON at run time.
 
 import type { ActivationName, ActivationOptions } from './layers/activation.js';
+import type { BatchNormalizationOptions } from './layers/batchnorm.js';
 import type { Conv2DOptions } from './layers/conv2d.js';
 import type { DenseOptions } from './layers/dense.js';
 import type { Pool2DOptions } from './layers/pooling.js';
@@ -17,9 +18,10 @@ export interface AvgPool2DSpec extends Pool2DOptions { type: 'AvgPool2D' }
 export interface DropoutSpec { type: 'Dropout'; rate: number }
 export interface FlattenSpec { type: 'Flatten' }
 export interface NormalizationSpec { type: 'Normalization'; offset: number[]; scale: number[] }
+export interface BatchNormalizationSpec extends BatchNormalizationOptions { type: 'BatchNormalization' }
 
 /** One layer of a NetworkSpec, discriminated by `type`. */
-export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec | NormalizationSpec;
+export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec | NormalizationSpec | BatchNormalizationSpec;
 
 type Keys<T> = { [K in keyof Required<T>]: true };
 const key = <T>(table: Keys<T>): readonly string[] => Object.keys(table);
@@ -41,6 +43,7 @@ const SPEC_KEYS: Readonly<Record<string, readonly string[]>> = {
   Dropout: key<DropoutSpec>({ type: true, rate: true }),
   Flatten: key<FlattenSpec>({ type: true }),
   Normalization: key<NormalizationSpec>({ type: true, offset: true, scale: true }),
+  BatchNormalization: key<BatchNormalizationSpec>({ type: true, momentum: true, epsilon: true, features: true }),
 };
 
 /**

@@ -6,7 +6,7 @@
 import { getBackend } from './backends/index.js';
 import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
 import { Activation } from './layers/activation.js';
-import { Layer, type Parameter } from './layers/layer.js';
+import { Layer, type Parameter, type StateTensor } from './layers/layer.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
 import { chooseMetrics, countCorrect, countPredictions, MetricTotals, validationName, type ExtraMetric, type MetricName, type MetricValues } from './metrics.js';
 import { Normalization, type StandardScaler, type MinMaxScaler } from './preprocessing.js';
@@ -248,21 +248,33 @@ export class Network {
     return this.layers.flatMap((l) => l.parameters());
   }
 
-  /** Copies of every parameter, in layer order. */
-  getWeights(): Float32Array[] {
-    return this.parameters().map((p) => p.value.data.slice());
+  /** Non-trainable state of every layer (BatchNormalization's running statistics), in layer order. */
+  stateTensors(): StateTensor[] {
+    return this.layers.flatMap((l) => l.stateTensors());
   }
 
-  /** Overwrites every parameter from getWeights()-shaped arrays. */
+  /** Copies of every parameter, in layer order, then of every state tensor (running statistics). */
+  getWeights(): Float32Array[] {
+    return this.weightTensors().map((t) => t.data.slice());
+  }
+
+  /** Overwrites every parameter and state tensor from getWeights()-shaped arrays. */
   setWeights(weights: Float32Array[]): void {
-    const params = this.parameters();
-    if (weights.length !== params.length) throw new ShapeError(`expected ${params.length} weight arrays but got ${weights.length}`);
-    params.forEach((p, i) => {
-      if (weights[i].length !== p.value.size) {
-        throw new ShapeError(`expected ${p.value.size} values for ${p.name} (${formatShape(p.value.shape)}) but got ${weights[i].length}`);
+    const targets = this.weightTensors();
+    const names = [...this.parameters().map((p) => p.name), ...this.stateTensors().map((t) => t.name)];
+    if (!Array.isArray(weights) || weights.length !== targets.length) {
+      throw new ShapeError(`expected ${targets.length} weight arrays but got ${Array.isArray(weights) ? weights.length : describe(weights)}`);
+    }
+    targets.forEach((t, i) => {
+      if (!(weights[i] instanceof Float32Array) || weights[i].length !== t.size) {
+        throw new ShapeError(`expected ${t.size} values for ${names[i]} (${formatShape(t.shape)}) but got ${weights[i] instanceof Float32Array ? weights[i].length : describe(weights[i])}`);
       }
-      p.value.data.set(weights[i]);
     });
+    targets.forEach((t, i) => t.data.set(weights[i]));
+  }
+
+  private weightTensors(): Tensor[] {
+    return [...this.parameters().map((p) => p.value), ...this.stateTensors().map((t) => t.value)];
   }
 
   /** Outputs for samples x [n, ...], computed in batches with training off. */
@@ -408,6 +420,10 @@ export class Network {
       }
     }
 
+    // Layers that learn their input width from data (Conv2D without inputShape, BatchNormalization)
+    // build now, from one sample, so rollback points and the optimizer see every parameter from the start.
+    this.forward(x.slice(0, 1));
+
     const callbacks: Callback[] = [...(options.callbacks ?? [])];
     if (options.onEpochEnd || options.onBatchEnd) callbacks.push({ onEpochEnd: options.onEpochEnd, onBatchEnd: options.onBatchEnd });
     const samples = x.shape[0];
@@ -528,14 +544,14 @@ export class Network {
   private takeSnapshot(batch: number, optimizer: Optimizer, layerRngs: Rng[], totals: Totals): Snapshot {
     const params = this.parameters();
     return {
-      batch, weights: params.map((p) => p.value.data.slice()), optimizer: optimizer.getState(params),
+      batch, weights: this.getWeights(), optimizer: optimizer.getState(params),
       layerRngs: layerRngs.map((r) => r.getState()), totals: totals.state(),
     };
   }
 
   private restoreSnapshot(snap: Snapshot, optimizer: Optimizer, layerRngs: Rng[], totals: Totals): void {
     const params = this.parameters();
-    params.forEach((p, i) => p.value.data.set(snap.weights[i]));
+    this.setWeights(snap.weights);
     optimizer.setState(params, snap.optimizer);
     snap.layerRngs.forEach((state, i) => {
       layerRngs[i] = Rng.fromState(state);

@@ -27,6 +27,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Activation } from './layers/activation.js';
 import { Conv2D } from './layers/conv2d.js';
+import { BatchNormalization } from './layers/batchnorm.js';
 import { Dense } from './layers/dense.js';
 import { Dropout } from './layers/dropout.js';
 import { Flatten } from './layers/flatten.js';
@@ -59,6 +60,7 @@ const LAYER_TYPES: Record<string, (c: LayerConfig) => Layer> = {
   Dropout: ({ rate }) => new Dropout(rate as number),
   Flatten: () => new Flatten(),
   Normalization: ({ offset, scale }) => new Normalization({ offset: offset as number[], scale: scale as number[] }),
+  BatchNormalization: ({ type: _t, ...options }) => new BatchNormalization(options),
 };
 
 /** A network described as data: what `layerwise train` reads from a spec file. */
@@ -131,7 +133,8 @@ interface ModelFile {
   seed: number;
   loss: string | null;
   layers: LayerConfig[];
-  weights: { file: string; floats: number; sha256: string; tensors: TensorEntry[] };
+  /** `tensors`: the parameters in network.parameters() order; `states`: the layers' state tensors (running statistics). */
+  weights: { file: string; floats: number; sha256: string; tensors: TensorEntry[]; states: TensorEntry[] };
   optimizer: null | { config: OptimizerConfig; steps: number[]; slots: TensorEntry[][] };
   /** Class names, target name and CSV encoding, when the network has them. */
   data?: ModelDataInfo;
@@ -194,6 +197,7 @@ function serializeNetwork(network: Network, optimizerToSave: Optimizer | undefin
     return entry;
   };
   const tensors = params.map((p, i) => add(`${i}:${p.name}`, p.value.shape, p.value.data));
+  const states = network.stateTensors().map((t, i) => add(`state${i}:${t.name}`, t.value.shape, t.value.data));
   let optimizer: ModelFile['optimizer'] = null;
   if (optimizerToSave) {
     const state = optimizerToSave.getState(params);
@@ -212,7 +216,7 @@ function serializeNetwork(network: Network, optimizerToSave: Optimizer | undefin
     seed: network.seed,
     loss: lossName !== undefined && ownLookup(LOSSES, lossName) !== undefined ? lossName : null,
     layers,
-    weights: { file: `weights-${sha256.slice(0, 16)}.bin`, floats: offset, sha256, tensors },
+    weights: { file: `weights-${sha256.slice(0, 16)}.bin`, floats: offset, sha256, tensors, states },
     optimizer,
   };
   const data = dataInfoOf(network);
@@ -285,7 +289,7 @@ export async function loadNetwork(dir: string, options: LoadOptions = {}): Promi
   if (!Number.isInteger(model.seed)) fail(`seed must be an integer but is ${describe(model.seed)}`);
   const w = model.weights;
   if (!w || typeof w.file !== 'string' || !WEIGHTS_NAME.test(w.file) || !Number.isSafeInteger(w.floats) || w.floats < 0 ||
-    typeof w.sha256 !== 'string' || !Array.isArray(w.tensors)) {
+    typeof w.sha256 !== 'string' || !Array.isArray(w.tensors) || !Array.isArray(w.states)) {
     fail('the weights manifest is malformed');
   }
   if (w.floats * 4 > maxWeightsBytes) fail(`declares ${w.floats * 4} bytes of weights, above the limit of ${maxWeightsBytes} (LoadOptions.maxWeightsBytes)`);
@@ -323,6 +327,9 @@ export async function loadNetwork(dir: string, options: LoadOptions = {}): Promi
   const params = network.parameters();
   if (w.tensors.length !== params.length) fail(`the layers have ${params.length} parameters but the file stores ${w.tensors.length}`);
   const values = params.map((p, i) => read(w.tensors[i], p.value.shape, `parameter ${i} (${p.name})`));
+  const stateTargets = network.stateTensors();
+  if (w.states.length !== stateTargets.length) fail(`the layers have ${stateTargets.length} state tensors but the file stores ${w.states.length}`);
+  const stateValues = stateTargets.map((t, i) => read(w.states[i], t.value.shape, `state tensor ${i} (${t.name})`));
   let optimizer: Optimizer | undefined;
   if (model.optimizer) {
     const o = model.optimizer;
@@ -346,6 +353,7 @@ export async function loadNetwork(dir: string, options: LoadOptions = {}): Promi
   applyDataInfo(network, model.data, fail);
   // Every check passed: fill the network.
   params.forEach((p, i) => p.value.data.set(values[i]));
+  stateTargets.forEach((t, i) => t.value.data.set(stateValues[i]));
   return { network, optimizer };
 }
 

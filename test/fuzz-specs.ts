@@ -254,6 +254,31 @@ export const SPECS: Spec[] = [
     js: (a) => jsBackend.sumRows(...(a as Parameters<NativeBinding['sumRows']>)),
   },
   {
+    fn: 'batchNormTrainForward', kinds: ['buffer', 'buffer', 'buffer', 'out', 'out', 'out', 'size', 'size', 'scalar'],
+    valid: (f) => {
+      const rows = f.int(1, 9), cols = f.int(0, 12);
+      return [f.floats(rows * cols), f.floats(cols), f.floats(cols), f.floats(rows * cols), f.floats(cols), f.floats(cols), rows, cols, f.pick([1e-3, 1e-5, 0.1])];
+    },
+    js: (a) => jsBackend.batchNormTrainForward(...(a as Parameters<NativeBinding['batchNormTrainForward']>)),
+  },
+  {
+    fn: 'batchNormBackward', kinds: ['buffer', 'buffer', 'buffer', 'buffer', 'buffer', 'out', 'out', 'out', 'size', 'size'],
+    valid: (f) => {
+      const rows = f.int(1, 9), cols = f.int(0, 12);
+      return [f.floats(rows * cols), f.floats(rows * cols), f.floats(cols), positive(f, cols), f.floats(cols),
+        f.floats(rows * cols), f.floats(cols), f.floats(cols), rows, cols];
+    },
+    js: (a) => jsBackend.batchNormBackward(...(a as Parameters<NativeBinding['batchNormBackward']>)),
+  },
+  {
+    fn: 'scaleShift', kinds: ['buffer', 'buffer', 'buffer', 'out', 'size', 'size'],
+    valid: (f) => {
+      const rows = f.int(0, 9), cols = f.int(0, 12);
+      return [f.floats(rows * cols), f.floats(cols), f.floats(cols), f.floats(rows * cols), rows, cols];
+    },
+    js: (a) => jsBackend.scaleShift(...(a as Parameters<NativeBinding['scaleShift']>)),
+  },
+  {
     fn: 'biasActivation', kinds: ['out', 'buffer', 'size', 'size', 'activation', 'scalar'],
     valid: (f) => {
       const rows = f.int(0, 8), cols = f.int(0, 12);

@@ -86,6 +86,8 @@ export interface GradientCheckOptions {
   atol?: number;
   /** Keep inputs away from kinks (ReLU at 0): |x| ≥ this. */
   avoidZero?: number;
+  /** Run forward in training mode (BatchNormalization's batch statistics). */
+  training?: boolean;
 }
 
 /**
@@ -94,18 +96,18 @@ export interface GradientCheckOptions {
  * every parameter's grad; each is compared to (E(v+ε) − E(v−ε)) / 2ε.
  */
 export function checkLayerGradients(layer: Layer, input: Tensor, options: GradientCheckOptions = {}): void {
-  const { seed = 7, eps = 1e-2, rtol = 2e-2, atol = 2e-3, avoidZero = 0 } = options;
+  const { seed = 7, eps = 1e-2, rtol = 2e-2, atol = 2e-3, avoidZero = 0, training = false } = options;
   const x = input.clone();
   if (avoidZero > 0) {
     for (let i = 0; i < x.size; i++) {
       if (Math.abs(x.data[i]) < avoidZero) x.data[i] = x.data[i] < 0 ? -avoidZero - Math.abs(x.data[i]) : avoidZero + x.data[i];
     }
   }
-  const y = layer.forward(x);
+  const y = layer.forward(x, training);
   const r = randomTensor([...y.shape], seed + 1);
-  const energy = (): number => dot(layer.forward(x).data, r.data);
+  const energy = (): number => dot(layer.forward(x, training).data, r.data);
 
-  layer.forward(x);
+  layer.forward(x, training);
   const dx = layer.backward(r);
   const analytic = [{ name: 'input', values: x.data, grad: dx.data.slice() }];
   for (const p of layer.parameters()) analytic.push({ name: p.name, values: p.value.data, grad: p.grad.data.slice() });

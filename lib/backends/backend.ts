@@ -120,6 +120,23 @@ export interface Backend {
   /** y += alpha · x. */
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
 
+  /**
+   * Batch normalization in training, over x [rows, cols] (each column one
+   * channel or feature): mean[c] and the biased variance[c] of the batch (two
+   * passes), then y = gamma·(x − mean)/√(variance + eps) + beta. y may be x.
+   */
+  batchNormTrainForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
+    mean: Float32Array, variance: Float32Array, rows: number, cols: number, eps: number): void;
+  /**
+   * Its backward pass, with x̂ = (x − mean)·invStd: dbeta[c] = Σ_r dy,
+   * dgamma[c] = Σ_r dy·x̂, dx = gamma·invStd/rows · (rows·dy − dbeta − x̂·dgamma).
+   * dx may be dy.
+   */
+  batchNormBackward(x: Float32Array, dy: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number): void;
+  /** y[r,c] = x[r,c]·scale[c] + shift[c]: batch normalization at inference, statistics folded into scale and shift. y may be x. */
+  scaleShift(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, rows: number, cols: number): void;
+
   /** Index of the first NaN or ±Infinity in x, or −1 if all values are finite. */
   firstNonFinite(x: Float32Array): number;
   /** Mean of (pred − target)² over all elements. */

@@ -238,6 +238,60 @@ export const jsBackend: Backend = {
     }
   },
 
+  batchNormTrainForward(x, gamma, beta, y, mean, variance, rows, cols, eps) {
+    const sum = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) sum[c] += x[r * cols + c];
+    for (let c = 0; c < cols; c++) sum[c] /= rows;
+    const sq = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const d = x[r * cols + c] - sum[c];
+        sq[c] += d * d;
+      }
+    }
+    const invStd = new Float64Array(cols);
+    for (let c = 0; c < cols; c++) {
+      mean[c] = sum[c];
+      variance[c] = sq[c] / rows;
+      invStd[c] = 1 / Math.sqrt(sq[c] / rows + eps);
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const i = r * cols + c;
+        y[i] = gamma[c] * (x[i] - mean[c]) * invStd[c] + beta[c];
+      }
+    }
+  },
+
+  batchNormBackward(x, dy, mean, invStd, gamma, dx, dgamma, dbeta, rows, cols) {
+    const sumDy = new Float64Array(cols);
+    const sumDyXhat = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const i = r * cols + c;
+        sumDy[c] += dy[i];
+        sumDyXhat[c] += dy[i] * (x[i] - mean[c]) * invStd[c];
+      }
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const i = r * cols + c;
+        const xhat = (x[i] - mean[c]) * invStd[c];
+        dx[i] = ((gamma[c] * invStd[c]) / rows) * (rows * dy[i] - sumDy[c] - xhat * sumDyXhat[c]);
+      }
+    }
+    for (let c = 0; c < cols; c++) {
+      dgamma[c] = sumDyXhat[c];
+      dbeta[c] = sumDy[c];
+    }
+  },
+
+  scaleShift(x, scale, shift, y, rows, cols) {
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) y[r * cols + c] = x[r * cols + c] * scale[c] + shift[c];
+    }
+  },
+
   sumRows(x, out, rows, cols, accumulate) {
     if (!accumulate) out.fill(0, 0, cols);
     for (let r = 0; r < rows; r++) {

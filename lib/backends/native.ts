@@ -28,6 +28,11 @@ export interface NativeBinding {
   rmspropStep(param: Float32Array, grad: Float32Array, sq: Float32Array, lr: number, rho: number, eps: number): void;
   addRowVector(y: Float32Array, bias: Float32Array, rows: number, cols: number): void;
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, accumulate: boolean): void;
+  batchNormTrainForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
+    mean: Float32Array, variance: Float32Array, rows: number, cols: number, eps: number): void;
+  batchNormBackward(x: Float32Array, dy: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number): void;
+  scaleShift(x: Float32Array, scale: Float32Array, shift: Float32Array, y: Float32Array, rows: number, cols: number): void;
   biasActivation(y: Float32Array, bias: Float32Array, rows: number, cols: number, kind: number, alpha: number): void;
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   mse(pred: Float32Array, target: Float32Array): number;
@@ -83,6 +88,11 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     rmspropStep: (p, g, sq, lr, rho, eps) => binding.rmspropStep(p, g, sq, lr, rho, eps),
     addRowVector: (y, bias, rows, cols) => binding.addRowVector(y, bias, rows, cols),
     sumRows: (x, out, rows, cols, acc) => binding.sumRows(x, out, rows, cols, acc),
+    batchNormTrainForward: (x, gamma, beta, y, mean, variance, rows, cols, eps) =>
+      binding.batchNormTrainForward(x, gamma, beta, y, mean, variance, rows, cols, eps),
+    batchNormBackward: (x, dy, mean, invStd, gamma, dx, dgamma, dbeta, rows, cols) =>
+      binding.batchNormBackward(x, dy, mean, invStd, gamma, dx, dgamma, dbeta, rows, cols),
+    scaleShift: (x, scale, shift, y, rows, cols) => binding.scaleShift(x, scale, shift, y, rows, cols),
     biasActivation: (y, bias, rows, cols, kind, alpha) => binding.biasActivation(y, bias, rows, cols, activationCode(kind), alpha),
     axpy: (alpha, x, y) => binding.axpy(alpha, x, y),
     mse: (pred, target) => binding.mse(pred, target),

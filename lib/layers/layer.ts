@@ -15,6 +15,16 @@ export interface Parameter {
   readonly grad: Tensor;
 }
 
+/**
+ * A tensor a layer keeps that is not trained by gradients but belongs to the
+ * model (BatchNormalization's running statistics): saved and loaded with the
+ * weights, included in getWeights/setWeights, restored on a rollback.
+ */
+export interface StateTensor {
+  readonly name: string;
+  readonly value: Tensor;
+}
+
 /** A layer's type name and constructor options, as stored in a model file. */
 export interface LayerConfig {
   type: string;
@@ -60,6 +70,11 @@ export abstract class Layer {
 
   /** Trainable parameters with their gradients (none for stateless layers). */
   parameters(): Parameter[] {
+    return [];
+  }
+
+  /** Non-trainable state tensors (see StateTensor); none for most layers. */
+  stateTensors(): StateTensor[] {
     return [];
   }
 

@@ -15,6 +15,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "../kernels/batchnorm.h"
 #include "../kernels/conv2d.h"
 #include "../kernels/cpu.h"
 #include "../kernels/elementwise.h"
@@ -201,6 +202,80 @@ Napi::Value SumRows(const Napi::CallbackInfo& info) {
   RequireLength(env, out, cols, "out");
   RequireDisjoint(env, out, x, "out", "x");
   lw::sum_rows(x.Data(), out.Data(), rows, cols, acc);
+  return env.Undefined();
+}
+
+// batchNormTrainForward(x, gamma, beta, y, mean, variance, rows, cols, eps)
+Napi::Value BatchNormTrainForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 9, "batchNormTrainForward");
+  auto x = Floats(info, 0, "x"), gamma = Floats(info, 1, "gamma"), beta = Floats(info, 2, "beta"), y = Floats(info, 3, "y");
+  auto mean = Floats(info, 4, "mean"), variance = Floats(info, 5, "variance");
+  const int64_t rows = Size(info, 6, "rows"), cols = Size(info, 7, "cols");
+  const float eps = Scalar(info, 8, "eps");
+  const int64_t count = Product(env, {rows, cols});
+  RequireLength(env, x, count, "x");
+  RequireLength(env, y, count, "y");
+  RequireLength(env, gamma, cols, "gamma");
+  RequireLength(env, beta, cols, "beta");
+  RequireLength(env, mean, cols, "mean");
+  RequireLength(env, variance, cols, "variance");
+  // y may alias x (the statistics are taken before y is written); nothing else may overlap.
+  for (const auto* out : {&y, &mean, &variance}) {
+    if (out != &y) RequireDisjoint(env, *out, x, "mean/variance", "x");
+    RequireDisjoint(env, *out, gamma, "an output", "gamma");
+    RequireDisjoint(env, *out, beta, "an output", "beta");
+  }
+  RequireDisjoint(env, mean, variance, "mean", "variance");
+  RequireDisjoint(env, y, mean, "y", "mean");
+  RequireDisjoint(env, y, variance, "y", "variance");
+  if (!(eps > 0.0f)) ThrowRange(env, "eps must be positive");
+  lw::batch_norm_train_forward(x.Data(), gamma.Data(), beta.Data(), y.Data(), mean.Data(), variance.Data(), rows, cols, eps);
+  return env.Undefined();
+}
+
+// batchNormBackward(x, dy, mean, invStd, gamma, dx, dgamma, dbeta, rows, cols)
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 10, "batchNormBackward");
+  auto x = Floats(info, 0, "x"), dy = Floats(info, 1, "dy"), mean = Floats(info, 2, "mean"), inv_std = Floats(info, 3, "invStd");
+  auto gamma = Floats(info, 4, "gamma"), dx = Floats(info, 5, "dx"), dgamma = Floats(info, 6, "dgamma"), dbeta = Floats(info, 7, "dbeta");
+  const int64_t rows = Size(info, 8, "rows"), cols = Size(info, 9, "cols");
+  const int64_t count = Product(env, {rows, cols});
+  RequireLength(env, x, count, "x");
+  RequireLength(env, dy, count, "dy");
+  RequireLength(env, dx, count, "dx");
+  for (const auto& [a, name] : {std::pair{&mean, "mean"}, {&inv_std, "invStd"}, {&gamma, "gamma"}, {&dgamma, "dgamma"}, {&dbeta, "dbeta"}})
+    RequireLength(env, *a, cols, name);
+  // dx may alias dy (dy is summed before dx is written); every other output must stand alone.
+  for (const auto& [in, name] : {std::pair{&x, "x"}, {&mean, "mean"}, {&inv_std, "invStd"}, {&gamma, "gamma"}}) {
+    RequireDisjoint(env, dx, *in, "dx", name);
+    RequireDisjoint(env, dgamma, *in, "dgamma", name);
+    RequireDisjoint(env, dbeta, *in, "dbeta", name);
+  }
+  RequireDisjoint(env, dgamma, dy, "dgamma", "dy");
+  RequireDisjoint(env, dbeta, dy, "dbeta", "dy");
+  RequireDisjoint(env, dgamma, dbeta, "dgamma", "dbeta");
+  RequireDisjoint(env, dx, dgamma, "dx", "dgamma");
+  RequireDisjoint(env, dx, dbeta, "dx", "dbeta");
+  lw::batch_norm_backward(x.Data(), dy.Data(), mean.Data(), inv_std.Data(), gamma.Data(), dx.Data(), dgamma.Data(), dbeta.Data(), rows, cols);
+  return env.Undefined();
+}
+
+// scaleShift(x, scale, shift, y, rows, cols)
+Napi::Value ScaleShift(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "scaleShift");
+  auto x = Floats(info, 0, "x"), scale = Floats(info, 1, "scale"), shift = Floats(info, 2, "shift"), y = Floats(info, 3, "y");
+  const int64_t rows = Size(info, 4, "rows"), cols = Size(info, 5, "cols");
+  const int64_t count = Product(env, {rows, cols});
+  RequireLength(env, x, count, "x");
+  RequireLength(env, y, count, "y");
+  RequireLength(env, scale, cols, "scale");
+  RequireLength(env, shift, cols, "shift");
+  RequireDisjoint(env, y, scale, "y", "scale");
+  RequireDisjoint(env, y, shift, "y", "shift");
+  lw::scale_shift(x.Data(), scale.Data(), shift.Data(), y.Data(), rows, cols);
   return env.Undefined();
 }
 
@@ -468,6 +543,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"activationBackward", ActivationBackward},
       {"addRowVector", AddRowVector},
       {"sumRows", SumRows},
+      {"batchNormTrainForward", BatchNormTrainForward},
+      {"batchNormBackward", BatchNormBackward},
+      {"scaleShift", ScaleShift},
       {"biasActivation", BiasActivation},
       {"axpy", Axpy},
       {"mse", Mse},
