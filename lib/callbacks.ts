@@ -17,6 +17,7 @@ export interface EpochLogs extends MetricValues, ValidationMetricValues {
   seconds: number;
 }
 
+/** What `onBatchEnd` receives after each batch. */
 export interface BatchLogs {
   epoch: number;
   loss: number;
@@ -51,8 +52,10 @@ export interface Callback {
   onTrainEnd?(history: History, context: TrainingContext): void | Promise<void>;
 }
 
+/** A metric a callback such as `EarlyStopping` can watch. */
 export type Monitor = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy';
 
+/** Options of `new EarlyStopping(options)`. */
 export interface EarlyStoppingOptions {
   /** Default 'valLoss' when there is validation data, else 'loss'. */
   monitor?: Monitor;

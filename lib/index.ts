@@ -1,4 +1,10 @@
-// layerwise: neural networks for Node.js, layer by layer.
+/**
+ * layerwise: neural networks for Node.js, layer by layer. Start with
+ * {@link Network}, the guides, or `npm install layerwise` and the README.
+ *
+ * @packageDocumentation
+ * @module layerwise
+ */
 
 export {
   LayerwiseError, ShapeError, OptionError, DataError, DivergedError, ModelFileError, BackendError, BusyError, StateError, WorkerError,

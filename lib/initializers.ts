@@ -7,7 +7,9 @@ import { describe } from './shape.js';
 import { OptionError } from './errors.js';
 import { ownLookup } from './options.js';
 
+/** Names of the built-in weight initialisers. */
 export type InitializerName = 'glorotUniform' | 'glorotNormal' | 'heUniform' | 'heNormal' | 'zeros';
+/** Fills a weight array in place, given the layer's fan-in and fan-out and a seeded random generator. */
 export type Initializer = (values: Float32Array, fanIn: number, fanOut: number, rng: Rng) => void;
 
 /** Normal samples redrawn beyond two standard deviations, as Keras does. */
@@ -27,6 +29,7 @@ function uniform(values: Float32Array, limit: number, rng: Rng): void {
 // still have the intended variance.
 const TRUNCATION_CORRECTION = 0.87962566103423978;
 
+/** The built-in weight initialisers by name. */
 export const initializers: Record<InitializerName, Initializer> = {
   glorotUniform: (v, fanIn, fanOut, rng) => uniform(v, Math.sqrt(6 / (fanIn + fanOut)), rng),
   glorotNormal: (v, fanIn, fanOut, rng) => truncatedNormal(v, Math.sqrt(2 / (fanIn + fanOut)) / TRUNCATION_CORRECTION, rng),

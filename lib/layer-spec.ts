@@ -10,14 +10,23 @@ import type { Pool2DOptions } from './layers/pooling.js';
 import type { LayerConfig } from './layers/layer.js';
 import { checkOptions } from './options.js';
 
+/** A `Dense` layer in a NetworkSpec. */
 export interface DenseSpec extends DenseOptions { type: 'Dense'; inputSize: number; outputSize: number }
+/** An `Activation` layer in a NetworkSpec. */
 export interface ActivationSpec extends ActivationOptions { type: 'Activation'; kind: ActivationName }
+/** A `Conv2D` layer in a NetworkSpec. */
 export interface Conv2DSpec extends Conv2DOptions { type: 'Conv2D' }
+/** A `MaxPool2D` layer in a NetworkSpec. */
 export interface MaxPool2DSpec extends Pool2DOptions { type: 'MaxPool2D' }
+/** An `AvgPool2D` layer in a NetworkSpec. */
 export interface AvgPool2DSpec extends Pool2DOptions { type: 'AvgPool2D' }
+/** A `Dropout` layer in a NetworkSpec. */
 export interface DropoutSpec { type: 'Dropout'; rate: number }
+/** A `Flatten` layer in a NetworkSpec. */
 export interface FlattenSpec { type: 'Flatten' }
+/** A `Normalization` layer in a NetworkSpec: `(x − offset) · scale` per feature. */
 export interface NormalizationSpec { type: 'Normalization'; offset: number[]; scale: number[] }
+/** A `BatchNormalization` layer in a NetworkSpec. */
 export interface BatchNormalizationSpec extends BatchNormalizationOptions { type: 'BatchNormalization' }
 
 /** One layer of a NetworkSpec, discriminated by `type`. */

@@ -10,6 +10,7 @@ import { ownLookup, suggest } from './options.js';
 
 export type AccuracyKind = 'binary' | 'categorical' | 'sparse';
 
+/** A loss: its value over a batch and its gradient with respect to the predictions. */
 export interface Loss {
   readonly name: string;
   /** E for a batch (a mean, so it does not grow with the batch size). */
@@ -183,8 +184,10 @@ export const sparseCategoricalCrossEntropy: CallableLoss = callableLoss({
 });
 
 export const LOSSES: Record<string, CallableLoss> = { mse, binaryCrossEntropy, categoricalCrossEntropy, sparseCategoricalCrossEntropy };
+/** Names of the built-in losses. */
 export type LossName = 'mse' | 'binaryCrossEntropy' | 'categoricalCrossEntropy' | 'sparseCategoricalCrossEntropy';
 
+/** The loss object for a name (or the given object). */
 export function getLoss(spec: LossName | Loss): Loss {
   if (typeof spec === 'string') {
     const loss = ownLookup(LOSSES, spec);

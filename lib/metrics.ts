@@ -42,6 +42,7 @@ export function argmax(values: Float32Array, offset: number, length: number): nu
 
 /** Metrics fit and evaluate can report, each computed over a whole epoch or data set (never a mean of batch values). */
 export type MetricName = 'accuracy' | 'mae' | 'mse' | 'rmse' | 'r2' | 'precision' | 'recall' | 'f1' | 'auc';
+/** Every metric name `fit` and `evaluate` accept. */
 export const METRIC_NAMES: readonly MetricName[] = ['accuracy', 'mae', 'mse', 'rmse', 'r2', 'precision', 'recall', 'f1', 'auc'];
 /** The metrics beside accuracy (which keeps its own, loss-dependent meaning). */
 export type ExtraMetric = Exclude<MetricName, 'accuracy'>;

@@ -20,11 +20,13 @@ import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
 import { checkOptions } from './options.js';
 
+/** Options of `new Network(options)`. */
 export interface NetworkOptions {
   /** Seeds weight initialisation, and by default shuffling and dropout in fit. */
   seed?: number;
 }
 
+/** Options of `network.fit`. */
 export interface FitOptions {
   epochs: number;
   /** Samples per gradient step (default 32); 1 is the from-scratch per-sample loop. */
@@ -80,6 +82,7 @@ interface TotalsState {
   metrics?: number[];
 }
 
+/** Options of `network.evaluate` and `evaluateAsync`. */
 export interface EvaluateOptions {
   batchSize?: number;
   loss?: LossName | Loss;
@@ -87,6 +90,7 @@ export interface EvaluateOptions {
   metrics?: MetricName[];
 }
 
+/** What `evaluate` returns: the mean loss, and the accuracy or the other metrics that fit the loss. */
 export interface Evaluation extends MetricValues {
   loss: number;
   accuracy?: number;
@@ -151,6 +155,7 @@ async function yieldIfDue(): Promise<void> {
  */
 let lastYield = 0;
 
+/** A stack of layers with a loss: `add` layers, `use` a loss, then `fit`, `predict`, `evaluate`, `save` and `Network.load`. */
 export class Network {
   readonly layers: Layer[] = [];
   readonly seed: number;

@@ -9,6 +9,7 @@ import { describe, formatShape } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { DataError, OptionError, ShapeError } from './errors.js';
 
+/** Output size of a 2-D correlation or convolution, as in scipy.signal: `'valid'`, `'same'` or `'full'`. */
 export type ConvMode = 'valid' | 'full' | 'same';
 
 /**

@@ -9,6 +9,7 @@ import type { Tensor } from './tensor.js';
 import { OptionError, ShapeError } from './errors.js';
 import { checkOptions, suggest } from './options.js';
 
+/** Updates parameters from their gradients after each batch; `sgd`, `adam` and `rmsprop` make the built-in ones. */
 export interface Optimizer {
   readonly name: string;
   learningRate: number;
@@ -24,6 +25,7 @@ export interface Optimizer {
   setState(parameters: Parameter[], state: OptimizerState): void;
 }
 
+/** An optimizer's name and hyper-parameters as plain data, e.g. `{ name: 'sgd', momentum: 0.9 }`. */
 export interface OptimizerConfig {
   name: OptimizerName;
   [hyperParameter: string]: unknown;
@@ -127,6 +129,7 @@ abstract class SlottedOptimizer implements Optimizer {
   }
 }
 
+/** Hyper-parameters of SGD (defaults: learningRate 0.01, momentum 0, nesterov false). */
 export interface SgdOptions { learningRate?: number; momentum?: number; nesterov?: boolean }
 const SGD_OPTION_KEYS: readonly (keyof SgdOptions)[] = ['learningRate', 'momentum', 'nesterov'];
 
@@ -167,6 +170,7 @@ export class SGD extends SlottedOptimizer {
 
 }
 
+/** Hyper-parameters of Adam (defaults: learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8). */
 export interface AdamOptions { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
 const ADAM_OPTION_KEYS: readonly (keyof AdamOptions)[] = ['learningRate', 'beta1', 'beta2', 'epsilon'];
 
@@ -207,6 +211,7 @@ export class Adam extends SlottedOptimizer {
 
 }
 
+/** Hyper-parameters of RMSprop (defaults: learningRate 0.001, rho 0.9, epsilon 1e-7). */
 export interface RmspropOptions { learningRate?: number; rho?: number; epsilon?: number }
 const RMSPROP_OPTION_KEYS: readonly (keyof RmspropOptions)[] = ['learningRate', 'rho', 'epsilon'];
 
@@ -242,11 +247,16 @@ export class RMSprop extends SlottedOptimizer {
 
 }
 
+/** A stochastic gradient descent optimizer (with optional momentum and Nesterov). */
 export const sgd = (options?: SgdOptions): SGD => new SGD(options);
+/** An Adam optimizer. */
 export const adam = (options?: AdamOptions): Adam => new Adam(options);
+/** An RMSprop optimizer. */
 export const rmsprop = (options?: RmspropOptions): RMSprop => new RMSprop(options);
 
+/** Names of the built-in optimizers. */
 export type OptimizerName = 'sgd' | 'adam' | 'rmsprop';
+/** What `fit({ optimizer })` accepts: a name, a config or an Optimizer. */
 export type OptimizerSpec =
   | OptimizerName
   | Optimizer

@@ -12,6 +12,7 @@ import { describe, formatShape } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { DataError, OptionError, ShapeError, StateError } from './errors.js';
 
+/** Options of the `Normalization` layer. */
 export interface NormalizationOptions {
   /** Subtracted from each feature (one value per feature, the last dimension). */
   offset?: number[];

@@ -4,6 +4,7 @@
 
 import type { NetworkSpec } from './serialize.js';
 
+/** A named network with the training settings its example uses. */
 export interface Preset {
   name: string;
   description: string;
@@ -16,6 +17,7 @@ export interface Preset {
 
 const CROSS_ENTROPY = 'sparseCategoricalCrossEntropy';
 
+/** The networks `layerwise train <preset>` knows, by name. */
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   'fashion-mnist-cnn': {
     name: 'fashion-mnist-cnn',
@@ -58,6 +60,7 @@ export function getPreset(name: string): Preset | undefined {
   return structuredClone(PRESETS[name]);
 }
 
+/** The names of the presets. */
 export function presetNames(): string[] {
   return Object.keys(PRESETS);
 }

@@ -2,11 +2,13 @@ import { OptionError } from './errors.js';
 // A small seeded generator (xoshiro128**), so one seed reproduces
 // initialisation bit for bit on every backend and platform.
 
+/** An `Rng`'s state as plain data. */
 export interface RngState {
   s: number[];
   spareNormal: number | null;
 }
 
+/** The seeded random generator behind initialisation, shuffling and dropout (xoshiro128**); its state can be saved and restored. */
 export class Rng {
   private s0: number;
   private s1: number;

@@ -46,7 +46,9 @@ import { applyDataInfo, dataInfoOf, type ModelDataInfo } from './model-data.js';
 import { Normalization } from './preprocessing.js';
 import { checkLayerSpec, NETWORK_SPEC_KEYS, type LayerSpec } from './layer-spec.js';
 
+/** The `format` field of every model.json layerwise writes. */
 export const MODEL_FORMAT = 'layerwise-model';
+/** The model-file version this release writes and reads. */
 export const MODEL_VERSION = 2;
 const MODEL_FILE = 'model.json';
 
@@ -70,6 +72,7 @@ export interface NetworkSpec {
   loss?: LossName;
 }
 
+/** Options of `networkFromSpec`. */
 export interface SpecOptions {
   /**
    * Most float values the network's layers may allocate while being built
@@ -142,6 +145,7 @@ interface ModelFile {
   sha256?: string;
 }
 
+/** Options of `network.save` and `saveNetwork`. */
 export interface SaveOptions {
   /** Also store the optimizer's state (moments, step counts) to resume training exactly. */
   optimizer?: Optimizer;
@@ -149,11 +153,13 @@ export interface SaveOptions {
   force?: boolean;
 }
 
+/** Options of `Network.load` and `loadNetwork`. */
 export interface LoadOptions {
   /** Largest weights file accepted, in bytes (default 4 GiB); a larger declared size is refused before anything is read. */
   maxWeightsBytes?: number;
 }
 
+/** What `loadNetwork` returns. */
 export interface LoadedModel {
   network: Network;
   /** The stored optimizer with its state, when the model was saved with one. */

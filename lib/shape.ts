@@ -2,6 +2,7 @@ import { OptionError, ShapeError } from './errors.js';
 // Shape helpers and the error messages every public entry point uses, so a
 // caller always learns what was expected and what came.
 
+/** A tensor's dimensions, sample dimension first. */
 export type Shape = readonly number[];
 
 /** `[32,784]`; `null` entries in an expected shape print as `*` (any size). */

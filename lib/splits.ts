@@ -11,6 +11,7 @@ import { describe, formatShape } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { OptionError, ShapeError } from './errors.js';
 
+/** Options of `trainTestSplit`. */
 export interface SplitOptions {
   /** Fraction of the samples in the test part, in (0, 1) (default 0.2). */
   testFraction?: number;
@@ -21,6 +22,7 @@ export interface SplitOptions {
   seed?: number;
 }
 
+/** What `trainTestSplit` returns: the training and test parts. */
 export interface Split {
   xTrain: Tensor;
   yTrain: Tensor;

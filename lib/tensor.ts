@@ -7,8 +7,10 @@ import { DataError, OptionError, ShapeError } from './errors.js';
 
 /** Nested arrays of numbers, as written in code or parsed from JSON. */
 export type NestedArray = number | readonly NestedArray[];
+/** What inputs accept: a `Tensor`, nested number arrays, or a flat `Float32Array`. */
 export type TensorLike = Tensor | NestedArray | Float32Array;
 
+/** An n-dimensional array of float32 values: a `Float32Array` and its shape, row-major, sample dimension first. Nothing needs disposing. */
 export class Tensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;

@@ -40,6 +40,7 @@ export interface WorkerFitOptions {
   seed?: number;
 }
 
+/** Options of `trainInWorker`: fit's plain-data options plus cancellation, progress and the worker's backend. */
 export interface TrainInWorkerOptions extends WorkerFitOptions {
   /** Stops training after the current batch; see the file comment for what the promise then does. */
   signal?: AbortSignal;
@@ -56,10 +57,12 @@ export interface TrainInWorkerOptions extends WorkerFitOptions {
   backend?: BackendName;
 }
 
+/** Progress events `trainInWorker` passes to `onProgress`. */
 export type WorkerProgress =
   | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; size: number }
   | ({ type: 'epoch'; epoch: number; epochs: number } & EpochLogs);
 
+/** What `trainInWorker` resolves with. */
 export interface WorkerTrainingResult {
   network: Network;
   history: History;

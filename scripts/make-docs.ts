@@ -1,82 +1,49 @@
-// npm run docs: API reference from the doc comments. tsc already writes each
-// public declaration with its doc comment into dist/*.d.ts; this turns those
-// files into one Markdown page per module under docs/api/, each declaration
-// a heading, its comment as prose and its signature as code.
+// npm run docs: the API reference as an HTML site in docs/api/, built by
+// typedoc from the doc comments of what lib/index.ts exports (and nothing
+// else), with the guides in docs/guides/. typedoc needs TypeScript 5's
+// compiler API, so it lives in docs/package.json with its own lock, apart
+// from the project's TypeScript 7.
 //
-//   npm run docs   (runs the TypeScript build first)
+// After the build, the site is checked to name no internal module: a file
+// path of lib/ or a module that index.ts does not export would mean an
+// internal leaked into the public reference.
 
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..');
-const dist = path.join(root, 'dist');
-const out = path.join(root, 'docs', 'api');
+const docs = path.join(root, 'docs');
+const site = path.join(docs, 'api');
 
-interface Entry { name: string; comment: string; code: string }
+execFileSync(process.execPath, [path.join(docs, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--options', 'typedoc.json'], { cwd: docs, stdio: 'inherit' });
 
-function declarationFiles(dir: string): string[] {
+function htmlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const full = path.join(dir, f);
-    return statSync(full).isDirectory() ? declarationFiles(full) : f.endsWith('.d.ts') ? [full] : [];
+    return statSync(full).isDirectory() ? htmlFiles(full) : f.endsWith('.html') ? [full] : [];
   });
 }
 
-/** Top-level declarations with the doc comment right above them. */
-function entries(source: string): Entry[] {
-  const lines = source.split('\n');
-  const found: Entry[] = [];
-  let comment: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.startsWith('/**')) {
-      comment = [];
-      for (; i < lines.length; i++) {
-        comment.push(lines[i]);
-        if (lines[i].includes('*/')) break;
-      }
-      continue;
-    }
-    const match = /^export (?:declare )?(?:abstract )?(class|interface|type|function|const|enum) (\w+)/.exec(line);
-    if (!match) {
-      if (line.trim() !== '') comment = [];
-      continue;
-    }
-    // A declaration runs to its closing brace at column 0 (classes,
-    // interfaces) or to the end of its statement.
-    const code = [line];
-    if (line.trimEnd().endsWith('{')) {
-      while (++i < lines.length && !/^}/.test(lines[i])) code.push(lines[i]);
-      code.push('}');
-    }
-    found.push({ name: match[2], comment: proseOf(comment), code: code.join('\n') });
-    comment = [];
-  }
-  return found;
+// Module names under lib/ (e.g. "cli/args", "atomic-file") as they would appear in a page.
+function modules(dir: string, prefix = ''): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const full = path.join(dir, f);
+    if (statSync(full).isDirectory()) return modules(full, `${prefix}${f}/`);
+    return f.endsWith('.ts') && f !== 'index.ts' ? [`${prefix}${f.replace(/\.ts$/, '')}`] : [];
+  });
 }
 
-function proseOf(comment: string[]): string {
-  return comment
-    .map((l) => l.replace(/^\s*\/\*\*\s?/, '').replace(/\s*\*\/\s*$/, '').replace(/^\s*\*\s?/, ''))
-    .join('\n')
-    .trim();
+const internal = modules(path.join(root, 'lib')).filter((m) => m.includes('/') || m.includes('-'));
+const leaks: string[] = [];
+const pages = htmlFiles(site);
+for (const page of pages) {
+  const text = readFileSync(page, 'utf8');
+  if (/\blib\/[\w/-]+\.ts\b/.test(text)) leaks.push(`${path.relative(site, page)}: a lib/ source path`);
+  for (const m of internal) if (text.includes(`"${m}"`) || text.includes(`>${m}<`)) leaks.push(`${path.relative(site, page)}: module ${m}`);
 }
-
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
-const index: string[] = ['# layerwise API', '', 'Generated from the doc comments by `npm run docs`.', ''];
-for (const file of declarationFiles(dist).sort()) {
-  const moduleName = path.relative(dist, file).replace(/\.d\.ts$/, '');
-  const list = entries(readFileSync(file, 'utf8'));
-  if (list.length === 0) continue;
-  const page = [`# ${moduleName}`, ''];
-  for (const e of list) {
-    page.push(`## ${e.name}`, '');
-    if (e.comment) page.push(e.comment, '');
-    page.push('```ts', e.code, '```', '');
-  }
-  const target = path.join(out, `${moduleName.replace(/\//g, '.')}.md`);
-  writeFileSync(target, page.join('\n'));
-  index.push(`- [${moduleName}](${path.basename(target)}): ${list.map((e) => e.name).join(', ')}`);
+if (leaks.length > 0) {
+  console.error(`docs: the site names internal modules:\n  ${leaks.join('\n  ')}`);
+  process.exit(1);
 }
-writeFileSync(path.join(out, 'README.md'), index.join('\n') + '\n');
-console.log(`wrote ${path.relative(root, out)}/ (${index.length - 4} modules)`);
+console.log(`docs: ${pages.length} pages in ${path.relative(root, site)}/ (open index.html)`);

@@ -1,6 +1,7 @@
-// The README is the first thing a user runs, so it is tested like code: every
-// ```ts block is type-checked on its own against the library (as `import …
-// from 'layerwise'`), and every block that is a complete program also runs.
+// The README and the guides of the API docs (docs/guides/*.md) are the first
+// things a user runs, so they are tested like code: every ```ts block is
+// type-checked on its own against the compiled package (as `import … from
+// 'layerwise'`), and every block that is a complete program also runs.
 // A block is a fragment (type-checked, not run) only when the line before it
 // is `<!-- fragment -->`. A ```csv block whose info string names a file
 // (```csv flowers.csv) is written to that file first, so the programs read
@@ -8,7 +9,7 @@
 
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..');
@@ -39,10 +40,16 @@ export function codeBlocks(markdown: string): CodeBlock[] {
   return blocks;
 }
 
-describe('README code blocks', function () {
-  this.timeout(180000);
+interface Located extends CodeBlock {
+  file: string;
+}
+
+const documents = ['README.md', ...readdirSync(path.join(root, 'docs', 'guides')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/guides/${f}`)];
+
+describe('README and guide code blocks', function () {
+  this.timeout(300000);
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-  const blocks = codeBlocks(readme);
+  const blocks: Located[] = documents.flatMap((file) => codeBlocks(readFileSync(path.join(root, file), 'utf8')).map((b) => ({ ...b, file })));
   const programs = blocks.filter((b) => b.language === 'ts');
   let dir: string;
 
@@ -72,16 +79,16 @@ describe('README code blocks', function () {
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('opens with npm install layerwise, and has TypeScript examples', () => {
-    const firstCode = blocks[0];
-    expect(firstCode.code.trim()).to.equal('npm install layerwise');
-    expect(programs.length).to.be.at.least(4);
+  it('the README opens with npm install layerwise, and has TypeScript examples', () => {
+    const own = codeBlocks(readme);
+    expect(own[0].code.trim()).to.equal('npm install layerwise');
+    expect(own.filter((b) => b.language === 'ts').length).to.be.at.least(4);
   });
 
   it('every TypeScript block type-checks against the library', () => {
     const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
     // Point each error at the README line it comes from.
-    const located = tsc.stdout.replace(/block-(\d+)\.ts\((\d+),\d+\)/g, (_, n, l) => `README.md:${programs[Number(n) - 1].line + Number(l)}`);
+    const located = tsc.stdout.replace(/block-(\d+)\.ts\((\d+),\d+\)/g, (_, n, l) => `${programs[Number(n) - 1].file}:${programs[Number(n) - 1].line + Number(l)}`);
     expect(tsc.status, located).to.equal(0);
   });
 
@@ -91,7 +98,7 @@ describe('README code blocks', function () {
       const run = spawnSync(process.execPath, ['--import', 'tsx', `block-${i + 1}.ts`], {
         cwd: dir, encoding: 'utf8', env: { ...process.env, LAYERWISE_BACKEND: undefined },
       });
-      expect(run.status, `README.md:${block.line} failed:\n${run.stdout}\n${run.stderr}`).to.equal(0);
+      expect(run.status, `${block.file}:${block.line} failed:\n${run.stdout}\n${run.stderr}`).to.equal(0);
     }
   });
 });

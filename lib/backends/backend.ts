@@ -11,6 +11,7 @@
 // - Outputs never share memory with inputs unless a kernel says it may.
 // - `accumulate` adds into the output instead of overwriting it.
 
+/** The activations the kernels fuse into a Dense or Conv2D output pass. */
 export type ActivationKind = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'leakyRelu';
 /** In the order of the native kernels' activation codes. */
 export const ACTIVATION_KINDS: readonly ActivationKind[] = ['linear', 'relu', 'sigmoid', 'tanh', 'leakyRelu'];
@@ -59,6 +60,7 @@ export interface PoolGeometry {
   outW: number;
 }
 
+/** The kernels a backend provides; `js` and `native` implement every one, and `getBackend()` returns the active one. */
 export interface Backend {
   readonly name: 'js' | 'native';
 

@@ -12,6 +12,7 @@ import { jsBackend } from './js.js';
 import { createNativeBackend, type NativeBinding } from './native.js';
 import { BackendError, OptionError } from '../errors.js';
 
+/** `'native'` (the C++ addon) or `'js'` (pure JavaScript). */
 export type BackendName = 'js' | 'native';
 
 interface NativeLoad {
@@ -125,6 +126,7 @@ export function nativeBinding(): NativeBinding {
   return loadNative().binding!;
 }
 
+/** What `nativeInfo()` reports about the native addon: whether it loaded, from where (or why not), its instruction-set variant and thread count. */
 export interface NativeInfo {
   available: boolean;
   path?: string;
@@ -134,6 +136,7 @@ export interface NativeInfo {
   threads?: number;
 }
 
+/** Whether the native addon loaded, from which file (or why not), its instruction-set variant and thread count. */
 export function nativeInfo(): NativeInfo {
   const load = loadNative();
   if (!load.binding) return { available: false, error: load.error?.message };

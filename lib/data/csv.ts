@@ -16,6 +16,7 @@ import { DataFileError, readDataFile, readDataFileSync } from './errors.js';
 import { OptionError } from '../errors.js';
 import { checkOptions as checkKnownKeys } from '../options.js';
 
+/** What `loadCsv` does with empty, `NA` and `NaN` cells (see `CsvOptions.missing`). */
 export type MissingPolicy = 'error' | 'mean' | 'median' | 'drop';
 
 /** How one source column became columns of x: a number, or one-hot over its categories. */
@@ -23,6 +24,7 @@ export type CsvFeature =
   | { name: string; kind: 'numeric'; /** The value that filled missing cells ('mean'/'median'), when any was computed. */ fill?: number }
   | { name: string; kind: 'categorical'; categories: string[] };
 
+/** Options of `loadCsv` and `parseCsv`. */
 export interface CsvOptions {
   /** The target column, by header name or 0-based index (negative counts from the end). */
   labelColumn?: number | string;
@@ -53,10 +55,11 @@ export interface CsvOptions {
   maxColumns?: number;
 }
 
+/** What `loadCsv` returns. */
 export interface CsvData {
-  /** [rows, features]: every column but the label column, categorical ones one-hot encoded. */
+  /** `[rows, features]`: every column but the label column, categorical ones one-hot encoded. */
   x: Tensor;
-  /** [rows]: the label column (class ids for a string column), when one was asked for. */
+  /** `[rows]`: the label column (class ids for a string column), when one was asked for. */
   y?: Tensor;
   /** Names of x's columns: the header's (`name=category` for one-hot columns), or `column 1`, … (1-based, as in errors). */
   columns: string[];
@@ -87,6 +90,7 @@ const DEFAULT_MAX_LINE_LENGTH = 2 ** 20;
 const DEFAULT_MAX_COLUMNS = 10_000;
 const CHUNK_BYTES = 1 << 16;
 
+/** Reads a CSV file into features `x` and, with `labelColumn`, labels `y`; errors name the file, row and column. */
 export function loadCsv(file: string, options: Labeled): Promise<LabeledCsvData>;
 export function loadCsv(file: string, options?: CsvOptions): Promise<CsvData>;
 export async function loadCsv(file: string, options: CsvOptions = {}): Promise<CsvData> {
@@ -99,6 +103,7 @@ export async function loadCsv(file: string, options: CsvOptions = {}): Promise<C
   return parser.finish();
 }
 
+/** `loadCsv`, synchronously. */
 export function loadCsvSync(file: string, options: Labeled): LabeledCsvData;
 export function loadCsvSync(file: string, options?: CsvOptions): CsvData;
 export function loadCsvSync(file: string, options: CsvOptions = {}): CsvData {

@@ -4,6 +4,7 @@
 
 import { DataError } from '../errors.js';
 
+/** A data file that is missing, unreadable or malformed, with the file's path in `file` (code E_DATA). */
 export class DataFileError extends DataError {
   /** The path as the caller gave it. */
   readonly file: string;

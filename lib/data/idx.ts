@@ -20,9 +20,12 @@ import { DataFileError, readDataFile, readDataFileSync } from './errors.js';
 import { OptionError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
+/** Element types of the IDX format. */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
+/** The typed array holding an IDX file's values. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
+/** An IDX file's contents: its element type, shape and values. */
 export interface IdxArray {
   shape: number[];
   data: IdxData;
@@ -72,6 +75,7 @@ export async function loadIdx(file: string, options: IdxOptions = {}): Promise<I
   return decodeIdx(raw, file);
 }
 
+/** `loadIdx`, synchronously. */
 export function loadIdxSync(file: string, options: IdxOptions = {}): IdxArray {
   const maxBytes = maxBytesOption(options);
   readDataFileSync(file, () => checkFileSize(file, statSync(file).size, maxBytes));

@@ -20,6 +20,7 @@ export const FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 /** The 6000 + 1000 image sample shipped with the package (lib/data or dist/data alike). */
 export const FASHION_MNIST_SAMPLE_DIR = path.resolve(__dirname, '..', '..', 'data', 'fashion-mnist-sample');
 
+/** The four files of an MNIST-layout directory. */
 export interface MnistFiles {
   trainImages: string;
   trainLabels: string;
@@ -27,6 +28,7 @@ export interface MnistFiles {
   testLabels: string;
 }
 
+/** Options of `loadMnist`. */
 export interface MnistOptions {
   /** Images as [n, rows·cols] instead of [n, rows, cols, 1]. */
   flatten?: boolean;
@@ -34,6 +36,7 @@ export interface MnistOptions {
   limit?: { train?: number; test?: number };
 }
 
+/** What `loadMnist` returns: training and test images and labels, and the files they came from. */
 export interface MnistData {
   /** [n, 28, 28, 1] (or [n, 784] with `flatten`), pixels scaled to [0, 1]. */
   xTrain: Tensor;

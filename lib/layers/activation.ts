@@ -11,15 +11,19 @@ import { Layer, type LayerConfig } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
+/** A function of one number, for custom activations and their derivatives. */
 export type ScalarFunction = (x: number) => number;
+/** Activation names accepted by layers and `Activation`. */
 export type ActivationName = ActivationKind | 'softmax';
 export const ACTIVATION_NAMES: readonly ActivationName[] = [...ACTIVATION_KINDS, 'softmax'];
 
+/** Options of `new Activation(name, options)`. */
 export interface ActivationOptions {
   /** leakyRelu's slope for negative inputs (default 0.01). */
   alpha?: number;
 }
 
+/** An elementwise activation as its own layer (alias `ActivationLayer`): a name such as `'relu'` or `'softmax'`, or your own function and its derivative. */
 export class Activation extends Layer {
   readonly kind: ActivationName | 'custom';
   readonly alpha: number;
@@ -112,5 +116,7 @@ export const ActivationLayer = Activation;
 export type ActivationLayer = Activation;
 
 // The from-scratch design's scalar functions, for Activation(fn, derivative).
+/** The tutorial's `tanh`, for `new Activation(tanh, tanhPrime)`. */
 export const tanh: ScalarFunction = Math.tanh;
+/** The derivative of `tanh`. */
 export const tanhPrime: ScalarFunction = (x) => 1 - Math.tanh(x) ** 2;

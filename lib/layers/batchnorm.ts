@@ -23,6 +23,7 @@ import { assertPositiveInteger, describe, formatShape, sameShape } from '../shap
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig, type Parameter, type StateTensor } from './layer.js';
 
+/** Options of `new BatchNormalization(options)`: Keras's `momentum` (default 0.99) and `epsilon` (default 1e-3). */
 export interface BatchNormalizationOptions {
   /** Weight of the old running statistics in each update (default 0.99, as Keras). */
   momentum?: number;
@@ -34,6 +35,7 @@ export interface BatchNormalizationOptions {
 
 const OPTION_KEYS = ['momentum', 'epsilon', 'features'] as const;
 
+/** Batch normalisation over the last axis (a Dense feature or an image channel): batch statistics while training, running statistics in predict and evaluate, then a trained scale and shift. */
 export class BatchNormalization extends Layer {
   readonly momentum: number;
   readonly epsilon: number;

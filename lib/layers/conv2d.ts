@@ -27,9 +27,11 @@ import { Layer, type LayerConfig, type Parameter } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
+/** `'valid'`: no padding (the output shrinks); `'same'`: zero padding so that stride 1 keeps the size. */
 export type Padding = 'valid' | 'same';
 type Pair = [number, number];
 
+/** Options of `new Conv2D(options)`. */
 export interface Conv2DOptions {
   /** Number of output channels. */
   filters: number;
@@ -50,6 +52,7 @@ const CONV2D_OPTION_KEYS: readonly (keyof Conv2DOptions)[] = [
   'filters', 'kernelSize', 'strides', 'padding', 'inputShape', 'activation', 'kernelInitializer', 'inputChannels',
 ];
 
+/** 2-D convolution (cross-correlation, as in Keras and PyTorch) over channels-last images `[n, h, w, c]`, with `filters` output channels; alias `ConvLayer` for the tutorial's form. */
 export class Conv2D extends Layer {
   readonly filters: number;
   readonly kernelSize: Pair;

@@ -18,6 +18,7 @@ import { Layer, type LayerConfig, type Parameter } from './layer.js';
 import { OptionError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
+/** Options of `new Dense(inputSize, outputSize, options)`. */
 export interface DenseOptions {
   /** Applied to X·W + B (default none). */
   activation?: ActivationName;
@@ -27,6 +28,7 @@ export interface DenseOptions {
 
 const DENSE_OPTION_KEYS: readonly (keyof DenseOptions)[] = ['activation', 'kernelInitializer'];
 
+/** A fully connected layer, Y = X·W + B with an optional fused activation (alias `FCLayer`): `new Dense(inputSize, outputSize, options)`. */
 export class Dense extends Layer {
   readonly inputSize: number;
   readonly outputSize: number;

@@ -10,6 +10,7 @@ import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { OptionError, ShapeError } from '../errors.js';
 
+/** Zeroes each input with probability `rate` while training (scaling the rest by 1 / (1 − rate)); passes inputs through unchanged in predict and evaluate. */
 export class Dropout extends Layer {
   readonly rate: number;
   private rng = new Rng();

@@ -6,6 +6,7 @@ import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { OptionError, ShapeError } from '../errors.js';
 
+/** Reshapes each sample to one dimension, `[n, …]` → `[n, size]`, e.g. between convolutional and dense layers. */
 export class Flatten extends Layer {
   private inputShape?: readonly number[];
 
@@ -30,5 +31,6 @@ export class Flatten extends Layer {
   }
 }
 
+/** The tutorial's name for `Flatten`. */
 export const FlattenLayer = Flatten;
 export type FlattenLayer = Flatten;

@@ -31,6 +31,7 @@ export interface LayerConfig {
   [option: string]: unknown;
 }
 
+/** Base class of every layer: `forward(X, training?)` gives Y, `backward(∂E/∂Y)` gives ∂E/∂X and computes the layer's own parameter gradients. Subclass it for a custom layer. */
 export abstract class Layer {
   /**
    * Whether backward must return ∂E/∂X. A network's first layer has no one to

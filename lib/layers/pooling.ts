@@ -16,6 +16,7 @@ import { outputAndPad, pair, type Padding } from './conv2d.js';
 import { OptionError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
+/** Options of `MaxPool2D` and `AvgPool2D`. */
 export interface Pool2DOptions {
   /** Window size (default 2). */
   poolSize?: number | [number, number];
@@ -75,6 +76,7 @@ abstract class Pool2D extends Layer {
   }
 }
 
+/** Max pooling over `poolSize` windows of channels-last images `[n, h, w, c]`. */
 export class MaxPool2D extends Pool2D {
   private argmax?: Int32Array;
 
@@ -94,6 +96,7 @@ export class MaxPool2D extends Pool2D {
   }
 }
 
+/** Average pooling over `poolSize` windows of channels-last images `[n, h, w, c]`. */
 export class AvgPool2D extends Pool2D {
   override forward(input: Tensor): Tensor {
     const g = this.prepare(input);
