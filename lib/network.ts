@@ -384,6 +384,9 @@ export class Network {
     const loss = options.loss !== undefined ? getLoss(options.loss) : this.requireLoss();
     const epochs = assertPositiveInteger(options.epochs, 'epochs');
     const batchSize = assertPositiveInteger(options.batchSize ?? 32, 'batchSize');
+    // Read once, before any step: a getter that throws (or changes its answer)
+    // must not stop the run halfway, with some batches already applied.
+    const { signal, verbose } = options;
     if (options.learningRate !== undefined && (typeof options.learningRate !== 'number' || !Number.isFinite(options.learningRate))) {
       throw new OptionError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
     }
@@ -505,7 +508,7 @@ export class Network {
           const logs: BatchLogs = { epoch, loss: batchLoss, size: end - start };
           for (const cb of callbacks) await cb.onBatchEnd?.(batch, logs, context);
         }
-        if (options.signal?.aborted && start + batchSize < samples) {
+        if (signal?.aborted && start + batchSize < samples) {
           this.setTraining(false);
           history.interrupted = {
             epoch, batch, order: [...order], shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
@@ -531,9 +534,9 @@ export class Network {
       }
       logs.seconds = (performance.now() - started) / 1000;
       record(history, logs);
-      if (options.verbose) console.log(formatEpoch(epoch, epochs, logs));
+      if (verbose) console.log(formatEpoch(epoch, epochs, logs));
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, context);
-      if (options.signal?.aborted && epoch < epochs) {
+      if (signal?.aborted && epoch < epochs) {
         history.interrupted = {
           epoch: epoch + 1, batch: 0, order: [...order], shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
           totals: new Totals(accuracyKind, undefined, chosen.extra).state(), history: structuredClone({ ...history, interrupted: undefined }),

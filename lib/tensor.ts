@@ -41,7 +41,14 @@ export class Tensor {
   static zeros(shape: Shape): Tensor {
     const dims = checkShape(shape, 'tensor shape');
     chargeAllocation(dims);
-    return new Tensor(new Float32Array(sizeOf(dims)), dims);
+    let data: Float32Array;
+    try {
+      data = new Float32Array(sizeOf(dims));
+    } catch (err) {
+      // Beyond the largest typed array, or out of memory: name the shape that asked.
+      throw new ShapeError(`cannot allocate a ${formatShape(dims)} tensor (${sizeOf(dims)} values): ${(err as Error).message}`);
+    }
+    return new Tensor(data, dims);
   }
 
   /** Builds a tensor from nested arrays (shape inferred) or copies a tensor. */

@@ -12,6 +12,15 @@
 // LAYERWISE_FUZZ_CALLS scales the number of calls per function.
 
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  Activation, Adam, Conv2D, DataFileError, Dense, LayerwiseError, MaxPool2D, ModelFileError, Network, OptionError, SGD,
+  loadIdx, networkFromSpec, parseCsv, parseIdx, tensor,
+} from '../lib/index.js';
 import { nativeAvailable, nativeBinding } from '../lib/backends/index.js';
 import type { NativeBinding } from '../lib/backends/native.js';
 import { CALLS_PER_FUNCTION, Fuzz, FUZZ_SEED, SPECS, VALID_SHARE, setSupportedIsas, type Kind, type Spec } from './fuzz-specs.js';
@@ -320,3 +329,211 @@ describe('fuzzing the raw binding [native]', function () {
     }
   });
 });
+
+// ------------------------------------------- hostile inputs above the binding
+//
+// The same seeded approach for what a user or a file hands the library: spec
+// files, model.json manifests, IDX files and options objects. Each input must
+// end in a coded LayerwiseError (or a valid result), never a RangeError from
+// an allocation, a hang, a polluted prototype or memory growth.
+
+describe('fuzzing the layers above the binding', function () {
+  this.timeout(180_000);
+  const HOSTILE_VALUES: unknown[] = [
+    -1, 0, 0.5, 1e9, 2 ** 31, 2 ** 32, 2 ** 32 + 2, 2 ** 53, 1e308, -1e308, null, true, '7', 'constructor', 'toString', '__proto__', [], {}, [2 ** 32, 2 ** 32, 1],
+  ];
+  const MIB = 2 ** 20;
+  const dirs: string[] = [];
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const tempDir = () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'layerwise-fuzz-'));
+    dirs.push(d);
+    return d;
+  };
+  const expectLayerwiseError = (err: unknown, where: string) => {
+    if (!(err instanceof LayerwiseError)) expect.fail(`${where}: expected a LayerwiseError but got ${err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)}`);
+  };
+
+  function randomLayer(f: Fuzz): Record<string, unknown> {
+    const size = () => (f.chance(0.5) ? f.pick(HOSTILE_VALUES) : f.int(1, 6));
+    const pair = () => (f.chance(0.3) ? [size(), size()] : size());
+    switch (f.int(0, 5)) {
+      case 0: return { type: 'Dense', inputSize: size(), outputSize: size() };
+      case 1: return { type: 'Conv2D', filters: size(), kernelSize: pair(), strides: f.chance(0.3) ? pair() : 1, inputShape: [size(), size(), size()] };
+      case 2: return { type: f.pick(['MaxPool2D', 'AvgPool2D']), poolSize: pair(), strides: f.chance(0.3) ? pair() : undefined };
+      case 3: return { type: 'Activation', kind: f.pick(['relu', 'tanh', 'constructor', 'valueOf', 'hasOwnProperty', 1]) };
+      case 4: return { type: 'Dropout', rate: f.pick([0.5, -1, 1, 2, NaN, '0.5']) };
+      default: return { type: f.pick(['Flatten', 'constructor', '__proto__', 'toString', '']) };
+    }
+  }
+
+  it('300 random spec files with absurd sizes (10^9 units, 2^32, 2^53, 1e308, prototype names) fail with a LayerwiseError before allocating', () => {
+    const f = new Fuzz(FUZZ_SEED + 1000);
+    const rss = process.memoryUsage().rss;
+    let built = 0, refused = 0;
+    for (let c = 0; c < 300; c++) {
+      // Through JSON, as a spec file arrives (NaN becomes null, undefined keys vanish).
+      const text = JSON.stringify({ seed: 1, layers: Array.from({ length: f.int(1, 4) }, () => randomLayer(f)), loss: f.pick([undefined, 'mse', 'constructor', 'toString']) });
+      try {
+        const net = networkFromSpec(JSON.parse(text));
+        built++;
+        const values = net.getWeights().reduce((n, w) => n + w.length, 0);
+        expect(values, text).to.be.at.most(2 ** 29);
+      } catch (err) {
+        refused++;
+        expectLayerwiseError(err, text);
+      }
+    }
+    expect(built, 'some random specs are valid').to.be.greaterThan(0);
+    expect(refused, 'most random specs are not').to.be.greaterThan(built);
+    expect(process.memoryUsage().rss - rss).to.be.below(256 * MIB);
+  });
+
+  it('shapes whose products overflow 32 bits are refused, never wrapped: tensors, Conv2D inputShape, pool and kernel sizes', () => {
+    const cases: Array<[string, () => unknown]> = [
+      ['tensor [65536,65536]', () => tensor(new Float32Array(4), [65536, 65536])],
+      ['tensor [2^16,2^16,2^16]', () => tensor(new Float32Array(4), [65536, 65536, 65536])],
+      ['tensor [2^32+1]', () => tensor(new Float32Array(1), [2 ** 32 + 1])],
+      ['Conv2D inputShape [2^32,2,1]', () => new Conv2D({ filters: 1, kernelSize: 1, inputShape: [2 ** 32, 2, 1] })],
+      ['Conv2D inputShape [2,2,2^32]', () => new Conv2D({ filters: 1, kernelSize: 1, inputShape: [2, 2, 2 ** 32] })],
+      ['Conv2D 65536x65536 kernel', () => new Conv2D({ filters: 2, kernelSize: 65536, inputChannels: 1 })],
+      ['Dense 65536x65536', () => networkFromSpec({ layers: [{ type: 'Dense', inputSize: 65536, outputSize: 65536 }] })],
+      ['MaxPool2D 2^32+2', () => new MaxPool2D({ poolSize: 2 ** 32 + 2 })],
+      ['MaxPool2D strides 2^32+1', () => new MaxPool2D({ poolSize: 2, strides: 2 ** 32 + 1 })],
+    ];
+    for (const [label, run] of cases) expectLayerwiseError(thrownBy(run), label);
+  });
+
+  it('200 mutated model.json files (hostile values, prototype keys, deleted fields), re-signed: each loads or fails with a ModelFileError', async () => {
+    const dir = tempDir();
+    const net = new Network({ seed: 1 }).add(new Dense(3, 2)).add(new Activation('relu')).use('mse');
+    await net.save(dir, { optimizer: new Adam() });
+    const file = path.join(dir, 'model.json');
+    const original = readFileSync(file, 'utf8');
+    const f = new Fuzz(FUZZ_SEED + 2000);
+    const rss = process.memoryUsage().rss;
+    let loaded = 0;
+    for (let c = 0; c < 200; c++) {
+      const model = JSON.parse(original) as Record<string, unknown>;
+      delete model.sha256;
+      // Walk to a random object or array in the manifest.
+      let node: Record<string, unknown> = model;
+      while (f.chance(0.6)) {
+        const children = Object.values(node).filter((v): v is Record<string, unknown> => v !== null && typeof v === 'object');
+        if (children.length === 0) break;
+        node = f.pick(children);
+      }
+      const keys = Object.keys(node);
+      const action = f.int(0, 2);
+      let text: string;
+      if (action === 0 && keys.length > 0) {
+        node[f.pick(keys)] = f.pick(HOSTILE_VALUES);
+        text = JSON.stringify(model);
+      } else if (action === 1 && keys.length > 0) {
+        delete node[f.pick(keys)];
+        text = JSON.stringify(model);
+      } else {
+        // A prototype key can only arrive as text: JSON.parse makes it an own property.
+        const marker = 'fuzz-marker';
+        node[marker] = 1;
+        text = JSON.stringify(model).replace(`"${marker}":1`, `"${f.pick(['__proto__', 'constructor', 'prototype'])}":{"polluted":1}`);
+      }
+      const manifest = JSON.parse(text) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...manifest, sha256: createHash('sha256').update(JSON.stringify(manifest)).digest('hex') }));
+      try {
+        const back = await Network.load(dir);
+        loaded++;
+        for (const v of back.predict([[1, 2, 3]]).data) expect(Number.isFinite(v), text).to.equal(true);
+      } catch (err) {
+        expectLayerwiseError(err, text);
+        if (!(err instanceof ModelFileError) && !(err instanceof OptionError)) expect.fail(`${text}: ${(err as Error).message}`);
+      }
+      expect(({} as Record<string, unknown>).polluted, text).to.equal(undefined);
+    }
+    expect(loaded, 'harmless mutations still load').to.be.greaterThan(0);
+    expect(process.memoryUsage().rss - rss).to.be.below(256 * MIB);
+  });
+
+  it('300 random IDX files (random dims, truncated or padded, raw or gzipped, gzip bombs): each parses to its declared size or fails with a DataFileError', () => {
+    const f = new Fuzz(FUZZ_SEED + 3000);
+    const rss = process.memoryUsage().rss;
+    for (let c = 0; c < 300; c++) {
+      const rank = f.int(0, 4);
+      const code = f.pick([0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x00, 0xff]);
+      const dims = Array.from({ length: rank }, () => (f.chance(0.2) ? f.pick([0, 65536, 2 ** 31, 2 ** 32 - 1]) : f.int(1, 5)));
+      const header = Buffer.alloc(4 + 4 * rank);
+      header[2] = code;
+      header[3] = rank;
+      dims.forEach((d, i) => header.writeUInt32BE(d >>> 0, 4 + 4 * i));
+      const width = ({ 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 } as Record<number, number>)[code] ?? 1;
+      const declared = dims.reduce((a, b) => a * b, 1) * width;
+      const payloadBytes = Math.max(0, Math.min(declared, 4096) + f.pick([0, 0, -1, 1, 100]));
+      // A bomb: a run of zeros far past the declared size inflates from a few bytes.
+      const bytes = Buffer.concat([header, Buffer.alloc(f.chance(0.1) ? 8 * MIB : payloadBytes, f.int(0, 255))]);
+      const input = f.chance(0.5) ? gzipSync(bytes, { level: 1 }) : bytes;
+      const cut = f.chance(0.2) ? input.subarray(0, f.int(0, input.length)) : input;
+      const where = `IDX case ${c}: code 0x${code.toString(16)}, dims [${dims}], ${bytes.length} bytes${input === bytes ? '' : ' gzipped'}${cut === input ? '' : `, cut to ${cut.length}`}`;
+      try {
+        const parsed = parseIdx(cut, `case ${c}`, { maxBytes: 1 * MIB });
+        expect(parsed.shape, where).to.deep.equal(dims);
+        expect(parsed.data.length, where).to.equal(dims.reduce((a, b) => a * b, 1));
+      } catch (err) {
+        expectLayerwiseError(err, where);
+        expect(err, where).to.be.instanceOf(DataFileError);
+      }
+    }
+    expect(process.memoryUsage().rss - rss).to.be.below(400 * MIB);
+  });
+
+  it('options objects with a getter that throws, on every option of every entry point: the getter\'s error surfaces and nothing is left busy', async () => {
+    const throwingOn = (key: string, base: Record<string, unknown> = {}) =>
+      Object.defineProperty({ ...base }, key, { enumerable: true, get: () => { throw new Error(`getter ${key} says no`); } });
+    const dir = tempDir();
+    const net = new Network({ seed: 1 }).add(new Dense(2, 2)).use('mse');
+    await net.save(dir);
+    const idx = path.join(dir, 'data.idx');
+    writeFileSync(idx, Buffer.from([0, 0, 8, 1, 0, 0, 0, 1, 7]));
+    const entryPoints: Array<[string, string[], (options: never) => unknown]> = [
+      ['Network', ['seed'], (o) => new Network(o)],
+      ['Dense', ['activation', 'kernelInitializer'], (o) => new Dense(2, 2, o)],
+      ['Conv2D', ['filters', 'kernelSize', 'strides', 'padding', 'inputShape', 'activation', 'kernelInitializer', 'inputChannels'], (o) => new Conv2D(o)],
+      ['MaxPool2D', ['poolSize', 'strides', 'padding'], (o) => new MaxPool2D(o)],
+      ['SGD', ['learningRate', 'momentum', 'nesterov'], (o) => new SGD(o)],
+      ['Adam', ['learningRate', 'beta1', 'beta2', 'epsilon'], (o) => new Adam(o)],
+      ['predict', ['batchSize'], (o) => net.predict([[1, 2]], o)],
+      ['evaluate', ['batchSize', 'loss'], (o) => net.evaluate([[1, 2]], [[1, 0]], o)],
+      ['fit', ['epochs', 'batchSize', 'optimizer', 'shuffle', 'validationData', 'callbacks', 'signal', 'onEpochEnd'], (o) => net.fit([[1, 2]], [[1, 0]], o)],
+      ['save', ['optimizer', 'force'], (o) => net.save(dir, o)],
+      ['load', ['maxWeightsBytes'], (o) => Network.load(dir, o)],
+      ['loadIdx', ['maxBytes'], (o) => loadIdx(idx, o)],
+      ['parseCsv', ['labelColumn', 'header', 'delimiter'], (o) => parseCsv('1,2\n3,4\n', o)],
+      ['networkFromSpec layer', ['inputSize', 'outputSize'], (o) => networkFromSpec({ layers: [{ type: 'Dense', ...(o as object) }] } as never)],
+    ];
+    const bases: Record<string, Record<string, unknown>> = { fit: { epochs: 1 }, 'networkFromSpec layer': { inputSize: 2, outputSize: 2 } };
+    const weights = JSON.stringify(net.getWeights().map((w) => Array.from(w)));
+    for (const [name, keys, call] of entryPoints) {
+      for (const key of keys) {
+        let err: unknown;
+        try {
+          await call(throwingOn(key, bases[name] ?? {}) as never);
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${name} ${key}`).to.be.instanceOf(Error);
+        expect((err as Error).message, `${name} ${key}`).to.contain(`getter ${key} says no`);
+        expect(net.isTraining, `${name} ${key}`).to.equal(false);
+      }
+    }
+    expect(JSON.stringify(net.getWeights().map((w) => Array.from(w)))).to.equal(weights);
+    expect(await Network.load(dir)).to.be.instanceOf(Network);
+  });
+});
+
+function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}

@@ -96,10 +96,10 @@ export class Conv2D extends Layer {
       if (!Array.isArray(options.inputShape) || options.inputShape.length !== 3) {
         throw new OptionError(`expected [h,w,channels] for Conv2D inputShape but got ${describe(options.inputShape)}`);
       }
-      options.inputShape.forEach((d, i) => assertPositiveInteger(d, `Conv2D inputShape[${i}]`));
+      options.inputShape.forEach((d, i) => windowSize(d, `Conv2D inputShape[${i}]`));
       this.build(options.inputShape[2]);
     } else if (options.inputChannels !== undefined) {
-      this.build(assertPositiveInteger(options.inputChannels, 'Conv2D inputChannels'));
+      this.build(windowSize(options.inputChannels, 'Conv2D inputChannels'));
     }
   }
 
@@ -238,7 +238,7 @@ export function pair(value: number | Pair, what: string): Pair {
   return [v, v];
 }
 
-/** A kernel, pool or stride size: a positive integer the 32-bit kernel geometry can hold. */
+/** A kernel, pool, stride or input size: a positive integer the 32-bit kernel geometry can hold. */
 function windowSize(value: unknown, what: string): number {
   const v = assertPositiveInteger(value, what);
   if (v > 2 ** 31 - 1) throw new OptionError(`expected a size below 2^31 for ${what} but got ${v}`);
