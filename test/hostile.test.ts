@@ -55,6 +55,55 @@ forEachBackend('NaN in, NaN out', () => {
     expect(Number.isNaN(net.layers[0].forward(tensor([[NaN, 0]])).data[0])).to.equal(true);
   });
 
+  it('NaN propagates as in PyTorch through every activation, softmax, max and average pooling, matmul and conv (a NaN times 0 is NaN)', () => {
+    const b = getBackend();
+    const isNaN0 = (a: Float32Array) => Number.isNaN(a[0]);
+    for (const kind of ['linear', 'relu', 'sigmoid', 'tanh', 'leakyRelu'] as const) {
+      const y = new Float32Array(3);
+      b.activationForward(kind, new Float32Array([NaN, -1, 2]), y, 0.1);
+      expect(isNaN0(y), kind).to.equal(true);
+      expect(Number.isFinite(y[1]) && Number.isFinite(y[2]), kind).to.equal(true);
+      const fused = new Float32Array([NaN, 5, -4, 3]);
+      b.biasActivation(fused, new Float32Array([1, 1]), 2, 2, kind, 0.1);
+      expect(isNaN0(fused), `${kind} fused with a bias`).to.equal(true);
+    }
+    // A NaN anywhere in a row makes the whole softmax row NaN; the other row is untouched.
+    for (const row of [[NaN, 1, 2], [1, 2, NaN]]) {
+      const y = new Float32Array(6);
+      b.softmaxRows(new Float32Array([...row, 0, 0, 0]), y, 2, 3);
+      expect(Array.from(y.subarray(0, 3)).every(Number.isNaN), String(row)).to.equal(true);
+      expect(Array.from(y.subarray(3)).every((v) => Math.abs(v - 1 / 3) < 1e-6)).to.equal(true);
+    }
+    // Max pooling: NaN wins its window wherever it sits, even beside larger numbers.
+    const pool = { n: 1, inH: 2, inW: 2, c: 1, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 1, outW: 1 };
+    for (let at = 0; at < 4; at++) {
+      const x = new Float32Array([1, 9, 5, 2]);
+      x[at] = NaN;
+      const y = new Float32Array(1), argmax = new Int32Array(1);
+      b.maxPool2dForward(x, y, argmax, pool);
+      expect(isNaN0(y), `max pool, NaN at ${at}`).to.equal(true);
+      expect(argmax[0], `max pool, NaN at ${at}`).to.equal(at);
+      const avg = new Float32Array(1);
+      b.avgPool2dForward(x, avg, pool);
+      expect(isNaN0(avg), `average pool, NaN at ${at}`).to.equal(true);
+    }
+    // NaN · 0 = NaN: a kernel that skips zero operands would hide it.
+    const c = new Float32Array(4);
+    b.matmul(new Float32Array([NaN, 0]), new Float32Array([0, 0, 0, 0]), c, 1, 2, 2, false, false, false);
+    expect(isNaN0(c), 'matmul').to.equal(true);
+    // The same through the blocked and vectorised paths: a NaN in row 5 of A poisons row 5 of C only.
+    const [m, k, n] = [37, 300, 70];
+    const a = new Float32Array(m * k);
+    a[5 * k + 123] = NaN;
+    const big = new Float32Array(m * n);
+    b.matmul(a, new Float32Array(k * n), big, m, n, k, false, false, false);
+    for (let r = 0; r < m; r++) expect(big.subarray(r * n, (r + 1) * n).every((v) => Number.isNaN(v) === (r === 5)), `matmul row ${r}`).to.equal(true);
+    const conv = { n: 1, inH: 2, inW: 2, inC: 1, kH: 2, kW: 2, outC: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, outH: 1, outW: 1 };
+    const convOut = new Float32Array(1);
+    b.conv2dForward(new Float32Array([0, 0, 0, NaN]), new Float32Array(4), convOut, conv, false);
+    expect(isNaN0(convOut), 'conv').to.equal(true);
+  });
+
   it('predict and evaluate reject non-finite input, naming the sample (evaluate on all-NaN once reported accuracy 1.0)', async () => {
     const net = new Network({ seed: 1 }).add(new Dense(2, 3)).add(new Activation('softmax')).use('sparseCategoricalCrossEntropy');
     const err = thrown(() => net.predict([[1, 2], [NaN, 0]]));
