@@ -319,6 +319,33 @@ describe('hostile model files and directories', function () {
     }
     expect(readFileSync(file, 'utf8')).to.equal('x');
   });
+
+  it('CLI --force trains and checkpoints beside foreign files, deleting none; a foreign checkpoint/, report.html or training.json is refused before training', function () {
+    const bin = path.join(__dirname, '..', 'bin', 'layerwise.js');
+    const run = (out: string) => spawnSync(process.execPath, [bin, 'train', 'fashion-mnist-mlp', '--epochs', '2', '--checkpoint-every', '1', '--limit', '64', '--json', '--force', '--out', out], {
+      encoding: 'utf8', env: { ...process.env, LAYERWISE_CLI_FROM_SOURCE: '1' },
+    });
+    const dir = tempDir();
+    const foreign = ['.checkpoint-old-1-1/x', '.checkpoint-new-1-1/x', 'notes.tmp-99999999-1', 'weights-0123456789abcdef.bin', 'data.csv'];
+    for (const f of foreign) {
+      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      writeFileSync(path.join(dir, f), 'mine');
+    }
+    const trained = run(dir);
+    expect(trained.status, trained.stderr + trained.stdout).to.equal(0);
+    for (const f of foreign) expect(readFileSync(path.join(dir, f), 'utf8'), f).to.equal('mine');
+    for (const clash of ['checkpoint/keep.txt', 'report.html', 'training.json']) {
+      const other = tempDir();
+      mkdirSync(path.dirname(path.join(other, clash)), { recursive: true });
+      writeFileSync(path.join(other, clash), 'mine');
+      const r = run(other);
+      expect(r.status, r.stderr).to.equal(1);
+      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; message?: string });
+      expect(events.map((e) => e.event), clash).to.deep.equal(['error']);
+      expect(events[0].message).to.contain(`holds a ${clash.split('/')[0]} that no layerwise run wrote`);
+      expect(readFileSync(path.join(other, clash), 'utf8'), clash).to.equal('mine');
+    }
+  });
 });
 
 describe('hostile data files', function () {

@@ -468,10 +468,18 @@ async function checkOutputDirectory(out: string, force: boolean): Promise<void> 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (names.length === 0 || force) return;
-  if (await holdsLayerwiseFiles(out)) return;
-  throw new UsageError(`--out ${out} is not empty and holds no layerwise model or checkpoint (use --force to save beside its files)`);
+  if (names.length === 0 || (await holdsLayerwiseFiles(out))) return;
+  if (!force) throw new UsageError(`--out ${out} is not empty and holds no layerwise model or checkpoint (use --force to save beside its files)`);
+  // --force writes beside foreign files, never over them: a run would replace
+  // these, or (checkpoint/) fail to checkpoint only when a signal arrives.
+  const clash = names.find((name) => RUN_OUTPUTS.includes(name));
+  if (clash !== undefined) {
+    throw new UsageError(`--out ${out} holds a ${clash} that no layerwise run wrote: even with --force a run would replace it (move it away or pick another --out)`);
+  }
 }
+
+/** What a run writes into --out besides the model's own files. */
+const RUN_OUTPUTS = ['report.html', 'training.json', CHECKPOINT_DIR];
 
 async function holdsLayerwiseFiles(out: string): Promise<boolean> {
   for (const file of [path.join(out, 'model.json'), path.join(out, CHECKPOINT_DIR, 'state.json')]) {
