@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
   Activation, Adam, Conv2D, DataFileError, Dense, LayerwiseError, MaxPool2D, ModelFileError, Network, OptionError, SGD,
-  loadIdx, networkFromSpec, parseCsv, parseIdx, tensor,
+  loadCsv, loadIdx, networkFromSpec, parseCsv, parseIdx, tensor,
 } from '../lib/index.js';
 import { nativeAvailable, nativeBinding } from '../lib/backends/index.js';
 import type { NativeBinding } from '../lib/backends/native.js';
@@ -483,6 +483,43 @@ describe('fuzzing the layers above the binding', function () {
       }
     }
     expect(process.memoryUsage().rss - rss).to.be.below(400 * MIB);
+  });
+
+  it('CSV bombs: a 64 MiB line without a newline, a row of 50 000 delimiters, 10^6 one-cell rows of junk: each a DataFileError with bounded memory', async () => {
+    const dir = tempDir();
+    const longLine = path.join(dir, 'long-line.csv');
+    writeFileSync(longLine, 'a,b\n' + '1'.repeat(64 * MIB));
+    const wide = path.join(dir, 'wide.csv');
+    writeFileSync(wide, 'a,b\n' + ','.repeat(50_000) + '\n');
+    const junk = path.join(dir, 'junk.csv');
+    writeFileSync(junk, 'a,b\n1,2\n' + 'x\n'.repeat(1e6));
+    const rss = process.memoryUsage().rss;
+    for (const [file, message] of [[longLine, 'maxLineLength'], [wide, 'maxColumns'], [junk, 'line 3']]) {
+      const err = await loadCsv(file).then(() => undefined, (e: unknown) => e);
+      expect(err, file).to.be.instanceOf(DataFileError);
+      expect((err as Error).message, file).to.contain(message);
+    }
+    expect(process.memoryUsage().rss - rss).to.be.below(256 * MIB);
+  });
+
+  it('300 random CSV texts (hostile cells, quotes, BOMs, CR, huge numbers, ragged rows): each parses, with no NaN, or fails with a LayerwiseError', () => {
+    const f = new Fuzz(FUZZ_SEED + 4000);
+    const cells = ['1', '-2.5', '1e309', '-1e309', 'NaN', 'nan', 'Infinity', '', ' ', '"', '""', '"1,2"', '\r', '\uFEFF', 'x', '0x10', '1_000', '９', 'constructor', '__proto__', '1'.repeat(400)];
+    let parsed = 0;
+    for (let c = 0; c < 300; c++) {
+      const width = f.int(1, 4);
+      const rows = Array.from({ length: f.int(1, 6) }, () => Array.from({ length: f.chance(0.9) ? width : f.int(1, 6) }, () => (f.chance(0.6) ? String(f.int(0, 3)) : f.pick(cells))).join(f.chance(0.95) ? ',' : ';'));
+      const text = (f.chance(0.5) ? 'a,b,c,d'.slice(0, width * 2 - 1) + '\n' : '') + rows.join(f.chance(0.8) ? '\n' : '\r\n');
+      try {
+        const data = parseCsv(text, f.chance(0.5) ? { labelColumn: -1 } : {});
+        parsed++;
+        // inf spellings parse as numpy's do (fit and predict refuse them); a missing cell must never slip through as NaN.
+        for (const v of data.x.data) expect(Number.isNaN(v), JSON.stringify(text)).to.equal(false);
+      } catch (err) {
+        expectLayerwiseError(err, JSON.stringify(text));
+      }
+    }
+    expect(parsed, 'some random CSV texts are valid').to.be.greaterThan(0);
   });
 
   it('options objects with a getter that throws, on every option of every entry point: the getter\'s error surfaces and nothing is left busy', async () => {
