@@ -312,7 +312,7 @@ export class Network {
     this.requireLayers();
     const x = toTensor(xIn, 'predict input');
     assertPositiveInteger(batchSize, 'batchSize');
-    rejectNonFinite(x, 'predict input');
+    yield* rejectNonFinite(x, 'predict input');
     const samples = x.rank === 0 ? 0 : x.shape[0];
     if (samples <= batchSize) return this.forward(x);
     const parts: Tensor[] = [];
@@ -331,8 +331,8 @@ export class Network {
     const x = toTensor(xIn, 'x');
     const y = asTargets(toTensor(yIn, 'y'), loss);
     checkSamples(x, y);
-    rejectNonFinite(x, 'evaluate x');
-    rejectNonFinite(y, 'evaluate y');
+    yield* rejectNonFinite(x, 'evaluate x');
+    yield* rejectNonFinite(y, 'evaluate y');
     const batchSize = assertPositiveInteger(options.batchSize ?? 256, 'batchSize');
     const chosen = chooseMetrics(options.metrics, loss, 'evaluate');
     const totals = new Totals(chosen.accuracy ? loss.accuracy : undefined, undefined, chosen.extra);
@@ -396,8 +396,8 @@ export class Network {
     let x = toTensor(xIn, 'x');
     let y = asTargets(toTensor(yIn, 'y'), loss);
     checkSamples(x, y);
-    rejectNonFinite(x, 'x');
-    rejectNonFinite(y, 'y');
+    await runYielding(rejectNonFinite(x, 'x'));
+    await runYielding(rejectNonFinite(y, 'y'));
     if (loss.accuracy === 'sparse') this.rejectBadLabels(x, y, 'y');
 
     let validation: [Tensor, Tensor] | undefined;
@@ -410,8 +410,8 @@ export class Network {
       // make every validation loss NaN (and EarlyStopping never fire), a bad
       // label would fail only after a whole epoch of training.
       checkSamples(...validation, 'validation ');
-      rejectNonFinite(validation[0], 'validation x');
-      rejectNonFinite(validation[1], 'validation y');
+      await runYielding(rejectNonFinite(validation[0], 'validation x'));
+      await runYielding(rejectNonFinite(validation[1], 'validation y'));
       if (loss.accuracy === 'sparse') this.rejectBadLabels(validation[0], validation[1], 'validation y');
     } else if (options.validationSplit !== undefined) {
       const split = options.validationSplit;
@@ -438,7 +438,7 @@ export class Network {
     const context: TrainingContext = { network: this, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false };
     const trainingRng = new Rng(options.seed ?? this.seed ^ 0x5bd1e995);
     const resume = options.resume;
-    if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs, context.batchesPerEpoch);
+    if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs, batchSize);
     const shuffleRng = resume ? Rng.fromState(resume.shuffleRng) : trainingRng.fork();
     const layerRngs = this.layers.map((_, i) => (resume ? Rng.fromState(resume.layerRngs[i]) : trainingRng.fork()));
     this.layers.forEach((layer, i) => layer.setRandomSource(layerRngs[i]));
@@ -464,6 +464,8 @@ export class Network {
       // Rollback points: the epoch's start and the two latest periodic ones.
       const epochStart = this.takeSnapshot(firstBatch, optimizer, layerRngs, totals);
       const recent: Snapshot[] = [];
+      // Shuffling and the rollback point take ~10 ms on 60k samples, and a first batch warms up for longer than the rest.
+      await yieldIfDue();
       /**
        * Puts back the state batch `restoreBefore` was computed with (the newest
        * rollback point at or before it, then a replay of the batches between)
@@ -644,7 +646,8 @@ class Totals {
   }
 }
 
-function checkResume(state: TrainingState, samples: number, layers: number, epochs: number, batches: number): void {
+function checkResume(state: TrainingState, samples: number, layers: number, epochs: number, batchSize: number): void {
+  const batches = Math.ceil(samples / batchSize);
   const fail = (what: string): never => {
     throw new OptionError(`the resume state does not fit this training run (${samples} samples, ${layers} layers, ${epochs} epochs): ${what}`);
   };
@@ -660,12 +663,29 @@ function checkResume(state: TrainingState, samples: number, layers: number, epoc
     seen[i] = 1;
   }
   if (!Array.isArray(state.layerRngs) || state.layerRngs.length !== layers) fail('it holds the wrong number of layer generators');
+  for (const rng of [state.shuffleRng, ...state.layerRngs]) {
+    try {
+      Rng.fromState(rng);
+    } catch {
+      fail(`a random generator state is malformed: ${describe(rng)}`);
+    }
+  }
+  // The totals are the done batches' sums, so their sample count is bounded by the batch number. Not
+  // necessarily whole numbers: the CLI rewrites an epoch-boundary state as one sample with the epoch's
+  // mean loss and accuracy.
   const t = state.totals;
-  const counts = t && [t.samples, t.correct, t.predictions].every((n) => Number.isFinite(n) && n >= 0);
-  if (!counts || !Number.isFinite(t.lossSum) || t.correct > t.predictions) fail('the running totals are malformed');
+  const done = Math.min(state.batch * batchSize, samples);
+  const counts = t !== null && typeof t === 'object' && [t.samples, t.correct, t.predictions].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+  if (!counts || !Number.isFinite(t.lossSum) || t.correct > t.predictions || t.samples > done || (t.samples === 0) !== (done === 0)) {
+    fail(`the running totals are malformed (expected up to ${done} samples done, some if any, for batch ${state.batch})`);
+  }
   if (t.metrics !== undefined && !(Array.isArray(t.metrics) && t.metrics.every((v) => Number.isFinite(v) && v >= 0))) fail('the metric totals are malformed');
+  // One finite entry per finished epoch in every series the history holds (loss, seconds and each metric).
   const h = state.history;
-  if (!h || !Array.isArray(h.loss) || !h.loss.every(Number.isFinite) || h.loss.length !== state.epoch - 1) fail('the history is malformed');
+  const series = (v: unknown, required: boolean) => (v === undefined && !required) || (Array.isArray(v) && v.length === state.epoch - 1 && v.every((n) => typeof n === 'number' && Number.isFinite(n)));
+  const wellFormed = h !== null && typeof h === 'object' && series(h.loss, true) && series(h.seconds, true)
+    && Object.entries(h).every(([key, value]) => key === 'interrupted' || series(value, false));
+  if (!wellFormed) fail(`the history is malformed (expected ${state.epoch - 1} finite values per series)`);
 }
 
 function record(history: History, logs: EpochLogs): void {
@@ -704,17 +724,26 @@ function checkSamples(x: Tensor, y: Tensor, prefix = ''): void {
   if (x.shape[0] === 0) throw new DataError(`expected at least one ${prefix}sample but got none`);
 }
 
+/** Elements scanned for NaN/±Infinity between two chances to yield: 4 MiB, well under a millisecond. */
+const SCAN_CHUNK = 1 << 20;
+
 /**
  * NaN or ±Infinity in training data poisons every weight, and in inference
- * input gives an answer that means nothing: name the first bad sample.
+ * input gives an answer that means nothing: name the first bad sample. In
+ * chunks, one step each, so the async paths let the event loop run through
+ * the scan of a large data set (60k images are ~15 ms in one piece).
  */
-function rejectNonFinite(t: Tensor, what: string): void {
+function* rejectNonFinite(t: Tensor, what: string): Generator<void, void> {
   if (t.rank === 0 || t.shape[0] === 0) return;
-  const i = getBackend().firstNonFinite(t.data);
-  if (i < 0) return;
-  const rowSize = t.size / t.shape[0];
-  const row = Math.floor(i / rowSize);
-  throw new DataError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); inputs must be finite`);
+  for (let start = 0; start < t.size; start += SCAN_CHUNK) {
+    if (start > 0) yield;
+    const found = getBackend().firstNonFinite(t.data.subarray(start, Math.min(start + SCAN_CHUNK, t.size)));
+    if (found < 0) continue;
+    const i = start + found;
+    const rowSize = t.size / t.shape[0];
+    const row = Math.floor(i / rowSize);
+    throw new DataError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); inputs must be finite`);
+  }
 }
 
 /** Samples order[start..end) of t, copied into one batch. */

@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Activation, BusyError, Dense, DivergedError, Network, SGD, Tensor, tensor } from '../lib/index.js';
-import { forEachBackend, randomTensor } from './helpers.js';
+import { Activation, BusyError, DataError, Dense, DivergedError, Network, OptionError, SGD, Tensor, tensor, type TrainingState } from '../lib/index.js';
+import { expectReject, forEachBackend, randomTensor } from './helpers.js';
 
 const build = (seed = 1) => new Network({ seed })
   .add(new Dense(4, 8, { activation: 'tanh' })).add(new Dense(8, 3)).add(new Activation('softmax')).use('sparseCategoricalCrossEntropy');
@@ -127,5 +127,54 @@ forEachBackend('fit on a server', () => {
     const net = build();
     expect(Array.from((await net.predictAsync(x, { batchSize: 7 })).data)).to.deep.equal(Array.from(net.predict(x, { batchSize: 7 }).data));
     expect(await net.evaluateAsync(x, y, { batchSize: 5 })).to.deep.equal(net.evaluate(x, y, { batchSize: 5 }));
+  });
+
+  it('the NaN scan, done in chunks so fit and the async forms can yield, names the right sample past the first chunk', async () => {
+    // 300 × 4000 values: the scan's second chunk starts at element 1,048,576.
+    const x = new Tensor(new Float32Array(300 * 4000), [300, 4000]);
+    x.data[275 * 4000 + 3] = Number.NaN;
+    const y = new Tensor(new Float32Array(300), [300]);
+    const net = new Network({ seed: 1 }).add(new Dense(4000, 2)).add(new Activation('softmax')).use('sparseCategoricalCrossEntropy');
+    const message = 'holds NaN in sample 275 (element 3); inputs must be finite';
+    for (const call of [
+      () => net.fit(x, y, { epochs: 1 }), () => net.fit(new Tensor(new Float32Array(x.size), x.shape), y, { epochs: 1, validationData: [x, y] }),
+      () => net.predictAsync(x), () => net.evaluateAsync(x, y),
+    ]) {
+      const err = await call().then(() => undefined, (e: Error) => e);
+      expect(err, String(err)).to.be.instanceOf(DataError);
+      expect(err!.message).to.contain(message);
+    }
+    expect(() => net.predict(x)).to.throw(DataError, `predict input ${message}`);
+  });
+
+  it('a resume state is validated in full: generator states, running totals and every history series', async () => {
+    const net = build();
+    const { x, y } = data();
+    const controller = new AbortController();
+    const options = { epochs: 3, batchSize: 8, validationData: [x, y] as [Tensor, Tensor] };
+    let batches = 0;
+    const first = await net.fit(x, y, { ...options, signal: controller.signal, onBatchEnd: () => { if (++batches === 15) controller.abort(); } });
+    const state = first.interrupted!;
+    expect([state.epoch, state.batch]).to.deep.equal([2, 3]);
+    const tampered: [Partial<TrainingState>, string][] = [
+      [{ shuffleRng: { s: [1, 2, 3] } as TrainingState['shuffleRng'] }, 'a random generator state is malformed'],
+      [{ layerRngs: state.layerRngs.map((r, i) => (i === 1 ? { s: [-1, 0, 0, 0] } : r)) as TrainingState['layerRngs'] }, 'a random generator state is malformed'],
+      [{ totals: { ...state.totals, samples: state.totals.samples + 8 } }, 'the running totals are malformed (expected 24 samples done for batch 3)'],
+      [{ totals: { ...state.totals, lossSum: Number.NaN } }, 'the running totals are malformed'],
+      [{ history: { ...state.history, seconds: 'soon' as unknown as number[] } }, 'the history is malformed (expected 1 finite values per series)'],
+      [{ history: { ...state.history, valLoss: [] } }, 'the history is malformed'],
+      [{ history: { ...state.history, accuracy: [Number.POSITIVE_INFINITY] } }, 'the history is malformed'],
+    ];
+    const weights = net.getWeights();
+    for (const [change, message] of tampered) {
+      const err = await net.fit(x, y, { ...options, resume: { ...state, ...change } }).then(() => undefined, (e: Error) => e);
+      expect(err, message).to.be.instanceOf(OptionError);
+      expect(err!.message).to.contain(message);
+      expect(net.getWeights(), 'refused before any step').to.deep.equal(weights);
+    }
+    await expectReject(net.fit(x, y, { ...options, resume: { ...state, batch: 4 } }), 'the running totals are malformed');
+    const resumed = await net.fit(x, y, { ...options, resume: state });
+    expect(resumed.loss).to.have.length(3);
+    expect(net.isTraining).to.equal(false);
   });
 });
