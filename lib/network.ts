@@ -19,6 +19,7 @@ import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
 import { checkOptions } from './options.js';
+import { checkClipNorm, clipGradientNorm } from './clipping.js';
 
 /** Options of `new Network(options)`. */
 export interface NetworkOptions {
@@ -55,6 +56,8 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Continues an interrupted fit exactly where it stopped (same data and options). */
   resume?: TrainingState;
+  /** Scales the gradients down whenever their global L2 norm exceeds this (gradient clipping; default off). */
+  clipNorm?: number;
 }
 
 /**
@@ -101,7 +104,7 @@ type OptionKeys<T> = { [K in keyof Required<T>]: true };
 const FIT_OPTION_KEYS = Object.keys({
   epochs: true, batchSize: true, optimizer: true, learningRate: true, loss: true, metrics: true, shuffle: true,
   validationSplit: true, validationData: true, seed: true, callbacks: true, onEpochEnd: true, onBatchEnd: true,
-  verbose: true, signal: true, resume: true,
+  verbose: true, signal: true, resume: true, clipNorm: true,
 } satisfies OptionKeys<FitOptions>);
 const EVALUATE_OPTION_KEYS = Object.keys({ batchSize: true, loss: true, metrics: true } satisfies OptionKeys<EvaluateOptions>);
 
@@ -391,6 +394,7 @@ export class Network {
       throw new OptionError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
     }
     const optimizer: Optimizer = getOptimizer(options.optimizer ?? 'sgd', options.learningRate);
+    const clipNorm = checkClipNorm(options.clipNorm);
     const chosen = chooseMetrics(options.metrics, loss, 'fit');
     const accuracyKind = chosen.accuracy ? loss.accuracy : undefined;
     let x = toTensor(xIn, 'x');
@@ -479,7 +483,7 @@ export class Network {
         for (let b = base.batch; b < target; b++) trainBatch(b);
         throw new DivergedError(
           `training diverged: ${why} at epoch ${epoch}, batch ${batch}. The network was put back to its weights before ` +
-          `batch ${target} of epoch ${epoch}; try a lower learning rate or gradient clipping`,
+          `batch ${target} of epoch ${epoch}; try a lower learning rate or gradient clipping (fit's clipNorm option)`,
           { epoch, batch, restoredBatch: target, weights: this.getWeights(), optimizerState: optimizer.getState(this.parameters()) },
         );
       };
@@ -495,6 +499,7 @@ export class Network {
         totals.add(batchLoss, end - start, yb, out);
         if (fuseSoftmax) this.backward(loss.softmaxGradient!(yb, out), undefined, this.layers.length - 2);
         else this.backward(loss.gradient(yb, out));
+        if (clipNorm !== undefined) clipGradientNorm(this.parameters(), clipNorm);
         optimizer.step(this.parameters());
         return batchLoss;
       };
