@@ -85,7 +85,10 @@ function byType(run: Run, type: string): Record<string, unknown>[] {
 }
 
 describe('layerwise CLI', function () {
-  this.timeout(60000);
+  // A guard against hangs, not a speed bound: the checkpoint tests spawn four
+  // training runs each (~30 s on a busy 2-core machine) and took over 60 s
+  // beside a CPU hog with other builds running.
+  this.timeout(600_000);
 
   // One small MLP run on the sample: 400 training and 400 test images.
   const mlpArgs = ['train', 'fashion-mnist-mlp', '--data', sample, '--limit', '400', '--epochs', '2', '--seed', '7', '--batch-size', '16'];
