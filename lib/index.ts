@@ -16,6 +16,7 @@ export { Rng, type RngState } from './random.js';
 export * as ops from './ops.js';
 export type { ConvMode } from './ops.js';
 export { Layer, type Parameter, type StateTensor, type LayerConfig } from './layers/layer.js';
+export { registerLayer, type RegistrableLayer, type LayerFactory } from './registry.js';
 export { Dense, FCLayer, type DenseOptions } from './layers/dense.js';
 export {
   Activation, ActivationLayer, tanh, tanhPrime,
@@ -40,7 +41,7 @@ export {
   type Callback, type EarlyStoppingOptions, type EpochLogs, type BatchLogs, type History, type TrainingContext, type Monitor,
 } from './callbacks.js';
 export {
-  saveNetwork, loadNetwork, networkFromSpec, MODEL_FORMAT, MODEL_VERSION,
+  saveNetwork, loadNetwork, networkFromSpec, networkToSpec, networkToBuffer, networkFromBuffer, MODEL_FORMAT, MODEL_VERSION,
   type SaveOptions, type LoadOptions, type SpecOptions, type LoadedModel, type NetworkSpec,
 } from './serialize.js';
 export { Network, type NetworkOptions, type FitOptions, type TrainingState, type EvaluateOptions, type Evaluation } from './network.js';

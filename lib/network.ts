@@ -14,7 +14,9 @@ import { splitProblems } from './splits.js';
 import type { CsvFeature } from './data/csv.js';
 import { getOptimizer, type Optimizer, type OptimizerSpec, type OptimizerState } from './optimizers.js';
 import { Rng, randomSeed, type RngState } from './random.js';
-import { loadNetwork, saveNetwork, type LoadOptions, type SaveOptions } from './serialize.js';
+import {
+  loadNetwork, networkFromBuffer, networkToBuffer, networkToSpec, saveNetwork, type LoadOptions, type NetworkSpec, type SaveOptions,
+} from './serialize.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
@@ -250,6 +252,21 @@ export class Network {
   /** Loads a network saved with save(); throws a clear error for a damaged or mismatched file. */
   static async load(dir: string, options?: LoadOptions): Promise<Network> {
     return (await loadNetwork(dir, options)).network;
+  }
+
+  /** The spec networkFromSpec (and trainInWorker) rebuild this network's topology from. */
+  toSpec(): NetworkSpec {
+    return networkToSpec(this);
+  }
+
+  /** Topology and weights (optionally an optimizer's state) as one buffer: the model directory's content and checks, in memory. */
+  toBuffer(options?: { optimizer?: Optimizer }): Buffer {
+    return networkToBuffer(this, options);
+  }
+
+  /** Reads a toBuffer() buffer; throws a ModelFileError for a damaged or foreign one. */
+  static fromBuffer(buffer: Uint8Array, options?: LoadOptions): Network {
+    return networkFromBuffer(buffer, options).network;
   }
 
   parameters(): Parameter[] {

@@ -45,6 +45,7 @@ import { checkOptions, ownLookup, suggest } from './options.js';
 import { applyDataInfo, dataInfoOf, type ModelDataInfo } from './model-data.js';
 import { Normalization } from './preprocessing.js';
 import { checkLayerSpec, NETWORK_SPEC_KEYS, type LayerSpec } from './layer-spec.js';
+import { registeredLayer, registeredLayerTypes } from './registry.js';
 
 /** The `format` field of every model.json layerwise writes. */
 export const MODEL_FORMAT = 'layerwise-model';
@@ -84,6 +85,15 @@ export interface SpecOptions {
 
 const DEFAULT_MAX_SPEC_VALUES = 2 ** 29;
 
+/** The spec networkFromSpec rebuilds `network` from (topology, seed and loss; weights are not part of a spec). */
+export function networkToSpec(network: Network): NetworkSpec {
+  // Custom layers' configs are not in the LayerSpec union; they are checked by their registered constructors.
+  const spec: NetworkSpec = { seed: network.seed, layers: network.layers.map((l) => l.getConfig()) as LayerSpec[] };
+  const lossName = network.lossName();
+  if (lossName !== undefined && ownLookup(LOSSES, lossName) !== undefined) spec.loss = lossName as LossName;
+  return spec;
+}
+
 /** Builds a network from a spec, naming the first layer that is not valid. */
 export function networkFromSpec(spec: NetworkSpec, source = 'network spec', options: SpecOptions = {}): Network {
   const maxValues = options.maxValues ?? DEFAULT_MAX_SPEC_VALUES;
@@ -103,12 +113,15 @@ function buildFromSpec(spec: NetworkSpec, source: string): Network {
   const network = new Network({ seed: spec.seed });
   spec.layers.forEach((config, i) => {
     const type = config && typeof config === 'object' ? config.type : undefined;
-    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(LAYER_TYPES, type)) {
-      throw new OptionError(`${source}: layer ${i} has unknown type ${describe(type)} (known: ${Object.keys(LAYER_TYPES).join(', ')})`);
+    const build = typeof type === 'string' && Object.prototype.hasOwnProperty.call(LAYER_TYPES, type) ? LAYER_TYPES[type] : registeredLayer(type);
+    if (build === undefined) {
+      throw new OptionError(
+        `${source}: layer ${i} has unknown type ${describe(type)} (known: ${[...Object.keys(LAYER_TYPES), ...registeredLayerTypes()].join(', ')}; custom layers need registerLayer)`,
+      );
     }
     checkLayerSpec(config as LayerConfig, `${source}: layer ${i} (${type})`);
     try {
-      network.add(LAYER_TYPES[type](config as LayerConfig));
+      network.add(build(config as LayerConfig));
     } catch (err) {
       throw new OptionError(`${source}: layer ${i} (${type}): ${(err as Error).message}`);
     }
@@ -272,12 +285,67 @@ function refusePrototypeKeys(key: string, value: unknown): unknown {
 /** Reads a model saved by saveNetwork; throws naming the problem, never returns a partial network. */
 export async function loadNetwork(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   if (typeof dir !== 'string' || dir === '') throw new OptionError(`expected a directory path but got ${describe(dir)}`);
+  const maxWeightsBytes = maxWeightsBytesOf(options);
+  const modelPath = path.join(dir, MODEL_FILE);
+  const text = (await readModelFile(modelPath, { maxBytes: MAX_MANIFEST_BYTES })).toString('utf8');
+  const model = parseManifest(text, modelPath, maxWeightsBytes);
+  // The weights file is read (exactly its declared size) before any layer is built.
+  const weightsPath = path.join(dir, model.weights.file);
+  const bytes = await readModelFile(weightsPath, { maxBytes: maxWeightsBytes, expectedBytes: model.weights.floats * 4 });
+  return buildModel(model, modelPath, bytes, weightsPath);
+}
+
+function maxWeightsBytesOf(options: LoadOptions): number {
   const maxWeightsBytes = options.maxWeightsBytes ?? DEFAULT_MAX_WEIGHTS_BYTES;
   if (!(Number.isSafeInteger(maxWeightsBytes) && maxWeightsBytes >= 0)) {
     throw new OptionError(`expected a non-negative integer for maxWeightsBytes but got ${describe(maxWeightsBytes)}`);
   }
-  const modelPath = path.join(dir, MODEL_FILE);
-  const text = (await readModelFile(modelPath, { maxBytes: MAX_MANIFEST_BYTES })).toString('utf8');
+  return maxWeightsBytes;
+}
+
+// In-memory model files (toBuffer/fromBuffer): the same manifest and weights
+// bytes as a model directory, in one buffer:
+//   8 bytes  "LWMODEL\0"
+//   4 bytes  manifest length in bytes (uint32 LE)
+//   manifest JSON (model.json's content), then the weights file's bytes.
+// Reading applies every check the directory format has (manifest checksum,
+// exact weights size, weights checksum, finite values, allocation budget).
+const BUFFER_MAGIC = Buffer.from('LWMODEL\0', 'latin1');
+const BUFFER_HEADER = BUFFER_MAGIC.length + 4;
+
+/** The model (and optionally an optimizer's state) as one buffer, for a database or object store. */
+export function networkToBuffer(network: Network, options: { optimizer?: Optimizer } = {}): Buffer {
+  const { model, bytes } = serializeNetwork(network, options.optimizer);
+  const manifest = Buffer.from(JSON.stringify(model));
+  const header = Buffer.alloc(BUFFER_HEADER);
+  BUFFER_MAGIC.copy(header);
+  header.writeUInt32LE(manifest.length, BUFFER_MAGIC.length);
+  return Buffer.concat([header, manifest, bytes]);
+}
+
+/** Reads what networkToBuffer wrote; a damaged or foreign buffer fails with a ModelFileError, never a partial network. */
+export function networkFromBuffer(buffer: Uint8Array, options: LoadOptions = {}): LoadedModel {
+  if (!(buffer instanceof Uint8Array)) throw new OptionError(`expected a Uint8Array or Buffer for fromBuffer but got ${describe(buffer)}`);
+  const maxWeightsBytes = maxWeightsBytesOf(options);
+  const source = 'model buffer';
+  const buf = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  if (buf.length < BUFFER_HEADER || !buf.subarray(0, BUFFER_MAGIC.length).equals(BUFFER_MAGIC)) {
+    throw new ModelFileError(`${source}: not a layerwise model buffer (it does not start with LWMODEL)`);
+  }
+  const manifestBytes = buf.readUInt32LE(BUFFER_MAGIC.length);
+  if (manifestBytes > MAX_MANIFEST_BYTES || manifestBytes > buf.length - BUFFER_HEADER) {
+    throw new ModelFileError(`${source}: declares a ${manifestBytes}-byte manifest but holds ${buf.length - BUFFER_HEADER} bytes after its header (truncated?)`);
+  }
+  const model = parseManifest(buf.subarray(BUFFER_HEADER, BUFFER_HEADER + manifestBytes).toString('utf8'), source, maxWeightsBytes);
+  const weights = buf.subarray(BUFFER_HEADER + manifestBytes);
+  if (weights.length !== model.weights.floats * 4) {
+    throw new ModelFileError(`${source}: expected ${model.weights.floats * 4} bytes of weights but it holds ${weights.length} (truncated or padded?)`);
+  }
+  return buildModel(model, source, weights, `${source} weights`);
+}
+
+/** The manifest parsed and checked (format, version, its own checksum, the weights entry), before anything is allocated for weights. */
+function parseManifest(text: string, modelPath: string, maxWeightsBytes: number): ModelFile {
   const fail = (what: string): never => {
     throw new ModelFileError(`${modelPath}: ${what}`);
   };
@@ -300,9 +368,15 @@ export async function loadNetwork(dir: string, options: LoadOptions = {}): Promi
   }
   if (w.floats * 4 > maxWeightsBytes) fail(`declares ${w.floats * 4} bytes of weights, above the limit of ${maxWeightsBytes} (LoadOptions.maxWeightsBytes)`);
 
-  // The weights file is read (exactly its declared size) before any layer is built.
-  const weightsPath = path.join(dir, w.file);
-  const bytes = await readModelFile(weightsPath, { maxBytes: maxWeightsBytes, expectedBytes: w.floats * 4 });
+  return model;
+}
+
+/** Checks the weights bytes against the manifest and builds the network (and optimizer) they describe. */
+function buildModel(model: ModelFile, modelPath: string, bytes: Buffer, weightsPath: string): LoadedModel {
+  const fail = (what: string): never => {
+    throw new ModelFileError(`${modelPath}: ${what}`);
+  };
+  const w = model.weights;
   if (createHash('sha256').update(bytes).digest('hex') !== w.sha256) {
     throw new ModelFileError(`${weightsPath} fails its SHA-256 check: the file is corrupted`);
   }

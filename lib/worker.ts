@@ -2,7 +2,11 @@
 // keeps its event loop free while a network trains.
 //
 // The network travels as its spec (plain data) and is built in the worker
-// with the same seed, so both threads start from identical weights. Tensors
+// with the same seed, so both threads start from identical weights; a Network
+// passed itself also sends its current weights (one copy, transferred), and
+// is the network that receives the trained weights. Custom layers are rebuilt
+// in the worker after it imports the modules named in `modules` (whose top
+// level calls registerLayer). Nested arrays become tensors first. Tensors
 // travel as copies of their Float32Arrays whose buffers are *transferred*
 // (moved, not cloned again), leaving the caller's tensors untouched. The
 // trained weights come back the same way and are set into a network rebuilt
@@ -20,10 +24,11 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EpochLogs, History } from './callbacks.js';
 import type { LossName } from './losses.js';
-import type { Network } from './network.js';
+import type { BatchLogs, TrainingContext } from './callbacks.js';
+import { Network, type TrainingState } from './network.js';
 import { getOptimizer, type Optimizer, type OptimizerConfig, type OptimizerName, type OptimizerState } from './optimizers.js';
-import { networkFromSpec, type NetworkSpec } from './serialize.js';
-import { Tensor } from './tensor.js';
+import { networkFromSpec, networkToSpec, type NetworkSpec } from './serialize.js';
+import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { getBackend, type BackendName } from './backends/index.js';
 import { OptionError, StateError, WorkerError, rebuildError } from './errors.js';
 
@@ -33,6 +38,8 @@ export interface WorkerFitOptions {
   batchSize?: number;
   optimizer?: OptimizerName | OptimizerConfig;
   learningRate?: number;
+  /** Continues an interrupted fit (history.interrupted) exactly; pass the interrupted run's network and optimizer too. */
+  resume?: TrainingState;
   loss?: LossName;
   metrics?: 'accuracy'[];
   shuffle?: boolean;
@@ -40,8 +47,15 @@ export interface WorkerFitOptions {
   seed?: number;
 }
 
-/** Options of `trainInWorker`: fit's plain-data options plus cancellation, progress and the worker's backend. */
-export interface TrainInWorkerOptions extends WorkerFitOptions {
+/** Options of `trainInWorker`: fit's plain-data options plus cancellation, progress callbacks, modules to import and the worker's backend. */
+export interface TrainInWorkerOptions extends Omit<WorkerFitOptions, 'optimizer'> {
+  /** A name or config, or an Optimizer object whose state (e.g. from an interrupted run) travels with it. */
+  optimizer?: OptimizerName | OptimizerConfig | Optimizer;
+  /** Called in this thread like fit's: after each batch (every `progressEvery`-th, default every one when given) and epoch. Setting context.stopTraining stops the worker. */
+  onBatchEnd?: (batch: number, logs: BatchLogs, context: TrainingContext) => void;
+  onEpochEnd?: (epoch: number, logs: EpochLogs, context: TrainingContext) => void;
+  /** Modules the worker imports before building the network (absolute paths or file URLs): where custom layers call registerLayer. */
+  modules?: string[];
   /** Stops training after the current batch; see the file comment for what the promise then does. */
   signal?: AbortSignal;
   /** Progress from the worker: every epoch end, and batch ends every `progressEvery` batches. */
@@ -80,6 +94,9 @@ export interface TensorMessage {
 
 export interface StartMessage {
   spec: NetworkSpec;
+  weights?: Float32Array[];
+  optimizerState?: { config: OptimizerConfig; state: OptimizerState };
+  modules: string[];
   x: TensorMessage;
   y: TensorMessage;
   validation?: [TensorMessage, TensorMessage];
@@ -96,45 +113,71 @@ export type FromWorker =
 
 export type ToWorker = { type: 'abort' };
 
-/** Trains `spec` on (x, y) in a worker thread; resolves with the trained network built in this thread. */
+/** Trains a spec or a Network on (x, y) in a worker thread; resolves with the trained network in this thread. */
 export function trainInWorker(
-  spec: NetworkSpec,
-  data: { x: Tensor; y: Tensor; validationData?: [Tensor, Tensor] },
+  model: NetworkSpec | Network,
+  data: { x: TensorLike; y: TensorLike; validationData?: [TensorLike, TensorLike] },
   options: TrainInWorkerOptions,
 ): Promise<WorkerTrainingResult> {
-  const { signal, onProgress, progressEvery, threads, backend, ...fitOptions } = options ?? ({} as TrainInWorkerOptions);
+  const { signal, onProgress, progressEvery, threads, backend, onBatchEnd, onEpochEnd, modules = [], optimizer: optimizerOption, ...rest } =
+    options ?? ({} as TrainInWorkerOptions);
   if (signal?.aborted) return Promise.reject(new DOMException('training was aborted before it started', 'AbortError'));
-  if (spec === null || typeof spec !== 'object') return Promise.reject(new OptionError('trainInWorker: expected a NetworkSpec'));
-  if (!(data?.x instanceof Tensor) || !(data?.y instanceof Tensor)) {
-    return Promise.reject(new OptionError('trainInWorker: expected data { x: Tensor, y: Tensor, validationData?: [Tensor, Tensor] }'));
+  if (model === null || typeof model !== 'object') return Promise.reject(new OptionError('trainInWorker: expected a NetworkSpec or a Network'));
+  if (!Array.isArray(modules) || !modules.every((m) => typeof m === 'string')) {
+    return Promise.reject(new OptionError('trainInWorker: expected modules to be an array of module paths'));
   }
-  // The network is built in the worker from the spec and its seed: without a
-  // seed the two threads would initialise differently, so fix one here.
-  const seeded: NetworkSpec = { ...spec, seed: spec.seed ?? (Math.random() * 2 ** 32) >>> 0 };
+  const transfer: ArrayBuffer[] = [];
+  const pack = (t: TensorLike, what: string): TensorMessage => {
+    const tensor = toTensor(t, what);
+    const copy = tensor.data.slice();
+    transfer.push(copy.buffer as ArrayBuffer);
+    return { shape: [...tensor.shape], data: copy };
+  };
   let caller: Network;
+  let message: StartMessage;
   try {
-    // Built here first, a bad spec is reported before a worker starts.
-    caller = networkFromSpec(seeded, 'trainInWorker spec');
+    let spec: NetworkSpec;
+    let weights: Float32Array[] | undefined;
+    if (model instanceof Network) {
+      caller = model;
+      spec = networkToSpec(model);
+      // getWeights copies once; the copies are then moved to the worker, not cloned again.
+      weights = model.getWeights();
+      transfer.push(...weights.map((w) => w.buffer as ArrayBuffer));
+    } else {
+      // The network is built in the worker from the spec and its seed: without a
+      // seed the two threads would initialise differently, so fix one here.
+      spec = { ...model, seed: model.seed ?? (Math.random() * 2 ** 32) >>> 0 };
+      // Built here first, a bad spec is reported before a worker starts.
+      caller = networkFromSpec(spec, 'trainInWorker spec');
+    }
+    let optimizerState: StartMessage['optimizerState'];
+    let fitOptions: WorkerFitOptions = rest as WorkerFitOptions;
+    if (optimizerOption !== null && typeof optimizerOption === 'object' && typeof (optimizerOption as Optimizer).getState === 'function') {
+      const o = optimizerOption as Optimizer;
+      optimizerState = { config: o.getConfig(), state: o.getState(caller.parameters()) };
+    } else if (optimizerOption !== undefined) {
+      fitOptions = { ...fitOptions, optimizer: optimizerOption as OptimizerName | OptimizerConfig };
+    }
+    message = {
+      spec,
+      weights,
+      optimizerState,
+      modules,
+      x: pack(data?.x, 'trainInWorker x'),
+      y: pack(data?.y, 'trainInWorker y'),
+      validation: data.validationData
+        ? [pack(data.validationData[0], 'trainInWorker validation x'), pack(data.validationData[1], 'trainInWorker validation y')]
+        : undefined,
+      options: fitOptions,
+      progressEvery: progressEvery ?? (onBatchEnd ? 1 : undefined),
+      threads,
+      backend: backend ?? (getBackend().name as BackendName),
+    };
   } catch (err) {
     return Promise.reject(err);
   }
-
-  const transfer: ArrayBuffer[] = [];
-  const pack = (t: Tensor): TensorMessage => {
-    const copy = t.data.slice();
-    transfer.push(copy.buffer as ArrayBuffer);
-    return { shape: [...t.shape], data: copy };
-  };
-  const message: StartMessage = {
-    spec: seeded,
-    x: pack(data.x),
-    y: pack(data.y),
-    validation: data.validationData ? [pack(data.validationData[0]), pack(data.validationData[1])] : undefined,
-    options: fitOptions,
-    progressEvery,
-    threads,
-    backend: backend ?? (getBackend().name as BackendName),
-  };
+  const context: TrainingContext = { network: caller, epochs: rest.epochs, batchesPerEpoch: 0, stopTraining: false };
 
   return new Promise<WorkerTrainingResult>((resolve, reject) => {
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry: ENTRY, tsx: tsxHook(), start: message }, transferList: transfer });
@@ -153,6 +196,15 @@ export function trainInWorker(
       if (msg.type === 'progress') {
         try {
           onProgress?.(msg.event);
+          const event = msg.event;
+          if (event.type === 'batch') {
+            (context as { batchesPerEpoch: number }).batchesPerEpoch = event.batches;
+            onBatchEnd?.(event.batch, { epoch: event.epoch, loss: event.loss, size: event.size }, context);
+          } else {
+            const { type: _t, epoch, epochs: _e, ...logs } = event;
+            onEpochEnd?.(epoch, logs as EpochLogs, context);
+          }
+          if (context.stopTraining) onAbort();
         } catch (err) {
           // A throwing progress handler must not leave training running unseen.
           finish(() => reject(err));
