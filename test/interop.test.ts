@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   Conv2D, Dense, Activation, Flatten, MaxPool2D, Dropout, Network, ModelFileError, OptionError, Tensor, networkFromSpec, registerLayer, Layer,
-  networkFromBuffer, adam, type LayerConfig,
+  networkFromBuffer, adam, getBackend, setBackend, type LayerConfig,
 } from '../lib/index.js';
 import { trainInWorker } from '../lib/worker.js';
 import { Scale } from './fixtures/scale-layer.js';
@@ -172,15 +172,16 @@ describe('toSpec, registry and in-memory model files', function () {
 
   it('trainInWorker takes a Network, nested arrays, custom layers by module, fit callbacks and resume', async () => {
     const net = customNet(9);
-    const { x, y } = data(48, 6, 3);
-    const nestedX = Array.from({ length: 48 }, (_, i) => Array.from(x.data.subarray(i * 6, i * 6 + 6)));
+    // Enough batches that the worker is still training when the abort reaches it.
+    const { x, y } = data(600, 6, 3);
+    const nestedX = Array.from({ length: 600 }, (_, i) => Array.from(x.data.subarray(i * 6, i * 6 + 6)));
     const nestedY = Array.from(y.data);
     const before = net.getWeights();
     const epochs: number[] = [];
     let batches = 0;
     const controller = new AbortController();
     const first = await trainInWorker(net, { x: nestedX, y: nestedY }, {
-      epochs: 3, batchSize: 8, optimizer: 'adam', backend: 'js', seed: 5,
+      epochs: 3, batchSize: 4, optimizer: 'adam', backend: 'js', seed: 5,
       modules: [path.join(__dirname, 'fixtures', 'scale-layer.ts')],
       onEpochEnd: (epoch) => epochs.push(epoch),
       onBatchEnd: (batch, _logs, context) => {
@@ -194,19 +195,26 @@ describe('toSpec, registry and in-memory model files', function () {
     expect(net.getWeights().some((w, i) => w.some((v, k) => v !== before[i][k]))).to.equal(true);
     // The worker runs ahead of the messages this thread handles, so where it stopped varies; the callbacks agree with it.
     const interrupted = first.history.interrupted!;
+    expect(interrupted, 'the abort stopped training').to.be.an('object');
     expect(interrupted.epoch).to.equal(epochs.length + 1);
     expect(epochs).to.deep.equal(Array.from({ length: epochs.length }, (_, i) => i + 1));
     expect(batches).to.be.at.least(9);
 
     const resumed = await trainInWorker(net, { x, y }, {
-      epochs: 3, batchSize: 8, optimizer: first.optimizer, backend: 'js', seed: 5, resume: interrupted,
+      epochs: 3, batchSize: 4, optimizer: first.optimizer, backend: 'js', seed: 5, resume: interrupted,
       modules: [path.join(__dirname, 'fixtures', 'scale-layer.ts')],
     });
 
     // The same training without interruption, in this thread, ends with the same weights.
     const straight = customNet(9);
     straight.setWeights(before);
-    await straight.fit(x, y, { epochs: 3, batchSize: 8, optimizer: 'adam', seed: 5 });
+    const previous = getBackend().name as 'js' | 'native';
+    setBackend('js');
+    try {
+      await straight.fit(x, y, { epochs: 3, batchSize: 4, optimizer: 'adam', seed: 5 });
+    } finally {
+      setBackend(previous);
+    }
     close(resumed.network.predict(x), straight.predict(x), 1e-6);
   });
 });
