@@ -16,6 +16,8 @@ export { Rng, type RngState } from './random.js';
 export * as ops from './ops.js';
 export type { ConvMode } from './ops.js';
 export { Layer, type Parameter, type StateTensor, type LayerConfig } from './layers/layer.js';
+export { saveOnnx, networkToOnnx, ONNX_OPSET, type OnnxExportOptions } from './onnx/export.js';
+export { networkFromOnnx, type OnnxImportOptions } from './onnx/import.js';
 export { registerLayer, type RegistrableLayer, type LayerFactory } from './registry.js';
 export { Dense, FCLayer, type DenseOptions } from './layers/dense.js';
 export {

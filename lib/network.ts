@@ -17,6 +17,8 @@ import { Rng, randomSeed, type RngState } from './random.js';
 import {
   loadNetwork, networkFromBuffer, networkToBuffer, networkToSpec, saveNetwork, type LoadOptions, type NetworkSpec, type SaveOptions,
 } from './serialize.js';
+import { networkToOnnx, type OnnxExportOptions } from './onnx/export.js';
+import { networkFromOnnx, type OnnxImportOptions } from './onnx/import.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
@@ -267,6 +269,16 @@ export class Network {
   /** Reads a toBuffer() buffer; throws a ModelFileError for a damaged or foreign one. */
   static fromBuffer(buffer: Uint8Array, options?: LoadOptions): Network {
     return networkFromBuffer(buffer, options).network;
+  }
+
+  /** The network as an ONNX model (opset 13, input in layerwise's layout, dynamic batch); see lib/onnx/export.ts. */
+  toOnnx(options?: OnnxExportOptions): Uint8Array {
+    return networkToOnnx(this, options);
+  }
+
+  /** A network from an ONNX model in the supported operator subset (NCHW models take [n,h,w,c] input); see lib/onnx/import.ts. */
+  static fromOnnx(bytes: Uint8Array, options?: OnnxImportOptions): Network {
+    return networkFromOnnx(bytes, options);
   }
 
   parameters(): Parameter[] {

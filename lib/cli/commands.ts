@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { nativeInfo, getBackend } from '../backends/index.js';
 import type { Network } from '../network.js';
 import { loadNetwork } from '../serialize.js';
+import { saveOnnx } from '../onnx/export.js';
 import { expectPositionals, integerOption, labelColumnOption, parse, stringOption, UsageError } from './args.js';
 import { writeFileAtomically } from '../atomic-file.js';
 import { argMax, defaultLabelColumn, isCsv, labelsFor, loadDataset, loadInputs, outputUnits, shapeFor } from './data.js';
@@ -25,6 +26,13 @@ an MNIST-layout directory's test images. Writes CSV (prob_0 … prob_k, class)
 or, for .json / --json, an array of { class, probabilities }; to stdout
 without --output. Without --input: the data the model was trained on (from its
 training.json), its label column left out.`;
+
+export const EXPORT_USAGE = `usage: layerwise export <model-dir> --onnx OUT.onnx [--input-shape H,W,C] [--json]
+
+Writes a saved model as an ONNX file (opset 13, dynamic batch, input in
+layerwise's [n, features] or [n, h, w, c] layout) for onnxruntime and other
+ONNX engines. --input-shape gives one sample's shape when the model's first
+layer does not fix it.`;
 
 export const INFO_USAGE = `usage: layerwise info [--json]
 
@@ -185,6 +193,23 @@ export async function info(args: string[], io: CommandIo): Promise<number> {
     lines.push(`native addon:     not available (${native.error?.split('\n')[0] ?? 'unknown reason'})`);
   }
   io.out(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export async function exportModel(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(args, { onnx: { type: 'string' }, 'input-shape': { type: 'string' } }, 'export');
+  if (values.help) return usage(io, EXPORT_USAGE);
+  expectPositionals(positionals, 1, 1, 'layerwise export <model-dir> --onnx OUT.onnx');
+  const out = stringOption(values, 'onnx');
+  if (out === undefined) throw new UsageError('export needs --onnx OUT.onnx');
+  const shapeText = stringOption(values, 'input-shape');
+  const inputShape = shapeText === undefined ? undefined : shapeText.split(',').map((d) => Number(d.trim()));
+  if (inputShape && !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) throw new UsageError(`--input-shape expects sizes like 28,28,1 but got '${shapeText}'`);
+  applyRuntime(values, (m) => io.err(`layerwise: ${m}\n`));
+  const network = await loadModel(positionals[0]);
+  await saveOnnx(network, out, inputShape ? { inputShape } : {});
+  const bytes = (await fs.stat(out)).size;
+  io.out(values.json ? `${JSON.stringify({ event: 'done', onnx: out, bytes })}\n` : `wrote ${out} (${bytes} bytes, ONNX opset 13)\n`);
   return 0;
 }
 

@@ -5,7 +5,7 @@
 
 import { LayerwiseError } from '../errors.js';
 import { UsageError } from './args.js';
-import { evaluate, EVALUATE_USAGE, info, INFO_USAGE, predict, PREDICT_USAGE } from './commands.js';
+import { evaluate, EVALUATE_USAGE, exportModel, EXPORT_USAGE, info, INFO_USAGE, predict, PREDICT_USAGE } from './commands.js';
 import { packageVersion, processIo, type CommandIo } from './runtime.js';
 import { train, TRAIN_USAGE } from './train.js';
 
@@ -15,6 +15,7 @@ commands:
   train <spec.json | preset>   train a network, save it and a report (layerwise train --help)
   evaluate <model-dir>         loss and accuracy of a saved model on labelled data
   predict <model-dir>          class probabilities for new samples
+  export <model-dir> --onnx F  write a saved model as an ONNX file
   info                         version, backend, native addon and threads
 
 Every command takes --json (machine-readable output), --backend js|native
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   train: { run: train, usage: TRAIN_USAGE },
   evaluate: { run: evaluate, usage: EVALUATE_USAGE },
   predict: { run: predict, usage: PREDICT_USAGE },
+  export: { run: exportModel, usage: EXPORT_USAGE },
   info: { run: info, usage: INFO_USAGE },
 };
 
