@@ -60,4 +60,5 @@ export { METRIC_NAMES, type MetricName, type MetricValues } from './metrics.js';
 export type {
   LayerSpec, DenseSpec, ActivationSpec, Conv2DSpec, MaxPool2DSpec, AvgPool2DSpec, DropoutSpec, FlattenSpec, NormalizationSpec, BatchNormalizationSpec,
 } from './layer-spec.js';
+export { createPredictor, type Predictor, type PredictorOptions } from './predictor.js';
 export { PRESETS, getPreset, presetNames, type Preset } from './presets.js';

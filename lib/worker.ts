@@ -242,15 +242,20 @@ function rebuildWorkerError(msg: { name: string; message: string; code?: string;
  * require hook registered in the worker before it is loaded, which is all the
  * evaluated bootstrap below does (the same trick as test/fixtures/worker-matmul.cjs).
  */
-const ENTRY = path.join(__dirname, `worker-entry${path.extname(__filename) || '.js'}`);
+const ENTRY = workerEntry('worker-entry');
 
-const BOOTSTRAP = `
+/** A worker entry module beside this file, in the same form (.ts under tsx, .js in dist). */
+export function workerEntry(name: string): string {
+  return path.join(__dirname, `${name}${path.extname(__filename) || '.js'}`);
+}
+
+export const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 if (workerData.entry.endsWith('.ts')) require(workerData.tsx);
 require(workerData.entry);
 `;
 
-function tsxHook(): string | undefined {
+export function tsxHook(): string | undefined {
   if (!ENTRY.endsWith('.ts')) return undefined;
   try {
     return require.resolve('tsx/cjs');

@@ -1,0 +1,46 @@
+// The body of a createPredictor worker: build the network from its spec, point
+// every parameter at its slice of the shared weights, then answer batches.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { setBackend, setNumThreads } from './backends/index.js';
+import { networkFromSpec } from './serialize.js';
+import { Tensor } from './tensor.js';
+import type { PredictorReply, PredictorStart } from './predictor.js';
+
+const port = parentPort!;
+
+async function start(init: PredictorStart): Promise<void> {
+  setBackend(init.backend);
+  if (init.threads !== undefined) setNumThreads(init.threads);
+  for (const m of init.modules) {
+    if (/\.[cm]?ts$/.test(m)) require(m);
+    else await import(m);
+  }
+  const network = networkFromSpec(init.spec, 'predictor spec');
+  let at = 0;
+  for (const p of network.parameters()) {
+    // The layer reads its tensor's data on every forward: a view of the shared buffer replaces its own copy.
+    (p.value as { data: Float32Array }).data = init.weights.subarray(at, at + p.value.size);
+    at += p.value.size;
+  }
+  port.on('message', (msg: { id: number; input: Float32Array; shape: number[] }) => {
+    let reply: PredictorReply;
+    const transfer: ArrayBuffer[] = [];
+    try {
+      const y = network.predict(new Tensor(msg.input, msg.shape));
+      const output = y.data.length === y.data.buffer.byteLength / 4 ? y.data : y.data.slice();
+      transfer.push(output.buffer as ArrayBuffer);
+      reply = { id: msg.id, output, shape: [...y.shape] };
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      reply = { id: msg.id, error: { name: e.name, message: e.message, code: e.code } };
+    }
+    port.postMessage(reply, transfer);
+  });
+  port.postMessage({ ready: true });
+}
+
+start((workerData as { start: PredictorStart }).start).catch((err: unknown) => {
+  const e = err instanceof Error ? err : new Error(String(err));
+  port.postMessage({ id: 0, error: { name: e.name, message: e.message, code: (e as { code?: string }).code } });
+});

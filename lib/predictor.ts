@@ -1,0 +1,235 @@
+// createPredictor: inference off the main thread. A pool of worker_threads
+// runs predict; the weights live once in a SharedArrayBuffer that every
+// worker's layers read directly (no copy per worker). Concurrent predict()
+// calls are batched: requests queue until `maxBatch` samples are waiting or
+// the oldest has waited `maxDelayMs`, then go to an idle worker as one batch,
+// and each caller gets its own rows back. The calling thread only copies
+// inputs and outputs, so its event loop stays free while workers compute.
+
+import { Worker } from 'node:worker_threads';
+import { Network } from './network.js';
+import { networkToSpec, type NetworkSpec } from './serialize.js';
+import { Tensor, toTensor, type TensorLike } from './tensor.js';
+import { getBackend, type BackendName } from './backends/index.js';
+import { OptionError, ShapeError, StateError, WorkerError, rebuildError } from './errors.js';
+import { checkOptions } from './options.js';
+import { assertPositiveInteger, formatShape } from './shape.js';
+import { BOOTSTRAP, tsxHook, workerEntry } from './worker.js';
+
+export interface PredictorOptions {
+  /** Worker threads (default 2). */
+  workers?: number;
+  /** Most samples sent to a worker as one batch (default 64). */
+  maxBatch?: number;
+  /** Longest a request waits for others to batch with, in ms (default 1). */
+  maxDelayMs?: number;
+  /** Native kernel threads per process (the addon's count is shared by all threads). */
+  threads?: number;
+  backend?: BackendName;
+  /** Modules each worker imports first (custom layers' registerLayer). */
+  modules?: string[];
+}
+
+export interface Predictor {
+  /** Outputs for one sample (shaped like the network's input without the batch axis) or a batch [n, ...]. */
+  predict(x: TensorLike): Promise<Tensor>;
+  /** Ends the workers; pending requests reject with a StateError. */
+  close(): Promise<void>;
+  readonly workers: number;
+}
+
+/** The message a predictor worker starts with (internal). */
+export interface PredictorStart {
+  spec: NetworkSpec;
+  weights: Float32Array;
+  backend: BackendName;
+  threads?: number;
+  modules: string[];
+}
+
+export type PredictorReply =
+  | { id: number; output: Float32Array; shape: number[] }
+  | { id: number; error: { name: string; message: string; code?: string } };
+
+interface Request {
+  data: Float32Array;
+  samples: number;
+  single: boolean;
+  shapeTail: number[];
+  resolve: (t: Tensor) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: { id: number; requests: Request[] };
+}
+
+/** Starts `workers` threads serving `model`'s predict; see the file comment. */
+export async function createPredictor(model: Network, options: PredictorOptions = {}): Promise<Predictor> {
+  if (!(model instanceof Network)) throw new OptionError('createPredictor: expected a Network');
+  checkOptions(options, ['workers', 'maxBatch', 'maxDelayMs', 'threads', 'backend', 'modules'], 'createPredictor options');
+  const count = assertPositiveInteger(options.workers ?? 2, 'createPredictor workers');
+  const maxBatch = assertPositiveInteger(options.maxBatch ?? 64, 'createPredictor maxBatch');
+  const maxDelayMs = options.maxDelayMs ?? 1;
+  if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) throw new OptionError(`expected a non-negative number for maxDelayMs but got ${maxDelayMs}`);
+  const spec = networkToSpec(model);
+  const params = model.parameters();
+  const total = params.reduce((n, p) => n + p.value.size, 0);
+  const weights = new Float32Array(new SharedArrayBuffer(total * 4));
+  let at = 0;
+  for (const p of params) {
+    weights.set(p.value.data, at);
+    at += p.value.size;
+  }
+  // One sample's shape, to tell a single sample from a batch.
+  const sampleShape = inputSampleShape(model);
+  const start: PredictorStart = { spec, weights, backend: options.backend ?? (getBackend().name as BackendName), threads: options.threads, modules: options.modules ?? [] };
+
+  const slots: Slot[] = [];
+  const queue: Request[] = [];
+  let queued = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let nextId = 1;
+  let closed = false;
+
+  const fail = (slot: Slot, err: unknown): void => {
+    const busy = slot.busy;
+    slot.busy = undefined;
+    for (const r of busy?.requests ?? []) r.reject(err);
+  };
+
+  const dispatch = (): void => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    for (const slot of slots) {
+      if (queue.length === 0) return;
+      if (slot.busy) continue;
+      const batch: Request[] = [];
+      let samples = 0;
+      while (queue.length > 0 && (batch.length === 0 || samples + queue[0].samples <= maxBatch)) {
+        const r = queue.shift()!;
+        batch.push(r);
+        samples += r.samples;
+      }
+      queued -= samples;
+      const sampleSize = batch[0].data.length / batch[0].samples;
+      const input = new Float32Array(samples * sampleSize);
+      let offset = 0;
+      for (const r of batch) {
+        input.set(r.data, offset);
+        offset += r.data.length;
+      }
+      const id = nextId++;
+      slot.busy = { id, requests: batch };
+      slot.worker.postMessage({ id, input, shape: [samples, ...batch[0].shapeTail] }, [input.buffer]);
+    }
+  };
+
+  const schedule = (): void => {
+    if (queued >= maxBatch || maxDelayMs === 0) dispatch();
+    else if (!timer) timer = setTimeout(dispatch, maxDelayMs);
+  };
+
+  const onReply = (slot: Slot, reply: PredictorReply): void => {
+    const busy = slot.busy;
+    if (!busy || busy.id !== reply.id) return;
+    slot.busy = undefined;
+    if ('error' in reply) {
+      const err = rebuildError(reply.error);
+      for (const r of busy.requests) r.reject(err);
+    } else {
+      const rowSize = reply.output.length / reply.shape[0];
+      let row = 0;
+      for (const r of busy.requests) {
+        const data = reply.output.slice(row * rowSize, (row + r.samples) * rowSize);
+        row += r.samples;
+        r.resolve(new Tensor(data, r.single ? reply.shape.slice(1) : [r.samples, ...reply.shape.slice(1)]));
+      }
+    }
+    if (queue.length > 0) schedule();
+  };
+
+  const entry = workerEntry('predictor-entry');
+  await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, tsx: tsxHook(), start } });
+    const slot: Slot = { worker };
+    let ready = false;
+    worker.on('message', (msg: PredictorReply | { ready: true } | { id: 0; error: PredictorReply }) => {
+      if (!ready) {
+        if ('ready' in msg) {
+          ready = true;
+          slots.push(slot);
+          resolve();
+        } else {
+          reject(rebuildError((msg as { error: { name: string; message: string; code?: string } }).error));
+        }
+        return;
+      }
+      onReply(slot, msg as PredictorReply);
+    });
+    worker.on('error', (err) => {
+      if (!ready) reject(err);
+      fail(slot, err);
+    });
+    worker.on('exit', (code) => {
+      const index = slots.indexOf(slot);
+      if (index >= 0) slots.splice(index, 1);
+      if (!ready) reject(new WorkerError(`a predictor worker exited (code ${code}) while starting`));
+      fail(slot, closed ? new StateError('the predictor was closed') : new WorkerError(`a predictor worker exited (code ${code})`));
+    });
+  }))).catch(async (err) => {
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    throw err;
+  });
+
+  return {
+    workers: count,
+    predict(xIn: TensorLike): Promise<Tensor> {
+      if (closed) return Promise.reject(new StateError('predict on a closed predictor'));
+      let x: Tensor;
+      try {
+        x = toTensor(xIn, 'predict input');
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const single = sameTail(x.shape, sampleShape);
+      const batched = single || x.rank === sampleShape.length + 1 && sameTail(x.shape.slice(1), sampleShape);
+      if (!batched) {
+        return Promise.reject(new ShapeError(`expected ${formatShape(sampleShape)} or ${formatShape(['n', ...sampleShape] as never)} for predict input but got ${formatShape(x.shape)}`));
+      }
+      if (getBackend().firstNonFinite(x.data) >= 0) return Promise.reject(new ShapeError('predict input holds a non-finite value'));
+      const samples = single ? 1 : x.shape[0];
+      return new Promise<Tensor>((resolve, reject) => {
+        queue.push({ data: x.data, samples, single, resolve, reject, shapeTail: sampleShape });
+        queued += samples;
+        schedule();
+      });
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      const err = new StateError('the predictor was closed');
+      for (const r of queue.splice(0)) r.reject(err);
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}
+
+function sameTail(shape: readonly number[], sample: readonly number[]): boolean {
+  return shape.length === sample.length && shape.every((d, i) => d === sample[i]);
+}
+
+/** One sample's input shape: from the first layer that fixes it. */
+function inputSampleShape(network: Network): number[] {
+  for (const layer of network.layers) {
+    const config = layer.getConfig();
+    if (config.type === 'Dense') return [config.inputSize as number];
+    if (config.type === 'Conv2D' && Array.isArray(config.inputShape)) return [...(config.inputShape as number[])];
+    if (config.type === 'Conv2D' || config.type === 'Flatten') break;
+  }
+  throw new OptionError('createPredictor: the network does not fix its input shape (give its first Conv2D an inputShape)');
+}

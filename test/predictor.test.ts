@@ -1,0 +1,54 @@
+// createPredictor: worker_threads answering predict with the network's own
+// results, batching concurrent requests, sharing one copy of the weights.
+
+import { expect } from 'chai';
+import { Conv2D, Dense, Flatten, MaxPool2D, Network, OptionError, ShapeError, StateError, Tensor, createPredictor } from '../lib/index.js';
+
+function images(n: number): Tensor {
+  const t = Tensor.zeros([n, 8, 8, 1]);
+  for (let i = 0; i < t.size; i++) t.data[i] = Math.cos(i * 0.11);
+  return t;
+}
+
+describe('createPredictor', function () {
+  this.timeout(60000);
+  const net = new Network({ seed: 4 })
+    .add(new Conv2D({ filters: 3, kernelSize: 3, inputShape: [8, 8, 1], activation: 'relu' }))
+    .add(new MaxPool2D({ poolSize: 2 })).add(new Flatten()).add(new Dense(27, 5, { activation: 'sigmoid' }));
+
+  it('answers 200 concurrent single-sample and batch requests with what predict gives, in batches', async () => {
+    const x = images(200);
+    const expected = net.predict(x);
+    const predictor = await createPredictor(net, { workers: 2, maxBatch: 16, maxDelayMs: 2, backend: 'js' });
+    try {
+      const singles = Array.from({ length: 150 }, (_, i) => predictor.predict(x.slice(i, i + 1).reshape([8, 8, 1])));
+      const batch = predictor.predict(x.slice(150, 200));
+      const results = await Promise.all(singles);
+      results.forEach((y, i) => {
+        expect(y.shape).to.deep.equal([5]);
+        for (let k = 0; k < 5; k++) expect(y.data[k]).to.be.closeTo(expected.data[i * 5 + k], 1e-6);
+      });
+      const b = await batch;
+      expect(b.shape).to.deep.equal([50, 5]);
+      for (let k = 0; k < b.size; k++) expect(b.data[k]).to.be.closeTo(expected.data[150 * 5 + k], 1e-6);
+      // Nested arrays are accepted too.
+      const nested = await predictor.predict(x.slice(0, 1).reshape([8, 8, 1]).toArray() as number[][][]);
+      expect(Array.from(nested.data)).to.deep.equal(Array.from(results[0].data));
+    } finally {
+      await predictor.close();
+    }
+  });
+
+  it('rejects bad input, bad options and use after close', async () => {
+    const badOption = await createPredictor(net, { workerz: 2 } as never).then(() => undefined, (e: unknown) => e);
+    expect(badOption).to.be.instanceOf(OptionError);
+    const predictor = await createPredictor(net, { workers: 1 });
+    const wrong = await predictor.predict(Tensor.zeros([3, 3])).then(() => undefined, (e: unknown) => e);
+    expect(wrong).to.be.instanceOf(ShapeError);
+    const pending = predictor.predict(images(1).reshape([8, 8, 1]));
+    await predictor.close();
+    const after = await predictor.predict(images(1)).then(() => undefined, (e: unknown) => e);
+    expect(after).to.be.instanceOf(StateError);
+    await pending.then(() => undefined, (e: unknown) => expect(e).to.be.instanceOf(StateError));
+  });
+});
