@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import {
-  Activation, AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ModelFileError, Network, OptionError, Tensor, saveOnnx,
+  Activation, AvgPool2D, Conv2D, Normalization, Dense, Dropout, Flatten, MaxPool2D, ModelFileError, Network, OptionError, Tensor, saveOnnx,
 } from '../lib/index.js';
 import { Scale } from './fixtures/scale-layer.js';
 import { main } from '../lib/cli/main.js';
@@ -86,6 +86,13 @@ const CASES: Case[] = [
       .add(new AvgPool2D({ poolSize: 2, strides: 1, padding: 'same' }))
       .add(new Activation('softmax')) // over the channels of every pixel
       .add(new Dropout(0.2)).add(new Flatten()).add(new Dense(20, 4)).add(new Activation('softmax')),
+  },
+  {
+    name: 'Normalization before Dense',
+    sample: [4],
+    classes: 2,
+    build: () => new Network({ seed: 5 })
+      .add(new Normalization({ offset: [0.5, -1, 2, 0], scale: [2, 0.5, 1, 3] })).add(new Dense(4, 2)).add(new Activation('softmax')),
   },
   {
     name: 'AvgPool2D valid and a Conv2D as the last image layer before Flatten',

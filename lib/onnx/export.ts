@@ -180,6 +180,14 @@ const EXPORTERS: Record<string, Exporter> = {
   Dropout() {
     // An identity at inference.
   },
+  Normalization(_layer, config, name, g) {
+    // (x − offset) · scale per feature of layerwise's last axis.
+    g.toChannelsLast(name);
+    const offset = Float32Array.from(config.offset as number[]);
+    const scale = Float32Array.from(config.scale as number[]);
+    g.node('Sub', `${name}/offset`, [g.current, g.constant(`${name}.offset`, [offset.length], offset)]);
+    g.node('Mul', name, [g.current, g.constant(`${name}.scale`, [scale.length], scale)]);
+  },
 };
 
 /** The graph input's per-sample shape: from the options, else from the first layer that fixes it. */
@@ -194,6 +202,7 @@ function inputShapeOf(network: Network, options: OnnxExportOptions): number[] {
   for (const layer of network.layers) {
     const config = layer.getConfig();
     if (config.type === 'Dense') return [(layer as Dense).inputSize];
+    if (config.type === 'Normalization') return [(config.offset as number[]).length];
     if (config.type === 'Conv2D') {
       if (Array.isArray(config.inputShape)) return [...(config.inputShape as number[])];
       break;

@@ -25,6 +25,7 @@ import { Flatten } from '../layers/flatten.js';
 import type { Layer } from '../layers/layer.js';
 import { AvgPool2D, MaxPool2D } from '../layers/pooling.js';
 import { Network } from '../network.js';
+import { Normalization } from '../preprocessing.js';
 import { ModelFileError, OptionError } from '../errors.js';
 import { describe } from '../shape.js';
 
@@ -251,6 +252,29 @@ class Importer {
         this.rename(node);
         return;
       }
+      case 'Sub': {
+        // (x − offset) per feature, as toOnnx writes a Normalization layer; a Mul right after scales it.
+        const c = this.floats(node, 1, 'the offset');
+        const features = this.value.shape[this.value.shape.length - 1];
+        if (!same(this.value.perm, identity(rank)) || c.data.length !== features || c.dims.length !== 1) {
+          this.fail(`a Sub is supported only as a per-feature offset of ${features} values on the last axis`, node);
+        }
+        const flatRow = this.value.flatRow;
+        if (flatRow) this.fail('a Sub after a Flatten of NCHW data is not supported', node);
+        this.add(new Normalization({ offset: Array.from(c.data), scale: Array.from(c.data, () => 1) }), node, this.value.shape);
+        return;
+      }
+      case 'Mul': {
+        const last = this.network.layers[this.network.layers.length - 1];
+        if (!(last instanceof Normalization) || this.value.name !== node.input![0]) this.fail('a Mul is supported only as the scale right after a Sub', node);
+        const c = this.floats(node, 1, 'the scale');
+        const norm = last as Normalization;
+        if (c.data.length !== norm.offset!.length || c.dims.length !== 1) this.fail(`expected ${norm.offset!.length} scale values but got ${c.data.length}`, node);
+        const scaled = new Normalization({ offset: Array.from(norm.offset!), scale: Array.from(norm.scale!, (s, i) => s * c.data[i]) });
+        this.network.layers[this.network.layers.length - 1] = scaled;
+        this.rename(node);
+        return;
+      }
       case 'Conv': this.conv(node); return;
       case 'MaxPool': case 'AveragePool': this.pool(node, op); return;
       case 'GlobalAveragePool': {
@@ -261,7 +285,7 @@ class Importer {
       }
       case 'BatchNormalization': this.batchNorm(node); return;
       default:
-        this.fail(`operator ${op} is not supported (supported: Gemm, MatMul, Add, Conv, Relu, Tanh, Sigmoid, LeakyRelu, Softmax, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape, Transpose, Identity, Dropout)`, node);
+        this.fail(`operator ${op} is not supported (supported: Gemm, MatMul, Add, Conv, Relu, Tanh, Sigmoid, LeakyRelu, Softmax, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape, Transpose, Identity, Dropout, and Sub + Mul as a per-feature normalization)`, node);
     }
   }
 
