@@ -18,10 +18,10 @@ async function start(init: PredictorStart): Promise<void> {
   }
   const network = networkFromSpec(init.spec, 'predictor spec');
   let at = 0;
-  for (const p of network.parameters()) {
+  for (const t of [...network.parameters().map((p) => p.value), ...network.stateTensors().map((s) => s.value)]) {
     // The layer reads its tensor's data on every forward: a view of the shared buffer replaces its own copy.
-    (p.value as { data: Float32Array }).data = init.weights.subarray(at, at + p.value.size);
-    at += p.value.size;
+    (t as { data: Float32Array }).data = init.weights.subarray(at, at + t.size);
+    at += t.size;
   }
   port.on('message', (msg: { id: number; input: Float32Array; shape: number[] }) => {
     let reply: PredictorReply;

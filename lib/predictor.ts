@@ -74,13 +74,14 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   const maxDelayMs = options.maxDelayMs ?? 1;
   if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) throw new OptionError(`expected a non-negative number for maxDelayMs but got ${maxDelayMs}`);
   const spec = networkToSpec(model);
-  const params = model.parameters();
-  const total = params.reduce((n, p) => n + p.value.size, 0);
+  // Parameters and state (BatchNormalization's running statistics), in the order the worker maps them back.
+  const tensors = [...model.parameters().map((p) => p.value), ...model.stateTensors().map((t) => t.value)];
+  const total = tensors.reduce((n, t) => n + t.size, 0);
   const weights = new Float32Array(new SharedArrayBuffer(total * 4));
   let at = 0;
-  for (const p of params) {
-    weights.set(p.value.data, at);
-    at += p.value.size;
+  for (const t of tensors) {
+    weights.set(t.data, at);
+    at += t.size;
   }
   // One sample's shape, to tell a single sample from a batch.
   const sampleShape = inputSampleShape(model);

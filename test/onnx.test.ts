@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import {
-  Activation, AvgPool2D, Conv2D, Normalization, Dense, Dropout, Flatten, MaxPool2D, ModelFileError, Network, OptionError, Tensor, saveOnnx,
+  Activation, AvgPool2D, BatchNormalization, Conv2D, Normalization, Dense, Dropout, Flatten, MaxPool2D, ModelFileError, Network, OptionError, Tensor, saveOnnx,
 } from '../lib/index.js';
 import { Scale } from './fixtures/scale-layer.js';
 import { main } from '../lib/cli/main.js';
@@ -86,6 +86,14 @@ const CASES: Case[] = [
       .add(new AvgPool2D({ poolSize: 2, strides: 1, padding: 'same' }))
       .add(new Activation('softmax')) // over the channels of every pixel
       .add(new Dropout(0.2)).add(new Flatten()).add(new Dense(20, 4)).add(new Activation('softmax')),
+  },
+  {
+    name: 'BatchNormalization after Dense and after Conv2D',
+    sample: [6, 6, 2],
+    classes: 3,
+    build: () => new Network({ seed: 6 })
+      .add(new Conv2D({ filters: 3, kernelSize: 3, inputShape: [6, 6, 2] })).add(new BatchNormalization()).add(new Activation('relu'))
+      .add(new Flatten()).add(new Dense(48, 5)).add(new BatchNormalization({ epsilon: 1e-5 })).add(new Dense(5, 3)).add(new Activation('softmax')),
   },
   {
     name: 'Normalization before Dense',

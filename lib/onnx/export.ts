@@ -180,6 +180,18 @@ const EXPORTERS: Record<string, Exporter> = {
   Dropout() {
     // An identity at inference.
   },
+  BatchNormalization(layer, config, name, g) {
+    // ONNX normalises axis 1: the channels of NCHW, or the features of [N, C].
+    if (g.rank === 4) g.toChannelsFirst(name);
+    else if (g.rank !== 2) throw new ShapeError(`${name}: only [n,features] or [n,h,w,channels] inputs export to ONNX, not rank ${g.rank}`);
+    const [gamma, beta] = layer.parameters().map((p) => p.value);
+    const [mean, variance] = layer.stateTensors().map((t) => t.value);
+    const c = gamma.size;
+    g.node('BatchNormalization', name, [
+      g.current, g.constant(`${name}.gamma`, [c], gamma.data), g.constant(`${name}.beta`, [c], beta.data),
+      g.constant(`${name}.runningMean`, [c], mean.data), g.constant(`${name}.runningVar`, [c], variance.data),
+    ], [float('epsilon', config.epsilon as number)]);
+  },
   Normalization(_layer, config, name, g) {
     // (x − offset) · scale per feature of layerwise's last axis.
     g.toChannelsLast(name);

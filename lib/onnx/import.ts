@@ -1,7 +1,7 @@
 // ONNX import: builds a layerwise network from an ONNX model in the operator
 // subset layerwise's layers express (Gemm, MatMul + Add, Conv, Relu, Tanh,
 // Sigmoid, LeakyRelu, Softmax, MaxPool, AveragePool, GlobalAveragePool,
-// BatchNormalization folded into the Conv or Gemm before it, Flatten, Reshape
+// BatchNormalization, Flatten, Reshape
 // to [batch, -1], Transpose, Identity and Dropout), including NCHW models
 // exported by torch.onnx.export.
 //
@@ -25,6 +25,7 @@ import { Flatten } from '../layers/flatten.js';
 import type { Layer } from '../layers/layer.js';
 import { AvgPool2D, MaxPool2D } from '../layers/pooling.js';
 import { Network } from '../network.js';
+import { BatchNormalization } from '../layers/batchnorm.js';
 import { Normalization } from '../preprocessing.js';
 import { ModelFileError, OptionError } from '../errors.js';
 import { describe } from '../shape.js';
@@ -412,24 +413,25 @@ class Importer {
     this.add(op === 'MaxPool' ? new MaxPool2D(options) : new AvgPool2D(options), node, this.outShape(node, this.value.shape[0], kernel, strides, padding));
   }
 
-  /** Inference BatchNormalization folded into the Conv or Gemm right before it: y = γ(x − μ)/√(σ² + ε) + β per channel. */
+  /** Inference BatchNormalization as a layerwise BatchNormalization layer over the channels (ONNX axis 1, layerwise's last axis). */
   private batchNorm(node: onnx.INodeProto): void {
-    const last = this.lastAffine;
-    if (!last) this.fail('BatchNormalization is imported only right after a Conv, Gemm or MatMul, folded into it', node);
-    const channelAxis = this.value.perm.length === 4 ? 3 : 1;
-    if (this.value.perm[1] !== channelAxis) this.fail('BatchNormalization over an axis other than the channels is not supported', node);
-    const layer = last!.layer;
-    const channels = layer instanceof Dense ? layer.outputSize : layer.filters;
+    const rank = this.value.perm.length;
+    if (this.value.perm[1] !== rank - 1) this.fail('BatchNormalization over an axis other than layerwise\'s last (channels) is not supported', node);
+    if (this.value.flatRow) this.fail('BatchNormalization after a Flatten of NCHW data is not supported', node);
+    const channels = this.value.shape[0];
     const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((k) => this.floats(node, k, ['scale', 'B', 'mean', 'var'][k - 1]).data);
-    for (const t of [gamma, beta, mean, variance]) if (t.length !== channels) this.fail(`expected ${channels} values per parameter but got ${t.length}`, node);
+    for (const t of [gamma, beta, mean, variance]) if (t.length !== channels) this.fail(`expected ${channels} values per parameter but got ${t.length} (shapes do not chain)`, node);
+    if (variance.some((v) => v < 0)) this.fail('a running variance is negative', node);
     const epsilon = floatAttr(node, 'epsilon') ?? 1e-5;
-    const w = layer.weights.data;
-    for (let c = 0; c < channels; c++) {
-      const scale = gamma[c] / Math.sqrt(variance[c] + epsilon);
-      for (let k = c; k < w.length; k += channels) w[k] *= scale;
-      layer.bias.data[c] = (layer.bias.data[c] - mean[c]) * scale + beta[c];
-    }
-    this.rename(node);
+    if (!(epsilon > 0)) this.fail(`epsilon must be positive but is ${epsilon}`, node);
+    const layer = new BatchNormalization({ epsilon, features: channels });
+    this.add(layer, node, this.value.shape);
+    const [g, b] = layer.parameters();
+    const [m, v] = layer.stateTensors();
+    g.value.data.set(gamma);
+    b.value.data.set(beta);
+    m.value.data.set(mean);
+    v.value.data.set(variance);
   }
 }
 
