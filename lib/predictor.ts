@@ -16,6 +16,7 @@ import { checkOptions } from './options.js';
 import { assertPositiveInteger, formatShape } from './shape.js';
 import { BOOTSTRAP, tsxHook, workerEntry } from './worker.js';
 
+/** Options of createPredictor. */
 export interface PredictorOptions {
   /** Worker threads (default 2). */
   workers?: number;
@@ -30,6 +31,7 @@ export interface PredictorOptions {
   modules?: string[];
 }
 
+/** A pool of prediction workers, from createPredictor. */
 export interface Predictor {
   /** Outputs for one sample (shaped like the network's input without the batch axis) or a batch [n, ...]. */
   predict(x: TensorLike): Promise<Tensor>;

@@ -25,10 +25,12 @@ import { Dense } from '../layers/dense.js';
 import { Tensor } from '../tensor.js';
 import { writeFileAtomically } from '../atomic-file.js';
 
+/** The ONNX opset toOnnx writes (the default domain's). */
 export const ONNX_OPSET = 13;
 /** IR version 8 (ONNX 1.10+): read by onnx 1.12's checker and every current onnxruntime. */
 const IR_VERSION = 8;
 
+/** Options of toOnnx / saveOnnx. */
 export interface OnnxExportOptions {
   /** One sample's shape ([features] or [h, w, channels]) when the first layer does not fix it (a Conv2D without inputShape). */
   inputShape?: number[];

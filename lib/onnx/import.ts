@@ -33,6 +33,7 @@ import { describe } from '../shape.js';
 /** Largest model accepted by default: protobuf messages cannot exceed 2 GiB anyway. */
 const DEFAULT_MAX_BYTES = 2 ** 31 - 1;
 
+/** Options of fromOnnx. */
 export interface OnnxImportOptions {
   /** Largest file accepted in bytes (default 2 GiB - 1, protobuf's own limit). */
   maxBytes?: number;
