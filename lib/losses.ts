@@ -15,13 +15,16 @@ export interface Loss {
   readonly name: string;
   /** E for a batch (a mean, so it does not grow with the batch size). */
   value(yTrue: Tensor, yPred: Tensor): number;
-  /** ∂E/∂yPred, shaped like yPred. */
-  gradient(yTrue: Tensor, yPred: Tensor): Tensor;
+  /**
+   * ∂E/∂yPred, shaped like yPred. When `into` (a buffer the caller reuses
+   * every batch) has yPred's shape the gradient is written there and returned.
+   */
+  gradient(yTrue: Tensor, yPred: Tensor, into?: Tensor): Tensor;
   /**
    * ∂E/∂logits when yPred = softmax(logits): the fused, numerically stable
    * form (p − y)/n that skips the softmax Jacobian. Only cross-entropies have it.
    */
-  softmaxGradient?(yTrue: Tensor, probabilities: Tensor): Tensor;
+  softmaxGradient?(yTrue: Tensor, probabilities: Tensor, into?: Tensor): Tensor;
   /** Which accuracy the 'accuracy' metric means with this loss. */
   readonly accuracy?: AccuracyKind;
 }
@@ -46,6 +49,15 @@ function checkPair(yTrue: Tensor, yPred: Tensor, loss: string): void {
   }
 }
 
+/** `into` when it has `shape` (cleared first if the loss writes only some entries), else a fresh zeroed tensor. */
+function gradientTensor(shape: readonly number[], into: Tensor | undefined, zeroed: boolean): Tensor {
+  if (into instanceof Tensor && sameShape(into.shape, shape)) {
+    if (zeroed) into.data.fill(0);
+    return into;
+  }
+  return Tensor.zeros(shape);
+}
+
 /** Probabilities are clipped away from 0 and 1 so log stays finite (Keras' epsilon). */
 const EPSILON = 1e-7;
 const clip = (p: number): number => (p < EPSILON ? EPSILON : p > 1 - EPSILON ? 1 - EPSILON : p);
@@ -65,9 +77,9 @@ export const mse: CallableLoss = callableLoss({
     checkPair(yTrue, yPred, 'mse');
     return getBackend().mse(yPred.data, yTrue.data);
   },
-  gradient(yTrue, yPred) {
+  gradient(yTrue, yPred, into) {
     checkPair(yTrue, yPred, 'mse');
-    const grad = Tensor.zeros(yPred.shape);
+    const grad = gradientTensor(yPred.shape, into, false);
     getBackend().mseGradient(yPred.data, yTrue.data, grad.data);
     return grad;
   },
@@ -91,9 +103,9 @@ export const binaryCrossEntropy: CallableLoss = callableLoss({
     }
     return yPred.size === 0 ? 0 : sum / yPred.size;
   },
-  gradient(yTrue, yPred) {
+  gradient(yTrue, yPred, into) {
     checkPair(yTrue, yPred, 'binaryCrossEntropy');
-    const grad = Tensor.zeros(yPred.shape);
+    const grad = gradientTensor(yPred.shape, into, false);
     const n = yPred.size;
     for (let i = 0; i < n; i++) {
       const p = clip(yPred.data[i]), y = yTrue.data[i];
@@ -114,17 +126,17 @@ export const categoricalCrossEntropy: CallableLoss = callableLoss({
     for (let i = 0; i < yPred.size; i++) if (yTrue.data[i] !== 0) sum -= yTrue.data[i] * Math.log(clip(yPred.data[i]));
     return rows === 0 ? 0 : sum / rows;
   },
-  gradient(yTrue, yPred) {
+  gradient(yTrue, yPred, into) {
     checkPair(yTrue, yPred, 'categoricalCrossEntropy');
     const [rows] = rowsOf(yPred, 'categoricalCrossEntropy');
-    const grad = Tensor.zeros(yPred.shape);
+    const grad = gradientTensor(yPred.shape, into, false);
     for (let i = 0; i < yPred.size; i++) grad.data[i] = -yTrue.data[i] / (clip(yPred.data[i]) * rows);
     return grad;
   },
-  softmaxGradient(yTrue, probabilities) {
+  softmaxGradient(yTrue, probabilities, into) {
     checkPair(yTrue, probabilities, 'categoricalCrossEntropy');
     const [rows, classes] = rowsOf(probabilities, 'categoricalCrossEntropy');
-    const grad = Tensor.zeros(probabilities.shape);
+    const grad = gradientTensor(probabilities.shape, into, false);
     for (let r = 0; r < rows; r++) {
       // Soft targets need not sum to 1: the exact gradient is p·Σy − y.
       let total = 0;
@@ -165,18 +177,18 @@ export const sparseCategoricalCrossEntropy: CallableLoss = callableLoss({
     for (let r = 0; r < rows; r++) sum -= Math.log(clip(yPred.data[r * classes + labels.data[r]]));
     return rows === 0 ? 0 : sum / rows;
   },
-  gradient(labels, yPred) {
+  gradient(labels, yPred, into) {
     const [rows, classes] = checkSparse(labels, yPred);
-    const grad = Tensor.zeros(yPred.shape);
+    const grad = gradientTensor(yPred.shape, into, true);
     for (let r = 0; r < rows; r++) {
       const i = r * classes + labels.data[r];
       grad.data[i] = -1 / (clip(yPred.data[i]) * rows);
     }
     return grad;
   },
-  softmaxGradient(labels, probabilities) {
+  softmaxGradient(labels, probabilities, into) {
     const [rows, classes] = checkSparse(labels, probabilities);
-    const grad = Tensor.zeros(probabilities.shape);
+    const grad = gradientTensor(probabilities.shape, into, false);
     for (let i = 0; i < probabilities.size; i++) grad.data[i] = probabilities.data[i] / rows;
     for (let r = 0; r < rows; r++) grad.data[r * classes + labels.data[r]] -= 1 / rows;
     return grad;

@@ -24,6 +24,7 @@ import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
 import { checkOptions } from './options.js';
 import { checkClipNorm, clipGradientNorm } from './clipping.js';
+import { Workspace } from './workspace.js';
 
 /** Options of `new Network(options)`. */
 export interface NetworkOptions {
@@ -346,13 +347,18 @@ export class Network {
     assertPositiveInteger(batchSize, 'batchSize');
     yield* rejectNonFinite(x, 'predict input');
     const samples = x.rank === 0 ? 0 : x.shape[0];
-    if (samples <= batchSize) return this.forward(x);
-    const parts: Tensor[] = [];
+    // Layers return their reused workspaces, so each batch's output is copied
+    // once into the result the caller keeps (a later predict cannot change it).
+    if (samples <= batchSize) return this.forward(x).clone();
+    let result: Tensor | undefined;
     for (let start = 0; start < samples; start += batchSize) {
-      parts.push(this.forward(x.slice(start, Math.min(start + batchSize, samples))));
-      if (start + batchSize < samples) yield;
+      const end = Math.min(start + batchSize, samples);
+      const out = this.forward(x.view(start, end));
+      if (result === undefined) result = Tensor.zeros([samples, ...out.shape.slice(1)]);
+      result.data.set(out.data, start * (out.size / (end - start)));
+      if (end < samples) yield;
     }
-    return concatSamples(parts);
+    return result!;
   }
 
   /** evaluate's work, one batch per step, so the sync and async forms share it. */
@@ -371,8 +377,8 @@ export class Network {
     const samples = x.shape[0];
     for (let start = 0; start < samples; start += batchSize) {
       const end = Math.min(start + batchSize, samples);
-      const yb = y.slice(start, end);
-      const out = this.forward(x.slice(start, end));
+      const yb = y.view(start, end);
+      const out = this.forward(x.view(start, end));
       totals.add(loss.value(yb, out), end - start, yb, out);
       if (end < samples) yield;
     }
@@ -481,6 +487,8 @@ export class Network {
 
     const history: History = resume ? structuredClone(resume.history) : { loss: [], seconds: [] };
     const order = resume ? [...resume.order] : Array.from({ length: samples }, (_, i) => i);
+    // Batch inputs, targets and the loss gradient reuse one buffer each across batches and epochs.
+    const [xBatch, yBatch, lossGradient] = [new Workspace(), new Workspace(), new Workspace()];
     for (const cb of callbacks) await cb.onTrainBegin?.(context);
     // The checks above scan the whole data set: give the event loop its turn before the first batch.
     await yieldIfDue();
@@ -520,14 +528,15 @@ export class Network {
       const trainBatch = (batch: number): number => {
         const start = (batch - 1) * batchSize;
         const end = Math.min(start + batchSize, samples);
-        const xb = gather(x, order, start, end);
-        const yb = gather(y, order, start, end);
+        const xb = gather(x, order, start, end, xBatch);
+        const yb = gather(y, order, start, end, yBatch);
         const out = this.forward(xb, true);
         const batchLoss = loss.value(yb, out);
         if (!Number.isFinite(batchLoss)) return batchLoss;
         totals.add(batchLoss, end - start, yb, out);
-        if (fuseSoftmax) this.backward(loss.softmaxGradient!(yb, out), undefined, this.layers.length - 2);
-        else this.backward(loss.gradient(yb, out));
+        const grad = lossGradient.tensor(out.shape);
+        if (fuseSoftmax) this.backward(loss.softmaxGradient!(yb, out, grad), undefined, this.layers.length - 2);
+        else this.backward(loss.gradient(yb, out, grad));
         if (clipNorm !== undefined) clipGradientNorm(this.parameters(), clipNorm);
         optimizer.step(this.parameters());
         return batchLoss;
@@ -780,24 +789,13 @@ function* rejectNonFinite(t: Tensor, what: string): Generator<void, void> {
   }
 }
 
-/** Samples order[start..end) of t, copied into one batch. */
-function gather(t: Tensor, order: number[], start: number, end: number): Tensor {
+/** Samples order[start..end) of t, copied into one batch held by `space`. */
+function gather(t: Tensor, order: number[], start: number, end: number, space: Workspace): Tensor {
   const rowSize = t.size / t.shape[0];
-  const out = new Float32Array((end - start) * rowSize);
+  const batch = space.tensor([end - start, ...t.shape.slice(1)]);
+  const out = batch.data;
   for (let i = start; i < end; i++) out.set(t.data.subarray(order[i] * rowSize, (order[i] + 1) * rowSize), (i - start) * rowSize);
-  return new Tensor(out, [end - start, ...t.shape.slice(1)]);
-}
-
-function concatSamples(parts: Tensor[]): Tensor {
-  const total = parts.reduce((n, p) => n + p.shape[0], 0);
-  const rest = parts[0].shape.slice(1);
-  const out = new Float32Array(total * sizeOf(rest));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p.data, offset);
-    offset += p.size;
-  }
-  return new Tensor(out, [total, ...rest]);
+  return batch;
 }
 
 function shuffleInPlace(order: number[], rng: Rng): void {

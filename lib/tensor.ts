@@ -112,9 +112,21 @@ export class Tensor {
 
   /** Samples [start, end) along the first dimension, copied. */
   slice(start: number, end: number): Tensor {
-    const rowSize = this.shape.length === 0 ? 1 : this.size / Math.max(1, this.shape[0]);
-    const dims = [end - start, ...this.shape.slice(1)];
-    return new Tensor(this.data.slice(start * rowSize, end * rowSize), dims);
+    const rowSize = this.rowSize();
+    return new Tensor(this.data.slice(start * rowSize, end * rowSize), [end - start, ...this.shape.slice(1)]);
+  }
+
+  /**
+   * Samples [start, end) along the first dimension sharing this tensor's
+   * memory (no copy): writes through either one show in both.
+   */
+  view(start: number, end: number): Tensor {
+    const rowSize = this.rowSize();
+    return new Tensor(this.data.subarray(start * rowSize, end * rowSize), [end - start, ...this.shape.slice(1)]);
+  }
+
+  private rowSize(): number {
+    return this.shape.length === 0 ? 1 : this.size / Math.max(1, this.shape[0]);
   }
 
   /** Element at a full index, e.g. `t.get(0, 2)`. */

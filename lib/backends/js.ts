@@ -12,11 +12,21 @@ function sigmoid(v: number): number {
   return e / (1 + e);
 }
 
+// Double-precision accumulators, reused so a training step on this backend
+// allocates no buffer either (each kernel takes one and runs to completion).
+let accumulators = new Float64Array(64);
+function accumulatorsOf(length: number): Float64Array {
+  if (accumulators.length < length) accumulators = new Float64Array(length);
+  const view = accumulators.subarray(0, length);
+  view.fill(0);
+  return view;
+}
+
 export const jsBackend: Backend = {
   name: 'js',
 
   matmul(a, b, c, m, n, k, transA, transB, accumulate) {
-    const row = new Float64Array(n);
+    const row = accumulatorsOf(n);
     for (let i = 0; i < m; i++) {
       row.fill(0);
       // i-p-j order streams through rows of b (or its transpose, column by column).
@@ -37,7 +47,7 @@ export const jsBackend: Backend = {
   },
 
   conv2dForward(x, w, y, g, accumulate) {
-    const acc = new Float64Array(g.outC);
+    const acc = accumulatorsOf(g.outC);
     for (let b = 0; b < g.n; b++) {
       for (let i = 0; i < g.outH; i++) {
         for (let j = 0; j < g.outW; j++) {
@@ -80,7 +90,7 @@ export const jsBackend: Backend = {
   },
 
   conv2dBackwardFilter(x, dy, dw, g, accumulate) {
-    const sum = new Float64Array(dw.length);
+    const sum = accumulatorsOf(dw.length);
     for (let b = 0; b < g.n; b++) {
       for (let i = 0; i < g.outH; i++) {
         for (let j = 0; j < g.outW; j++) {

@@ -43,22 +43,29 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
 }
 
-/** Geometry as the binding takes it: 13 sizes in ConvGeometry's field order. */
+// Packed geometries are handed straight to one synchronous binding call (which
+// copies them first), so one scratch array per kind serves every call and a
+// training step allocates no buffer for them.
+const convSizes = new Int32Array(13);
+const poolSizes = new Int32Array(12);
+
+/** Geometry as the binding takes it: 13 sizes in ConvGeometry's field order (valid until the next call). */
 export function packGeometry(g: ConvGeometry): Int32Array {
-  return int32Sizes([g.n, g.inH, g.inW, g.inC, g.kH, g.kW, g.outC, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW]);
+  return int32Sizes([g.n, g.inH, g.inW, g.inC, g.kH, g.kW, g.outC, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW], convSizes);
 }
 
-/** Pool geometry as the binding takes it: 12 sizes in PoolGeometry's field order. */
+/** Pool geometry as the binding takes it: 12 sizes in PoolGeometry's field order (valid until the next call). */
 export function packPoolGeometry(g: PoolGeometry): Int32Array {
-  return int32Sizes([g.n, g.inH, g.inW, g.c, g.poolH, g.poolW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW]);
+  return int32Sizes([g.n, g.inH, g.inW, g.c, g.poolH, g.poolW, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW], poolSizes);
 }
 
-/** Int32Array.of would wrap 2^32 to 0 (a pool of size 0): refuse what does not fit instead. */
-function int32Sizes(values: number[]): Int32Array {
+/** A plain Int32Array store would wrap 2^32 to 0 (a pool of size 0): refuse what does not fit instead. */
+function int32Sizes(values: number[], into: Int32Array): Int32Array {
   for (const v of values) {
     if (!Number.isInteger(v) || v < -(2 ** 31) || v > 2 ** 31 - 1) throw new ShapeError(`geometry size ${v} does not fit the kernels' 32-bit sizes`);
   }
-  return Int32Array.from(values);
+  into.set(values);
+  return into;
 }
 
 function activationCode(kind: ActivationKind): number {

@@ -10,6 +10,7 @@ import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
+import { Workspace } from '../workspace.js';
 
 /** A function of one number, for custom activations and their derivatives. */
 export type ScalarFunction = (x: number) => number;
@@ -31,6 +32,8 @@ export class Activation extends Layer {
   private readonly derivative?: ScalarFunction;
   private input?: Tensor;
   private output?: Tensor;
+  private readonly outputSpace = new Workspace();
+  private readonly inputGradientSpace = new Workspace();
 
   constructor(kind: ActivationName, options?: ActivationOptions);
   constructor(fn: ScalarFunction, derivative: ScalarFunction);
@@ -60,7 +63,7 @@ export class Activation extends Layer {
 
   override forward(input: Tensor): Tensor {
     if (!(input instanceof Tensor)) throw new OptionError(`expected a Tensor for Activation input but got ${describe(input)}`);
-    const output = Tensor.zeros(input.shape);
+    const output = this.outputSpace.tensor(input.shape);
     if (this.kind === 'custom') {
       const f = this.fn!;
       for (let i = 0; i < input.size; i++) output.data[i] = f(input.data[i]);
@@ -80,7 +83,7 @@ export class Activation extends Layer {
     if (!sameShape(outputGradient.shape, input.shape)) {
       throw new ShapeError(`expected ${formatShape(input.shape)} for Activation output gradient but got ${formatShape(outputGradient.shape)}`);
     }
-    const inputGradient = Tensor.zeros(input.shape);
+    const inputGradient = this.inputGradientSpace.tensor(input.shape);
     if (this.kind === 'custom') {
       const d = this.derivative!;
       const dy = outputGradient.data;

@@ -6,6 +6,7 @@
 import type { ActivationKind } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { Tensor } from '../tensor.js';
+import { Workspace } from '../workspace.js';
 import { Activation, type ActivationName } from './activation.js';
 
 export class BiasActivation {
@@ -14,6 +15,7 @@ export class BiasActivation {
   private readonly alpha: number;
   private readonly separate?: Activation;
   private output?: Tensor;
+  private readonly gradientSpace = new Workspace();
 
   constructor(name: ActivationName | undefined) {
     this.name = name;
@@ -44,7 +46,7 @@ export class BiasActivation {
     if (this.separate) return this.separate.backward(outputGradient);
     if (!this.fused) return outputGradient;
     const y = this.output!;
-    const dx = Tensor.zeros(y.shape);
+    const dx = this.gradientSpace.tensor(y.shape);
     // relu, leakyRelu (alpha ≥ 0), sigmoid, tanh and linear: f' is a function of y.
     getBackend().activationBackward(this.fused, y.data, y.data, outputGradient.data, dx.data, this.alpha);
     return dx;

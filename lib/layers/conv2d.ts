@@ -23,6 +23,7 @@ import { assertPositiveInteger, describe, formatShape, sizeOf } from '../shape.j
 import { Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
+import { Workspace } from '../workspace.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
@@ -65,6 +66,8 @@ export class Conv2D extends Layer {
   private _biasGrad?: Tensor;
   private rng?: Rng;
   private input?: Tensor;
+  private readonly outputSpace = new Workspace();
+  private readonly inputGradientSpace = new Workspace();
   private geometry?: ConvGeometry;
   private readonly tail: BiasActivation;
   private readonly initializer: Initializer;
@@ -144,7 +147,7 @@ export class Conv2D extends Layer {
         `Conv2D input ${formatShape(input.shape)} is smaller than the kernel ${formatShape(this.kernelSize)} with 'valid' padding`,
       );
     }
-    const y = Tensor.zeros([g.n, g.outH, g.outW, this.filters]);
+    const y = this.outputSpace.tensor([g.n, g.outH, g.outW, this.filters]);
     const backend = getBackend();
     backend.conv2dForward(x.data, this._weights!.data, y.data, g, false);
     this.input = input;
@@ -164,7 +167,7 @@ export class Conv2D extends Layer {
     const dy = outputGradient.data;
     backend.sumRows(dy, this._biasGrad!.data, g.n * g.outH * g.outW, this.filters, false);
     backend.conv2dBackwardFilter(input.data, dy, this._weightsGrad!.data, g, false);
-    const inputGradient = Tensor.zeros(this.inputGradientNeeded ? input.shape : [0]);
+    const inputGradient = this.inputGradientSpace.tensor(this.inputGradientNeeded ? input.shape : [0]);
     if (this.inputGradientNeeded) backend.conv2dBackwardInput(dy, this._weights!.data, inputGradient.data, g, false);
     this.sgdStep(learningRate);
     return inputGradient;

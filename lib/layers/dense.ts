@@ -17,6 +17,7 @@ import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
 import { OptionError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
+import { Workspace } from '../workspace.js';
 
 /** Options of `new Dense(inputSize, outputSize, options)`. */
 export interface DenseOptions {
@@ -40,6 +41,8 @@ export class Dense extends Layer {
   private readonly tail: BiasActivation;
   private readonly initializer: Initializer;
   private readonly options: DenseOptions;
+  private readonly outputSpace = new Workspace();
+  private readonly inputGradientSpace = new Workspace();
 
   constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
     super();
@@ -64,7 +67,7 @@ export class Dense extends Layer {
 
   override forward(input: Tensor): Tensor {
     const rows = this.rowsOf(input);
-    const out = Tensor.zeros([...input.shape.slice(0, -1), this.outputSize]);
+    const out = this.outputSpace.tensor([...input.shape.slice(0, -1), this.outputSize]);
     const backend = getBackend();
     backend.matmul(input.data, this.weights.data, out.data, rows, this.outputSize, this.inputSize, false, false, false);
     this.input = input;
@@ -83,7 +86,7 @@ export class Dense extends Layer {
     const dy = outputGradient.data;
     backend.matmul(input.data, dy, this.weightsGrad.data, this.inputSize, this.outputSize, rows, true, false, false);
     backend.sumRows(dy, this.biasGrad.data, rows, this.outputSize, false);
-    const inputGradient = Tensor.zeros(this.inputGradientNeeded ? input.shape : [0]);
+    const inputGradient = this.inputGradientSpace.tensor(this.inputGradientNeeded ? input.shape : [0]);
     if (this.inputGradientNeeded) {
       backend.matmul(dy, this.weights.data, inputGradient.data, rows, this.inputSize, this.outputSize, false, true, false);
     }

@@ -7,6 +7,7 @@ import { getBackend } from '../backends/index.js';
 import { Rng } from '../random.js';
 import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { Workspace } from '../workspace.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { OptionError, ShapeError } from '../errors.js';
 
@@ -16,6 +17,9 @@ export class Dropout extends Layer {
   private rng = new Rng();
   private mask?: Float32Array;
   private inputShape?: readonly number[];
+  private readonly maskSpace = new Workspace();
+  private readonly outputSpace = new Workspace();
+  private readonly inputGradientSpace = new Workspace();
 
   constructor(rate: number) {
     super();
@@ -46,10 +50,10 @@ export class Dropout extends Layer {
     }
     const keep = 1 - this.rate;
     const scale = 1 / keep;
-    const mask = new Float32Array(input.size);
+    const mask = this.maskSpace.tensor([input.size]).data;
     for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < keep ? scale : 0;
     this.mask = mask;
-    const out = Tensor.zeros(input.shape);
+    const out = this.outputSpace.tensor(input.shape);
     getBackend().multiply(input.data, mask, out.data);
     return out;
   }
@@ -60,7 +64,7 @@ export class Dropout extends Layer {
       throw new ShapeError(`expected ${formatShape(shape)} for Dropout output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
     }
     if (!this.mask) return outputGradient;
-    const dx = Tensor.zeros(shape);
+    const dx = this.inputGradientSpace.tensor(shape);
     getBackend().multiply(outputGradient.data, this.mask, dx.data);
     return dx;
   }

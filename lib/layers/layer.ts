@@ -52,6 +52,10 @@ export abstract class Layer {
    * call (fit passes true; predict and evaluate leave it false), so layers that
    * act only in training (Dropout, BatchNorm's batch statistics) never depend
    * on a flag left behind by an earlier call.
+   *
+   * The returned tensor (like backward's) is the layer's own workspace,
+   * reused by its next call: clone() it to keep it. Network.predict returns a
+   * fresh tensor that no later call touches.
    */
   abstract forward(input: Tensor, training?: boolean): Tensor;
 

@@ -11,6 +11,7 @@ import type { PoolGeometry } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { assertPositiveInteger, describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { IndexWorkspace, Workspace } from '../workspace.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { outputAndPad, pair, type Padding } from './conv2d.js';
 import { OptionError, ShapeError } from '../errors.js';
@@ -26,6 +27,8 @@ export interface Pool2DOptions {
 }
 
 abstract class Pool2D extends Layer {
+  protected readonly outputSpace = new Workspace();
+  protected readonly inputGradientSpace = new Workspace();
   readonly poolSize: [number, number];
   readonly strides: [number, number];
   readonly padding: Padding;
@@ -79,18 +82,19 @@ abstract class Pool2D extends Layer {
 /** Max pooling over `poolSize` windows of channels-last images `[n, h, w, c]`. */
 export class MaxPool2D extends Pool2D {
   private argmax?: Int32Array;
+  private readonly argmaxSpace = new IndexWorkspace();
 
   override forward(input: Tensor): Tensor {
     const g = this.prepare(input);
-    const y = Tensor.zeros([g.n, g.outH, g.outW, g.c]);
-    this.argmax = new Int32Array(y.size);
+    const y = this.outputSpace.tensor([g.n, g.outH, g.outW, g.c]);
+    this.argmax = this.argmaxSpace.array(y.size);
     getBackend().maxPool2dForward(input.data, y.data, this.argmax, g);
     return y;
   }
 
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const g = this.checkGradient(outputGradient);
-    const dx = Tensor.zeros(this.input!.shape);
+    const dx = this.inputGradientSpace.tensor(this.input!.shape);
     getBackend().maxPool2dBackward(outputGradient.data, this.argmax!, dx.data, g);
     return dx;
   }
@@ -100,14 +104,14 @@ export class MaxPool2D extends Pool2D {
 export class AvgPool2D extends Pool2D {
   override forward(input: Tensor): Tensor {
     const g = this.prepare(input);
-    const y = Tensor.zeros([g.n, g.outH, g.outW, g.c]);
+    const y = this.outputSpace.tensor([g.n, g.outH, g.outW, g.c]);
     getBackend().avgPool2dForward(input.data, y.data, g);
     return y;
   }
 
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const g = this.checkGradient(outputGradient);
-    const dx = Tensor.zeros(this.input!.shape);
+    const dx = this.inputGradientSpace.tensor(this.input!.shape);
     getBackend().avgPool2dBackward(outputGradient.data, dx.data, g);
     return dx;
   }
