@@ -8,15 +8,45 @@ import { argmax } from './metrics.js';
 import { describe, formatShape } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { DataError, OptionError, ShapeError } from './errors.js';
+import { checkOptions } from './options.js';
 
 /** Output size of a 2-D correlation or convolution, as in scipy.signal: `'valid'`, `'same'` or `'full'`. */
 export type ConvMode = 'valid' | 'full' | 'same';
+
+export interface OutOptions {
+  /**
+   * Where to write the result (its shape must be the result's) instead of a
+   * tensor allocated by the call: a loop that reuses one `out` allocates nothing
+   * and skips the zero fill and page faults a fresh buffer costs.
+   */
+  out?: Tensor;
+}
+
+/** `options.out` checked against the result's shape and the inputs' memory, or a fresh tensor. */
+function outputFor(shape: number[], options: OutOptions, inputs: Tensor[], name: string): Tensor {
+  checkOptions(options, ['out'], `${name} options`);
+  const out = options.out;
+  if (out === undefined) return Tensor.zeros(shape);
+  if (!(out instanceof Tensor)) throw new OptionError(`expected a Tensor for ${name} out but got ${describe(out)}`);
+  if (out.shape.length !== shape.length || out.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(`expected ${formatShape(shape)} for ${name} out but got ${formatShape(out.shape)}`);
+  }
+  for (const t of inputs) {
+    if (overlaps(out.data, t.data)) throw new OptionError(`${name} out must not share memory with an input`);
+  }
+  return out;
+}
+
+function overlaps(a: Float32Array, b: Float32Array): boolean {
+  if (a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
 
 /**
  * numpy.dot for rank ≤ 2: [m,k]·[k,n] → [m,n], [k]·[k,n] → [n],
  * [m,k]·[k] → [m], [k]·[k] → [] (a scalar tensor).
  */
-export function matmul(a: TensorLike, b: TensorLike): Tensor {
+export function matmul(a: TensorLike, b: TensorLike, options: OutOptions = {}): Tensor {
   const ta = toTensor(a, 'a');
   const tb = toTensor(b, 'b');
   if (ta.rank < 1 || ta.rank > 2 || tb.rank < 1 || tb.rank > 2) {
@@ -30,23 +60,23 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
     );
   }
   const outShape = [...(ta.rank === 2 ? [m] : []), ...(tb.rank === 2 ? [n] : [])];
-  const out = Tensor.zeros(outShape);
+  const out = outputFor(outShape, options, [ta, tb], 'matmul');
   // A [k] vector on the right is a [k,1] column; both store the same floats.
   getBackend().matmul(ta.data, tb.data, out.data, m, n, k, false, false, false);
   return out;
 }
 
 /** scipy.signal.correlate2d(x, k, mode) for 2-D real inputs (zero fill). */
-export function correlate2d(x: TensorLike, kernel: TensorLike, mode: ConvMode = 'full'): Tensor {
-  return filter2d(x, kernel, mode, false, 'correlate2d');
+export function correlate2d(x: TensorLike, kernel: TensorLike, mode: ConvMode = 'full', options: OutOptions = {}): Tensor {
+  return filter2d(x, kernel, mode, false, 'correlate2d', options);
 }
 
 /** scipy.signal.convolve2d(x, k, mode) for 2-D real inputs (zero fill). */
-export function convolve2d(x: TensorLike, kernel: TensorLike, mode: ConvMode = 'full'): Tensor {
-  return filter2d(x, kernel, mode, true, 'convolve2d');
+export function convolve2d(x: TensorLike, kernel: TensorLike, mode: ConvMode = 'full', options: OutOptions = {}): Tensor {
+  return filter2d(x, kernel, mode, true, 'convolve2d', options);
 }
 
-function filter2d(xIn: TensorLike, kIn: TensorLike, mode: ConvMode, flip: boolean, name: string): Tensor {
+function filter2d(xIn: TensorLike, kIn: TensorLike, mode: ConvMode, flip: boolean, name: string, options: OutOptions): Tensor {
   let x = toTensor(xIn, 'x');
   let k = toTensor(kIn, 'kernel');
   if (x.rank !== 2 || k.rank !== 2) {
@@ -94,8 +124,9 @@ function filter2d(xIn: TensorLike, kIn: TensorLike, mode: ConvMode, flip: boolea
     n: 1, inH: h, inW: w, inC: 1, kH: kh, kW: kw, outC: 1,
     strideH: 1, strideW: 1, padTop, padLeft, outH, outW,
   };
-  const out = Tensor.zeros([outH, outW]);
+  const out = outputFor([outH, outW], options, [x, k], name);
   if (kh > 0 && kw > 0) getBackend().conv2dForward(x.data, weights, out.data, g, false);
+  else out.data.fill(0);
   if (reverseOutput) out.data.reverse();
   return out;
 }
@@ -106,11 +137,11 @@ function reversed2d(k: Tensor): Float32Array {
 }
 
 /** Row-wise softmax over the last dimension (max-subtracted, so large logits stay finite). */
-export function softmax(xIn: TensorLike): Tensor {
+export function softmax(xIn: TensorLike, options: OutOptions = {}): Tensor {
   const x = toTensor(xIn, 'softmax input');
   if (x.rank < 1) throw new ShapeError(`softmax takes a vector or a batch [..., classes] but got ${formatShape(x.shape)}`);
   const cols = x.shape[x.rank - 1];
-  const out = Tensor.zeros(x.shape);
+  const out = outputFor([...x.shape], options, [], 'softmax');
   if (cols > 0) getBackend().softmaxRows(x.data, out.data, x.size / cols, cols);
   return out;
 }
