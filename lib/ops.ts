@@ -13,6 +13,7 @@ import { checkOptions } from './options.js';
 /** Output size of a 2-D correlation or convolution, as in scipy.signal: `'valid'`, `'same'` or `'full'`. */
 export type ConvMode = 'valid' | 'full' | 'same';
 
+/** The last argument of matmul, correlate2d, convolve2d and softmax. */
 export interface OutOptions {
   /**
    * Where to write the result (its shape must be the result's) instead of a
