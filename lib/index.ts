@@ -16,6 +16,7 @@ export { Rng, type RngState } from './random.js';
 export * as ops from './ops.js';
 export type { ConvMode } from './ops.js';
 export { Layer, type Parameter, type StateTensor, type LayerConfig } from './layers/layer.js';
+export { NetworkSummary, type LayerSummary } from './summary.js';
 export { saveOnnx, networkToOnnx, ONNX_OPSET, type OnnxExportOptions } from './onnx/export.js';
 export { networkFromOnnx, type OnnxImportOptions } from './onnx/import.js';
 export { registerLayer, type RegistrableLayer, type LayerFactory } from './registry.js';
@@ -28,7 +29,7 @@ export { Conv2D, ConvLayer, type Conv2DOptions, type Padding } from './layers/co
 export { MaxPool2D, AvgPool2D, type Pool2DOptions } from './layers/pooling.js';
 export { Dropout } from './layers/dropout.js';
 export { BatchNormalization, type BatchNormalizationOptions } from './layers/batchnorm.js';
-export { Flatten, FlattenLayer } from './layers/flatten.js';
+export { Flatten, FlattenLayer, type FlattenOptions } from './layers/flatten.js';
 export {
   mse, msePrime, binaryCrossEntropy, categoricalCrossEntropy, sparseCategoricalCrossEntropy, getLoss,
   type Loss, type LossName, type CallableLoss,

@@ -7,27 +7,33 @@ import type { BatchNormalizationOptions } from './layers/batchnorm.js';
 import type { Conv2DOptions } from './layers/conv2d.js';
 import type { DenseOptions } from './layers/dense.js';
 import type { Pool2DOptions } from './layers/pooling.js';
+import type { FlattenOptions } from './layers/flatten.js';
 import type { LayerConfig } from './layers/layer.js';
 import { checkOptions } from './options.js';
 
-/** A `Dense` layer in a NetworkSpec. */
-export interface DenseSpec extends DenseOptions { type: 'Dense'; inputSize: number; outputSize: number }
+/** Keys every layer spec may carry. */
+export interface CommonSpec {
+  /** false: a frozen layer (only layers with parameters). */
+  trainable?: boolean;
+}
+/** A `Dense` layer in a NetworkSpec; without inputSize, the input width comes from the layer before (or inputShape). */
+export interface DenseSpec extends DenseOptions, CommonSpec { type: 'Dense'; inputSize?: number; outputSize: number }
 /** An `Activation` layer in a NetworkSpec. */
-export interface ActivationSpec extends ActivationOptions { type: 'Activation'; kind: ActivationName }
+export interface ActivationSpec extends ActivationOptions, CommonSpec { type: 'Activation'; kind: ActivationName }
 /** A `Conv2D` layer in a NetworkSpec. */
-export interface Conv2DSpec extends Conv2DOptions { type: 'Conv2D' }
+export interface Conv2DSpec extends Conv2DOptions, CommonSpec { type: 'Conv2D' }
 /** A `MaxPool2D` layer in a NetworkSpec. */
-export interface MaxPool2DSpec extends Pool2DOptions { type: 'MaxPool2D' }
+export interface MaxPool2DSpec extends Pool2DOptions, CommonSpec { type: 'MaxPool2D' }
 /** An `AvgPool2D` layer in a NetworkSpec. */
-export interface AvgPool2DSpec extends Pool2DOptions { type: 'AvgPool2D' }
+export interface AvgPool2DSpec extends Pool2DOptions, CommonSpec { type: 'AvgPool2D' }
 /** A `Dropout` layer in a NetworkSpec. */
-export interface DropoutSpec { type: 'Dropout'; rate: number }
+export interface DropoutSpec extends CommonSpec { type: 'Dropout'; rate: number }
 /** A `Flatten` layer in a NetworkSpec. */
-export interface FlattenSpec { type: 'Flatten' }
+export interface FlattenSpec extends FlattenOptions, CommonSpec { type: 'Flatten' }
 /** A `Normalization` layer in a NetworkSpec: `(x − offset) · scale` per feature. */
-export interface NormalizationSpec { type: 'Normalization'; offset: number[]; scale: number[] }
+export interface NormalizationSpec extends CommonSpec { type: 'Normalization'; offset: number[]; scale: number[] }
 /** A `BatchNormalization` layer in a NetworkSpec. */
-export interface BatchNormalizationSpec extends BatchNormalizationOptions { type: 'BatchNormalization' }
+export interface BatchNormalizationSpec extends BatchNormalizationOptions, CommonSpec { type: 'BatchNormalization' }
 
 /** One layer of a NetworkSpec, discriminated by `type`. */
 export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec | NormalizationSpec | BatchNormalizationSpec;
@@ -41,18 +47,18 @@ const key = <T>(table: Keys<T>): readonly string[] => Object.keys(table);
  * it is listed.
  */
 const SPEC_KEYS: Readonly<Record<string, readonly string[]>> = {
-  Dense: key<DenseSpec>({ type: true, inputSize: true, outputSize: true, activation: true, kernelInitializer: true }),
-  Activation: key<ActivationSpec>({ type: true, kind: true, alpha: true }),
+  Dense: key<DenseSpec>({ type: true, inputSize: true, outputSize: true, activation: true, kernelInitializer: true, inputShape: true, trainable: true }),
+  Activation: key<ActivationSpec>({ type: true, kind: true, alpha: true, trainable: true }),
   Conv2D: key<Conv2DSpec>({
     type: true, filters: true, kernelSize: true, strides: true, padding: true, inputShape: true, activation: true,
-    kernelInitializer: true, inputChannels: true,
+    kernelInitializer: true, inputChannels: true, trainable: true,
   }),
-  MaxPool2D: key<MaxPool2DSpec>({ type: true, poolSize: true, strides: true, padding: true }),
-  AvgPool2D: key<AvgPool2DSpec>({ type: true, poolSize: true, strides: true, padding: true }),
-  Dropout: key<DropoutSpec>({ type: true, rate: true }),
-  Flatten: key<FlattenSpec>({ type: true }),
-  Normalization: key<NormalizationSpec>({ type: true, offset: true, scale: true }),
-  BatchNormalization: key<BatchNormalizationSpec>({ type: true, momentum: true, epsilon: true, features: true }),
+  MaxPool2D: key<MaxPool2DSpec>({ type: true, poolSize: true, strides: true, padding: true, trainable: true }),
+  AvgPool2D: key<AvgPool2DSpec>({ type: true, poolSize: true, strides: true, padding: true, trainable: true }),
+  Dropout: key<DropoutSpec>({ type: true, rate: true, trainable: true }),
+  Flatten: key<FlattenSpec>({ type: true, inputShape: true, trainable: true }),
+  Normalization: key<NormalizationSpec>({ type: true, offset: true, scale: true, trainable: true }),
+  BatchNormalization: key<BatchNormalizationSpec>({ type: true, momentum: true, epsilon: true, features: true, trainable: true }),
 };
 
 /**

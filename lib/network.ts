@@ -7,6 +7,7 @@ import { getBackend } from './backends/index.js';
 import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
 import { Activation } from './layers/activation.js';
 import { Layer, type Parameter, type StateTensor } from './layers/layer.js';
+import { buildChain, buildLayer, summarize, type NetworkSummary } from './summary.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
 import { chooseMetrics, countCorrect, countPredictions, MetricTotals, validationName, type ExtraMetric, type MetricName, type MetricValues } from './metrics.js';
 import { Normalization, type StandardScaler, type MinMaxScaler } from './preprocessing.js';
@@ -176,6 +177,8 @@ export class Network {
   private loss?: Loss;
   private readonly rng: Rng;
   private fitting = false;
+  /** Whether every layer has been built (from an inputShape or a first batch). */
+  private shapesKnown = false;
 
   constructor(options: NetworkOptions = {}) {
     checkOptions(options, ['seed'], 'Network options');
@@ -186,11 +189,20 @@ export class Network {
     this.rng = new Rng(this.seed);
   }
 
-  /** Appends a layer and initialises its parameters from the network's seed. */
+  /**
+   * Appends a layer and initialises its parameters from the network's seed.
+   * When the shape coming in is known (the first layer's inputShape, or the
+   * output of the layer before), the layer is built now, and a mismatch
+   * throws a ShapeError naming its index and type.
+   */
   add(layer: Layer): this {
     if (!(layer instanceof Layer)) throw new OptionError(`expected a Layer for add but got ${describe(layer)}`);
     layer.initialize(this.rng.fork());
+    const index = this.layers.length;
+    const incoming = index === 0 ? layer.declaredInputShape : this.layers[index - 1].outputShape;
+    if (incoming) buildLayer(layer, index, incoming);
     this.layers.push(layer);
+    this.shapesKnown = incoming !== undefined;
     return this;
   }
 
@@ -205,12 +217,26 @@ export class Network {
     if (!(layer instanceof Normalization)) throw new OptionError(`expected a fitted StandardScaler, MinMaxScaler or a Normalization layer but got ${describe(preprocessing)}`);
     if (this.layers[0] instanceof Normalization) this.layers[0] = layer;
     else this.layers.unshift(layer);
+    const next = this.layers[1]?.inputShape;
+    if (next) buildLayer(layer, 0, next);
     return this;
   }
 
   /** The Normalization layer in front of the network, if any. */
   get preprocessing(): Normalization | undefined {
     return this.layers[0] instanceof Normalization ? this.layers[0] : undefined;
+  }
+
+  /** Layer types, output shapes and parameter counts (see NetworkSummary); needs every shape known. */
+  summary(): NetworkSummary {
+    return summarize(this.layers);
+  }
+
+  /** Builds every layer for samples of `inputShape` (no sample dimension), naming the first layer that cannot take its input. */
+  build(inputShape: readonly number[]): number[] {
+    const out = buildChain(this.layers, inputShape);
+    this.shapesKnown = true;
+    return out;
   }
 
   /** Sets the loss: a Loss, a loss name, or the from-scratch pair use(mse, msePrime). */
@@ -227,6 +253,7 @@ export class Network {
 
   /** Runs every layer forward on a batch [n, ...]; `training` is passed to each layer for this call only. */
   forward(input: Tensor, training = false): Tensor {
+    if (!this.shapesKnown && input instanceof Tensor && input.rank >= 1) this.build(input.shape.slice(1));
     let out = input;
     for (const layer of this.layers) out = layer.forward(out, training);
     return out;
@@ -284,6 +311,11 @@ export class Network {
 
   parameters(): Parameter[] {
     return this.layers.flatMap((l) => l.parameters());
+  }
+
+  /** Parameters of layers not frozen with `trainable = false`: what the optimizer updates. */
+  trainableParameters(): Parameter[] {
+    return this.layers.flatMap((l) => (l.trainable ? l.parameters() : []));
   }
 
   /** Non-trainable state of every layer (BatchNormalization's running statistics), in layer order. */
@@ -537,8 +569,8 @@ export class Network {
         const grad = lossGradient.tensor(out.shape);
         if (fuseSoftmax) this.backward(loss.softmaxGradient!(yb, out, grad), undefined, this.layers.length - 2);
         else this.backward(loss.gradient(yb, out, grad));
-        if (clipNorm !== undefined) clipGradientNorm(this.parameters(), clipNorm);
-        optimizer.step(this.parameters());
+        if (clipNorm !== undefined) clipGradientNorm(this.trainableParameters(), clipNorm);
+        optimizer.step(this.trainableParameters());
         return batchLoss;
       };
       for (let batch = firstBatch, start = (firstBatch - 1) * batchSize; start < samples; batch++, start += batchSize) {

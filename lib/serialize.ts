@@ -55,13 +55,14 @@ const MODEL_FILE = 'model.json';
 
 /** Layer types a model file may name, each built from its config only. */
 const LAYER_TYPES: Record<string, (c: LayerConfig) => Layer> = {
-  Dense: ({ inputSize, outputSize, type: _t, ...options }) => new Dense(inputSize as number, outputSize as number, options),
+  Dense: ({ inputSize, outputSize, type: _t, ...options }) =>
+    inputSize === undefined ? new Dense(outputSize as number, options) : new Dense(inputSize as number, outputSize as number, options),
   Activation: ({ kind, alpha }) => new Activation(kind as never, alpha === undefined ? undefined : { alpha: alpha as number }),
   Conv2D: ({ type: _t, ...options }) => new Conv2D(options as never),
   MaxPool2D: ({ type: _t, ...options }) => new MaxPool2D(options),
   AvgPool2D: ({ type: _t, ...options }) => new AvgPool2D(options),
   Dropout: ({ rate }) => new Dropout(rate as number),
-  Flatten: () => new Flatten(),
+  Flatten: ({ type: _t, ...options }) => new Flatten(options),
   Normalization: ({ offset, scale }) => new Normalization({ offset: offset as number[], scale: scale as number[] }),
   BatchNormalization: ({ type: _t, ...options }) => new BatchNormalization(options),
 };
@@ -121,7 +122,10 @@ function buildFromSpec(spec: NetworkSpec, source: string): Network {
     }
     checkLayerSpec(config as LayerConfig, `${source}: layer ${i} (${type})`);
     try {
-      network.add(build(config as LayerConfig));
+      const { trainable, ...layerConfig } = config as LayerConfig;
+      const layer = build(layerConfig as LayerConfig);
+      if (trainable !== undefined) layer.trainable = trainable as boolean;
+      network.add(layer);
     } catch (err) {
       throw new OptionError(`${source}: layer ${i} (${type}): ${(err as Error).message}`);
     }
@@ -205,7 +209,7 @@ export async function saveNetwork(network: Network, dir: string, options: SaveOp
 
 /** The manifest and the little-endian weights bytes of a network (and an optimizer's state), with both checksums. */
 function serializeNetwork(network: Network, optimizerToSave: Optimizer | undefined): { model: ModelFile; bytes: Buffer } {
-  const layers = network.layers.map((l) => l.getConfig());
+  const layers = network.layers.map((l) => (l.trainable ? l.getConfig() : { ...l.getConfig(), trainable: false }));
   const params = network.parameters();
   const chunks: Float32Array[] = [];
   let offset = 0;

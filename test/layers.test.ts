@@ -117,8 +117,8 @@ forEachBackend('layers', () => {
 
     it("gives TensorFlow's 'same' output sizes", () => {
       const conv = new Conv2D({ filters: 2, kernelSize: 3, strides: 2, padding: 'same' });
-      expect(conv.outputShape([1, 7, 8, 1])).to.deep.equal([1, 4, 4, 2]);
-      expect(new Conv2D({ filters: 1, kernelSize: 3 }).outputShape([1, 7, 8, 1])).to.deep.equal([1, 5, 6, 1]);
+      expect(conv.outputShapeFor([1, 7, 8, 1])).to.deep.equal([1, 4, 4, 2]);
+      expect(new Conv2D({ filters: 1, kernelSize: 3 }).outputShapeFor([1, 7, 8, 1])).to.deep.equal([1, 5, 6, 1]);
     });
 
     it('rejects an input whose depth differs from its filters', () => {

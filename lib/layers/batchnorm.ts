@@ -63,7 +63,7 @@ export class BatchNormalization extends Layer {
     }
     this.momentum = momentum;
     this.epsilon = epsilon;
-    if (options.features !== undefined) this.build(assertPositiveInteger(options.features, 'BatchNormalization features'));
+    if (options.features !== undefined) this.allocate(assertPositiveInteger(options.features, 'BatchNormalization features'));
   }
 
   override forward(input: Tensor, training = false): Tensor {
@@ -142,7 +142,19 @@ export class BatchNormalization extends Layer {
     return config;
   }
 
-  private build(channels: number): void {
+  protected override get hasParameters(): boolean {
+    return true;
+  }
+
+  protected override computeOutputShape(inputShape: number[]): number[] {
+    if (inputShape.length < 1) throw new ShapeError(`BatchNormalization expected input [...,channels] but got ${formatShape(inputShape)}`);
+    const cols = inputShape[inputShape.length - 1];
+    if (this.channels === undefined) this.allocate(assertPositiveInteger(cols, 'BatchNormalization channels'));
+    else if (cols !== this.channels) throw new ShapeError(`BatchNormalization expected input [...,${this.channels}] but got ${formatShape(inputShape)}`);
+    return inputShape;
+  }
+
+  private allocate(channels: number): void {
     this.channels = channels;
     this.gamma = Tensor.zeros([channels]);
     this.gamma.data.fill(1);
@@ -169,7 +181,7 @@ export class BatchNormalization extends Layer {
     if (!(input instanceof Tensor)) throw new OptionError(`expected a Tensor for BatchNormalization input but got ${describe(input)}`);
     if (input.rank < 2) throw new ShapeError(`expected [n,...,channels] for BatchNormalization input but got ${formatShape(input.shape)}`);
     const cols = input.shape[input.rank - 1];
-    if (this.channels === undefined) this.build(assertPositiveInteger(cols, 'BatchNormalization channels'));
+    if (this.channels === undefined) this.allocate(assertPositiveInteger(cols, 'BatchNormalization channels'));
     if (cols !== this.channels) {
       throw new ShapeError(`expected [*,${this.channels}] for BatchNormalization input but got ${formatShape(input.shape)}`);
     }

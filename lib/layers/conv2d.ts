@@ -100,9 +100,9 @@ export class Conv2D extends Layer {
         throw new OptionError(`expected [h,w,channels] for Conv2D inputShape but got ${describe(options.inputShape)}`);
       }
       options.inputShape.forEach((d, i) => windowSize(d, `Conv2D inputShape[${i}]`));
-      this.build(options.inputShape[2]);
+      this.allocate(options.inputShape[2]);
     } else if (options.inputChannels !== undefined) {
-      this.build(windowSize(options.inputChannels, 'Conv2D inputChannels'));
+      this.allocate(windowSize(options.inputChannels, 'Conv2D inputChannels'));
     }
   }
 
@@ -137,7 +137,7 @@ export class Conv2D extends Layer {
     if (x.rank !== 4) {
       throw new ShapeError(`expected [n,h,w,channels] for Conv2D input but got ${formatShape(input.shape)}`);
     }
-    if (!this._weights) this.build(x.shape[3]);
+    if (!this._weights) this.allocate(x.shape[3]);
     if (x.shape[3] !== this.inChannels) {
       throw new ShapeError(`expected [*,*,*,${this.inChannels}] for Conv2D input but got ${formatShape(input.shape)}`);
     }
@@ -187,8 +187,28 @@ export class Conv2D extends Layer {
     ];
   }
 
+  protected override get hasParameters(): boolean {
+    return true;
+  }
+
+  override get declaredInputShape(): number[] | undefined {
+    return this.options.inputShape && [...this.options.inputShape];
+  }
+
+  protected override computeOutputShape(inputShape: number[]): number[] {
+    if (inputShape.length !== 3) throw new ShapeError(`Conv2D expected input [h,w,channels] but got ${formatShape(inputShape)}`);
+    const channels = inputShape[2];
+    if (!this._weights) this.allocate(assertPositiveInteger(channels, 'Conv2D input channels'));
+    else if (channels !== this.inChannels) throw new ShapeError(`Conv2D expected input [*,*,${this.inChannels}] but got ${formatShape(inputShape)}`);
+    const g = this.geometryFor([1, ...inputShape]);
+    if (g.outH < 1 || g.outW < 1) {
+      throw new ShapeError(`Conv2D input ${formatShape(inputShape)} is smaller than the kernel ${formatShape(this.kernelSize)} with 'valid' padding`);
+    }
+    return [g.outH, g.outW, this.filters];
+  }
+
   /** Output shape [n, oh, ow, filters] for an input [n, h, w, c]. */
-  outputShape(inputShape: readonly number[]): number[] {
+  outputShapeFor(inputShape: readonly number[]): number[] {
     const g = this.geometryFor(inputShape);
     return [g.n, g.outH, g.outW, this.filters];
   }
@@ -202,7 +222,7 @@ export class Conv2D extends Layer {
     return { n, inH: h, inW: w, inC: c, kH, kW, outC: this.filters, strideH, strideW, padTop, padLeft, outH, outW };
   }
 
-  private build(inChannels: number): void {
+  private allocate(inChannels: number): void {
     const [kh, kw] = this.kernelSize;
     this.inChannels = inChannels;
     this._weights = Tensor.zeros([kh, kw, inChannels, this.filters]);

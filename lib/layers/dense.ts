@@ -10,12 +10,12 @@
 import { getBackend } from '../backends/index.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import { Rng } from '../random.js';
-import { assertPositiveInteger, formatShape } from '../shape.js';
+import { assertPositiveInteger, describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
-import { OptionError, ShapeError } from '../errors.js';
+import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { Workspace } from '../workspace.js';
 
@@ -25,18 +25,21 @@ export interface DenseOptions {
   activation?: ActivationName;
   /** Weight initialiser (default glorotUniform); the bias starts at zero. */
   kernelInitializer?: InitializerName;
+  /** The shape of one sample, for a first layer (its last size is the input width). */
+  inputShape?: number[];
 }
 
-const DENSE_OPTION_KEYS: readonly (keyof DenseOptions)[] = ['activation', 'kernelInitializer'];
+const DENSE_OPTION_KEYS: readonly (keyof DenseOptions)[] = ['activation', 'kernelInitializer', 'inputShape'];
 
 /** A fully connected layer, Y = X·W + B with an optional fused activation (alias `FCLayer`): `new Dense(inputSize, outputSize, options)`. */
 export class Dense extends Layer {
-  readonly inputSize: number;
   readonly outputSize: number;
-  readonly weights: Tensor;
-  readonly bias: Tensor;
-  readonly weightsGrad: Tensor;
-  readonly biasGrad: Tensor;
+  private _inputSize?: number;
+  private _weights?: Tensor;
+  private _bias?: Tensor;
+  private _weightsGrad?: Tensor;
+  private _biasGrad?: Tensor;
+  private rng?: Rng;
   private input?: Tensor;
   private readonly tail: BiasActivation;
   private readonly initializer: Initializer;
@@ -44,25 +47,116 @@ export class Dense extends Layer {
   private readonly outputSpace = new Workspace();
   private readonly inputGradientSpace = new Workspace();
 
-  constructor(inputSize: number, outputSize: number, options: DenseOptions = {}) {
+  /**
+   * `new Dense(units, options?)` takes its input width from the layer before
+   * it (or from `options.inputShape`); `new Dense(inputSize, outputSize,
+   * options?)` fixes it at once, as the from-scratch FCLayer does.
+   */
+  constructor(units: number, options?: DenseOptions);
+  constructor(inputSize: number, outputSize: number, options?: DenseOptions);
+  constructor(first: number, second?: number | DenseOptions, third?: DenseOptions) {
     super();
+    const explicitInput = typeof second === 'number' || (second === undefined && third !== undefined);
+    const options = (explicitInput ? third : second) ?? {};
+    if (options === null || typeof options !== 'object') throw new OptionError(`expected Dense options but got ${describe(options)}`);
     checkOptions(options, DENSE_OPTION_KEYS, 'Dense options');
     this.options = { ...options };
-    this.initializer = getInitializer(options.kernelInitializer, 'Dense kernelInitializer');
-    this.tail = new BiasActivation(options.activation);
-    this.inputSize = assertPositiveInteger(inputSize, 'Dense inputSize');
-    this.outputSize = assertPositiveInteger(outputSize, 'Dense outputSize');
-    this.weights = Tensor.zeros([inputSize, outputSize]);
-    this.bias = Tensor.zeros([1, outputSize]);
-    this.weightsGrad = Tensor.zeros([inputSize, outputSize]);
-    this.biasGrad = Tensor.zeros([1, outputSize]);
-    this.initialize(new Rng());
+    this.initializer = getInitializer(this.options.kernelInitializer, 'Dense kernelInitializer');
+    this.tail = new BiasActivation(this.options.activation);
+    let inputSize: number | undefined;
+    if (explicitInput) {
+      inputSize = assertPositiveInteger(first, 'Dense inputSize');
+      this.outputSize = assertPositiveInteger(second, 'Dense outputSize');
+    } else {
+      this.outputSize = assertPositiveInteger(first, 'Dense units');
+    }
+    const declared = this.options.inputShape;
+    if (declared !== undefined) {
+      if (!Array.isArray(declared) || declared.length < 1) throw new OptionError(`expected [...,features] for Dense inputShape but got ${describe(declared)}`);
+      declared.forEach((d, i) => assertPositiveInteger(d, `Dense inputShape[${i}]`));
+      if (inputSize !== undefined && declared[declared.length - 1] !== inputSize) {
+        throw new ShapeError(`expected inputShape [...,${inputSize}] for Dense(${inputSize}, ${this.outputSize}) but got ${formatShape(declared)}`);
+      }
+      inputSize = declared[declared.length - 1];
+    }
+    if (inputSize !== undefined) {
+      this.allocate(inputSize);
+      this.fill(new Rng());
+    }
   }
 
-  /** Weights from the initialiser (Glorot-uniform by default), zero bias. */
+  get inputSize(): number {
+    return this.built()._inputSize!;
+  }
+
+  /** Output width (Keras's name). */
+  get units(): number {
+    return this.outputSize;
+  }
+
+  /** [inputSize, outputSize]; exists once the input width is known. */
+  get weights(): Tensor {
+    return this.built()._weights!;
+  }
+
+  /** [1, outputSize]. */
+  get bias(): Tensor {
+    return this.built()._bias!;
+  }
+
+  get weightsGrad(): Tensor {
+    return this.built()._weightsGrad!;
+  }
+
+  get biasGrad(): Tensor {
+    return this.built()._biasGrad!;
+  }
+
+  protected override get hasParameters(): boolean {
+    return true;
+  }
+
+  /** `inputShape` if given, else [inputSize] once the width is known: Dense(784, 128) first in a network fixes every shape. */
+  override get declaredInputShape(): number[] | undefined {
+    if (this.options.inputShape) return [...this.options.inputShape];
+    return this._inputSize === undefined ? undefined : [this._inputSize];
+  }
+
+  /** Weights from the initialiser (Glorot-uniform by default), zero bias; deferred until the input width is known. */
   override initialize(rng: Rng): void {
-    this.initializer(this.weights.data, this.inputSize, this.outputSize, rng);
-    this.bias.data.fill(0);
+    this.rng = rng;
+    if (this._weights) this.fill(rng);
+  }
+
+  protected override computeOutputShape(inputShape: number[]): number[] {
+    if (inputShape.length < 1) throw new ShapeError(`expected [...,features] for Dense input but got ${formatShape(inputShape)}`);
+    const width = inputShape[inputShape.length - 1];
+    if (this._inputSize === undefined) {
+      assertPositiveInteger(width, 'Dense input width');
+      this.allocate(width);
+      this.fill(this.rng ?? new Rng());
+    } else if (width !== this._inputSize) {
+      throw new ShapeError(`Dense expected input [...,${this._inputSize}] but got ${formatShape(inputShape)}`);
+    }
+    return [...inputShape.slice(0, -1), this.outputSize];
+  }
+
+  private allocate(inputSize: number): void {
+    this._inputSize = inputSize;
+    this._weights = Tensor.zeros([inputSize, this.outputSize]);
+    this._bias = Tensor.zeros([1, this.outputSize]);
+    this._weightsGrad = Tensor.zeros([inputSize, this.outputSize]);
+    this._biasGrad = Tensor.zeros([1, this.outputSize]);
+  }
+
+  private fill(rng: Rng): void {
+    this.initializer(this._weights!.data, this._inputSize!, this.outputSize, rng);
+    this._bias!.data.fill(0);
+  }
+
+  private built(): this {
+    if (!this._weights) throw new StateError(`Dense(${this.outputSize}) has no weights until its input width is known (give inputShape, add it after a layer of known shape, or run forward once)`);
+    return this;
   }
 
   override forward(input: Tensor): Tensor {
@@ -95,18 +189,21 @@ export class Dense extends Layer {
   }
 
   override getConfig(): LayerConfig {
-    return { type: 'Dense', inputSize: this.inputSize, outputSize: this.outputSize, ...this.options };
+    if (this._inputSize === undefined) return { type: 'Dense', outputSize: this.outputSize, ...this.options };
+    return { type: 'Dense', inputSize: this._inputSize, outputSize: this.outputSize, ...this.options };
   }
 
   override parameters(): Parameter[] {
+    if (!this._weights) return [];
     return [
-      { name: 'weights', value: this.weights, grad: this.weightsGrad },
-      { name: 'bias', value: this.bias, grad: this.biasGrad },
+      { name: 'weights', value: this._weights, grad: this._weightsGrad! },
+      { name: 'bias', value: this._bias!, grad: this._biasGrad! },
     ];
   }
 
   private rowsOf(input: Tensor): number {
     if (!(input instanceof Tensor)) throw new OptionError('expected a Tensor for Dense input');
+    if (this._inputSize === undefined && input.rank >= 1) this.build(input.shape.slice(1));
     if (input.rank < 1 || input.shape[input.rank - 1] !== this.inputSize) {
       throw new ShapeError(`expected [*,${this.inputSize}] for Dense input but got ${formatShape(input.shape)}`);
     }

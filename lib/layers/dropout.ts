@@ -16,7 +16,7 @@ export class Dropout extends Layer {
   readonly rate: number;
   private rng = new Rng();
   private mask?: Float32Array;
-  private inputShape?: readonly number[];
+  private lastInputShape?: readonly number[];
   private readonly maskSpace = new Workspace();
   private readonly outputSpace = new Workspace();
   private readonly inputGradientSpace = new Workspace();
@@ -43,7 +43,7 @@ export class Dropout extends Layer {
 
   override forward(input: Tensor, training = false): Tensor {
     if (!(input instanceof Tensor)) throw new OptionError(`expected a Tensor for Dropout input but got ${describe(input)}`);
-    this.inputShape = input.shape;
+    this.lastInputShape = input.shape;
     if (!training || this.rate === 0) {
       this.mask = undefined;
       return input;
@@ -59,7 +59,7 @@ export class Dropout extends Layer {
   }
 
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
-    const shape = this.remembered(this.inputShape);
+    const shape = this.remembered(this.lastInputShape);
     if (!(outputGradient instanceof Tensor) || !sameShape(outputGradient.shape, shape)) {
       throw new ShapeError(`expected ${formatShape(shape)} for Dropout output gradient but got ${outputGradient instanceof Tensor ? formatShape(outputGradient.shape) : describe(outputGradient)}`);
     }

@@ -1,29 +1,56 @@
 // Flatten: [n, d1, d2, …] → [n, d1·d2·…]; the gradient is reshaped back.
 // Only the shape changes, so both directions share the data.
 
-import { formatShape, sizeOf } from '../shape.js';
+import { assertPositiveInteger, describe, formatShape, sizeOf } from '../shape.js';
+import { checkOptions } from '../options.js';
 import { Tensor } from '../tensor.js';
 import { Layer, type LayerConfig } from './layer.js';
 import { OptionError, ShapeError } from '../errors.js';
 
+/** Options of `Flatten`. */
+export interface FlattenOptions {
+  /** The shape of one sample, for a first layer. */
+  inputShape?: number[];
+}
+
 /** Reshapes each sample to one dimension, `[n, …]` → `[n, size]`, e.g. between convolutional and dense layers. */
 export class Flatten extends Layer {
-  private inputShape?: readonly number[];
+  private lastInputShape?: readonly number[];
+  private readonly declared?: number[];
+
+  constructor(options: FlattenOptions = {}) {
+    super();
+    checkOptions(options, ['inputShape'], 'Flatten options');
+    const declared = options.inputShape;
+    if (declared !== undefined) {
+      if (!Array.isArray(declared)) throw new OptionError(`expected an array of sizes for Flatten inputShape but got ${describe(declared)}`);
+      declared.forEach((d, i) => assertPositiveInteger(d, `Flatten inputShape[${i}]`));
+      this.declared = [...declared];
+    }
+  }
+
+  override get declaredInputShape(): number[] | undefined {
+    return this.declared && [...this.declared];
+  }
 
   override getConfig(): LayerConfig {
-    return { type: 'Flatten' };
+    return this.declared ? { type: 'Flatten', inputShape: [...this.declared] } : { type: 'Flatten' };
+  }
+
+  protected override computeOutputShape(inputShape: number[]): number[] {
+    return [sizeOf(inputShape)];
   }
 
   override forward(input: Tensor): Tensor {
     if (!(input instanceof Tensor)) throw new OptionError('expected a Tensor for Flatten input');
     if (input.rank < 1) throw new ShapeError(`expected [n,...] for Flatten input but got ${formatShape(input.shape)}`);
-    this.inputShape = input.shape;
+    this.lastInputShape = input.shape;
     const n = input.shape[0];
     return input.reshape([n, n === 0 ? 0 : input.size / n]);
   }
 
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
-    const shape = this.remembered(this.inputShape);
+    const shape = this.remembered(this.lastInputShape);
     if (outputGradient.size !== sizeOf(shape)) {
       throw new ShapeError(`expected ${formatShape([shape[0], sizeOf(shape.slice(1))])} for Flatten output gradient but got ${formatShape(outputGradient.shape)}`);
     }

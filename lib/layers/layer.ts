@@ -2,11 +2,31 @@
 // remembers what backward needs; backward maps ∂E/∂Y to ∂E/∂X and computes the
 // layer's own parameter gradients. Derivatives are written out per layer;
 // there is no autograd.
+//
+// Shape inference (the contract Network.add, summary() and ONNX export rely on):
+// - Shapes passed to and returned from `build` never include the sample
+//   (batch) dimension: a Dense on [n, 784] is built with [784].
+// - `build(inputShape)` fixes the layer's input shape, allocates its
+//   parameters if they do not exist yet (from the generator `initialize`
+//   gave it, so the seed alone decides the values) and returns its output
+//   shape. It may be called again: with the same shape it returns the same
+//   output shape; with a shape that its existing parameters cannot take
+//   (a Dense(4, 8) given [5]) it throws a ShapeError naming the layer type,
+//   what it expected and what came. Network.add adds the layer's index.
+// - After a successful build, `inputShape` and `outputShape` hold the shapes
+//   (copies); before it they are undefined.
+// - `declaredInputShape` is the `inputShape` option a first layer may carry;
+//   Network.add builds the first layer from it, and every later layer from
+//   the output shape of the layer before. Without one, the first batch that
+//   Network.forward sees builds the chain.
+// - Shape-preserving layers (Activation, Dropout, BatchNormalization) inherit
+//   the default `computeOutputShape`, which returns the input shape.
 
 import { getBackend } from '../backends/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { StateError } from '../errors.js';
+import { OptionError, StateError } from '../errors.js';
+import { describe } from '../shape.js';
 
 /** A trainable tensor and the gradient backward last computed for it. */
 export interface Parameter {
@@ -40,6 +60,71 @@ export abstract class Layer {
    * return an empty tensor.
    */
   inputGradientNeeded = true;
+
+  private frozen = false;
+
+  /**
+   * False freezes the layer: optimizers leave its parameters alone, while
+   * backward still passes ∂E/∂X through it. Saved with the model. Setting it
+   * on a layer that never has parameters (Flatten, Activation) is an error,
+   * since it could only be a mistake about which layer was meant.
+   */
+  get trainable(): boolean {
+    return !this.frozen;
+  }
+
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new OptionError(`expected true or false for ${this.constructor.name} trainable but got ${describe(value)}`);
+    if (!value && !this.hasParameters) {
+      throw new OptionError(`${this.constructor.name} has no parameters to freeze: trainable = false would change nothing (freeze the Dense, Conv2D or BatchNormalization layer instead)`);
+    }
+    this.frozen = !value;
+  }
+
+  /** Whether the layer type has parameters (once built); layers that do override this. */
+  protected get hasParameters(): boolean {
+    return false;
+  }
+
+  private builtInputShape?: number[];
+  private builtOutputShape?: number[];
+
+  /** The input shape (without the sample dimension) the layer was built for, if built. */
+  get inputShape(): number[] | undefined {
+    return this.builtInputShape && [...this.builtInputShape];
+  }
+
+  /** The output shape (without the sample dimension) for that input, if built. */
+  get outputShape(): number[] | undefined {
+    return this.builtOutputShape && [...this.builtOutputShape];
+  }
+
+  /** The `inputShape` option given to the constructor, if any (first layers). */
+  get declaredInputShape(): number[] | undefined {
+    return undefined;
+  }
+
+  /**
+   * Fixes the input shape (no sample dimension), allocates parameters on the
+   * first call, and returns the output shape. See the contract at the top of
+   * this file.
+   */
+  build(inputShape: readonly number[]): number[] {
+    const input = [...inputShape];
+    const output = this.computeOutputShape(input);
+    this.builtInputShape = input;
+    this.builtOutputShape = output;
+    return [...output];
+  }
+
+  /**
+   * The output shape for `inputShape` (no sample dimension), allocating
+   * parameters when they do not exist yet; throws a ShapeError when the
+   * input cannot be taken. Shape-preserving layers keep this default.
+   */
+  protected computeOutputShape(inputShape: number[]): number[] {
+    return inputShape;
+  }
 
   /** Fills parameters from `rng` (called by Network.add). */
   initialize(_rng: Rng): void {}

@@ -51,6 +51,17 @@ abstract class Pool2D extends Layer {
     return { type: this.constructor.name, poolSize: this.poolSize, strides: this.strides, padding: this.padding };
   }
 
+  protected override computeOutputShape(inputShape: number[]): number[] {
+    if (inputShape.length !== 3) throw new ShapeError(`${this.constructor.name} expected input [h,w,channels] but got ${formatShape(inputShape)}`);
+    const [inH, inW, c] = inputShape;
+    const [outH] = outputAndPad(inH, this.poolSize[0], this.strides[0], this.padding);
+    const [outW] = outputAndPad(inW, this.poolSize[1], this.strides[1], this.padding);
+    if (outH < 1 || outW < 1) {
+      throw new ShapeError(`${this.constructor.name} input ${formatShape(inputShape)} is smaller than the pool ${formatShape(this.poolSize)}`);
+    }
+    return [outH, outW, c];
+  }
+
   protected prepare(input: Tensor): PoolGeometry {
     if (!(input instanceof Tensor) || input.rank !== 4) {
       throw new ShapeError(`expected [n,h,w,channels] for ${this.constructor.name} input but got ${input instanceof Tensor ? formatShape(input.shape) : describe(input)}`);
