@@ -3,6 +3,7 @@
 
 import type { MetricHistory, MetricValues, ValidationMetricValues } from './metrics.js';
 import type { Network, TrainingState } from './network.js';
+import type { Optimizer } from './optimizers.js';
 import { describe } from './shape.js';
 import { OptionError } from './errors.js';
 import { checkOptions } from './options.js';
@@ -13,6 +14,8 @@ export interface EpochLogs extends MetricValues, ValidationMetricValues {
   accuracy?: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** The optimizer's learning rate at the epoch's end. */
+  learningRate?: number;
   /** Wall-clock seconds the epoch took, validation included. */
   seconds: number;
 }
@@ -28,6 +31,8 @@ export interface BatchLogs {
 /** Handed to every callback; setting stopTraining ends fit after the current epoch. */
 export interface TrainingContext {
   readonly network: Network;
+  /** The optimizer fit steps with: callbacks may read or set its learningRate. */
+  readonly optimizer: Optimizer;
   readonly epochs: number;
   readonly batchesPerEpoch: number;
   stopTraining: boolean;
@@ -39,6 +44,7 @@ export interface History extends MetricHistory {
   accuracy?: number[];
   valLoss?: number[];
   valAccuracy?: number[];
+  learningRate?: number[];
   seconds: number[];
   /** Set when fit stopped early on its AbortSignal: pass it as fit({ resume }) to continue. */
   interrupted?: TrainingState;
@@ -47,6 +53,7 @@ export interface History extends MetricHistory {
 /** Epochs and batches are numbered from 1. Any hook may be async. */
 export interface Callback {
   onTrainBegin?(context: TrainingContext): void | Promise<void>;
+  onEpochBegin?(epoch: number, context: TrainingContext): void | Promise<void>;
   onBatchEnd?(batch: number, logs: BatchLogs, context: TrainingContext): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: EpochLogs, context: TrainingContext): void | Promise<void>;
   onTrainEnd?(history: History, context: TrainingContext): void | Promise<void>;
@@ -125,5 +132,114 @@ export class EarlyStopping implements Callback {
 
   onTrainEnd(_history: History, context: TrainingContext): void {
     if (this.restoreBestWeights && this.bestWeights) context.network.setWeights(this.bestWeights);
+  }
+}
+
+/** Whether an optimizer takes its rate from a schedule, which would overwrite what a callback sets. */
+function refuseScheduled(optimizer: Optimizer, who: string): void {
+  if ((optimizer as { schedule?: unknown }).schedule !== undefined) {
+    throw new OptionError(`${who} sets the learning rate, but the optimizer's learningRate is already a schedule: use one or the other`);
+  }
+}
+
+/**
+ * Sets the learning rate at the start of every epoch to `schedule(epoch,
+ * currentRate)` (epochs from 1), as Keras's LearningRateScheduler.
+ */
+export class LearningRateScheduler implements Callback {
+  constructor(readonly schedule: (epoch: number, learningRate: number) => number) {
+    if (typeof schedule !== 'function') throw new OptionError(`expected a function (epoch, learningRate) => rate for LearningRateScheduler but got ${describe(schedule)}`);
+  }
+
+  onTrainBegin(context: TrainingContext): void {
+    refuseScheduled(context.optimizer, 'LearningRateScheduler');
+  }
+
+  onEpochBegin(epoch: number, context: TrainingContext): void {
+    const rate = this.schedule(epoch, context.optimizer.learningRate);
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
+      throw new OptionError(`LearningRateScheduler's function returned ${describe(rate)} for epoch ${epoch}: expected a finite rate ≥ 0`);
+    }
+    context.optimizer.learningRate = rate;
+  }
+}
+
+export interface ReduceLROnPlateauOptions {
+  /** Default 'valLoss' when there is validation data, else 'loss'. */
+  monitor?: Monitor;
+  /** The rate is multiplied by this (default 0.1). */
+  factor?: number;
+  /** Epochs without improvement before reducing (default 10). */
+  patience?: number;
+  /** Smallest change that counts as an improvement (default 1e-4). */
+  minDelta?: number;
+  /** Epochs to wait after a reduction before counting again (default 0). */
+  cooldown?: number;
+  /** The rate never goes below this (default 0). */
+  minLearningRate?: number;
+}
+
+/** Multiplies the learning rate by `factor` when the monitored value stops improving, as Keras's ReduceLROnPlateau. */
+export class ReduceLROnPlateau implements Callback {
+  readonly monitor?: Monitor;
+  readonly factor: number;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly cooldown: number;
+  readonly minLearningRate: number;
+  /** Epochs after which the rate was reduced. */
+  readonly reductions: number[] = [];
+  private best = NaN;
+  private wait = 0;
+  private cooling = 0;
+
+  constructor(options: ReduceLROnPlateauOptions = {}) {
+    checkOptions(options, ['monitor', 'factor', 'patience', 'minDelta', 'cooldown', 'minLearningRate'], 'ReduceLROnPlateau options');
+    const { monitor, factor = 0.1, patience = 10, minDelta = 1e-4, cooldown = 0, minLearningRate = 0 } = options;
+    if (monitor !== undefined && !['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) {
+      throw new OptionError(`expected 'loss', 'accuracy', 'valLoss' or 'valAccuracy' for ReduceLROnPlateau monitor but got ${describe(monitor)}`);
+    }
+    if (typeof factor !== 'number' || !(factor > 0 && factor < 1)) throw new OptionError(`expected a number in (0, 1) for ReduceLROnPlateau factor but got ${describe(factor)}`);
+    for (const [name, value] of [['patience', patience], ['cooldown', cooldown]] as const) {
+      if (!Number.isInteger(value) || value < 0) throw new OptionError(`expected a non-negative integer for ReduceLROnPlateau ${name} but got ${describe(value)}`);
+    }
+    for (const [name, value] of [['minDelta', minDelta], ['minLearningRate', minLearningRate]] as const) {
+      if (typeof value !== 'number' || !(value >= 0 && Number.isFinite(value))) throw new OptionError(`expected a finite number ≥ 0 for ReduceLROnPlateau ${name} but got ${describe(value)}`);
+    }
+    this.monitor = monitor;
+    this.factor = factor;
+    this.patience = patience;
+    this.minDelta = minDelta;
+    this.cooldown = cooldown;
+    this.minLearningRate = minLearningRate;
+  }
+
+  onTrainBegin(context: TrainingContext): void {
+    refuseScheduled(context.optimizer, 'ReduceLROnPlateau');
+    this.best = NaN;
+    this.wait = 0;
+    this.cooling = 0;
+    this.reductions.length = 0;
+  }
+
+  onEpochEnd(epoch: number, logs: EpochLogs, context: TrainingContext): void {
+    const key = this.monitor ?? (logs.valLoss !== undefined ? 'valLoss' : 'loss');
+    const value = logs[key];
+    if (value === undefined) throw new OptionError(`ReduceLROnPlateau monitors '${key}', which this fit does not report`);
+    const sign = key.toLowerCase().includes('accuracy') ? 1 : -1;
+    if (this.cooling > 0) this.cooling--;
+    if (Number.isNaN(this.best) || sign * (value - this.best) > this.minDelta) {
+      this.best = value;
+      this.wait = 0;
+      return;
+    }
+    if (this.cooling > 0) return;
+    this.wait++;
+    if (this.wait > this.patience - 1 && context.optimizer.learningRate > this.minLearningRate) {
+      context.optimizer.learningRate = Math.max(context.optimizer.learningRate * this.factor, this.minLearningRate);
+      this.reductions.push(epoch);
+      this.cooling = this.cooldown;
+      this.wait = 0;
+    }
   }
 }

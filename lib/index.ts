@@ -35,12 +35,12 @@ export {
   type Loss, type LossName, type CallableLoss,
 } from './losses.js';
 export {
-  SGD, Adam, RMSprop, sgd, adam, rmsprop, getOptimizer,
-  type Optimizer, type OptimizerConfig, type OptimizerState, type OptimizerName, type OptimizerSpec, type SgdOptions, type AdamOptions, type RmspropOptions,
+  SGD, Adam, AdamW, RMSprop, sgd, adam, adamw, rmsprop, getOptimizer,
+  type Optimizer, type OptimizerConfig, type OptimizerState, type OptimizerName, type OptimizerSpec, type SgdOptions, type AdamOptions, type RmspropOptions, type GradientOptions, type LearningRate,
 } from './optimizers.js';
 export { initializers, type InitializerName, type Initializer } from './initializers.js';
 export {
-  EarlyStopping,
+  EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, type ReduceLROnPlateauOptions,
   type Callback, type EarlyStoppingOptions, type EpochLogs, type BatchLogs, type History, type TrainingContext, type Monitor,
 } from './callbacks.js';
 export {
@@ -63,3 +63,7 @@ export type {
 } from './layer-spec.js';
 export { createPredictor, type Predictor, type PredictorOptions } from './predictor.js';
 export { PRESETS, getPreset, presetNames, type Preset } from './presets.js';
+export {
+  exponentialDecay, stepDecay, cosineDecay, getSchedule,
+  type LearningRateSchedule, type ScheduleConfig, type ScheduleKind, type ExponentialDecayOptions, type StepDecayOptions, type CosineDecayOptions,
+} from './schedules.js';

@@ -13,7 +13,9 @@ import { chooseMetrics, countCorrect, countPredictions, MetricTotals, validation
 import { Normalization, type StandardScaler, type MinMaxScaler } from './preprocessing.js';
 import { splitProblems } from './splits.js';
 import type { CsvFeature } from './data/csv.js';
-import { getOptimizer, type Optimizer, type OptimizerSpec, type OptimizerState } from './optimizers.js';
+import { isSchedule } from './schedules.js';
+import { gatherWeights, sampleWeightsFor, scaleRows, weightedLoss, type WeightOptions } from './weighting.js';
+import { getOptimizer, type LearningRate, type Optimizer, type OptimizerSpec, type OptimizerState } from './optimizers.js';
 import { Rng, randomSeed, type RngState } from './random.js';
 import {
   loadNetwork, networkFromBuffer, networkToBuffer, networkToSpec, saveNetwork, type LoadOptions, type NetworkSpec, type SaveOptions,
@@ -40,8 +42,12 @@ export interface FitOptions {
   batchSize?: number;
   /** 'sgd' (default), 'adam', 'rmsprop', a config such as { name: 'sgd', momentum: 0.9 }, or an Optimizer. */
   optimizer?: OptimizerSpec;
-  /** Sets the optimizer's learning rate. */
-  learningRate?: number;
+  /** Sets the optimizer's learning rate: a number, or a schedule (exponentialDecay, stepDecay, cosineDecay). */
+  learningRate?: LearningRate;
+  /** Class id → loss weight (classes left out weigh 1); see lib/weighting.ts. */
+  classWeight?: WeightOptions['classWeight'];
+  /** One loss weight per training sample (before validationSplit takes its share). */
+  sampleWeight?: WeightOptions['sampleWeight'];
   /** A loss name or object; default the one given to use(). */
   loss?: LossName | Loss;
   /** Report accuracy (default: on for the cross-entropies, off otherwise). */
@@ -110,7 +116,7 @@ type OptionKeys<T> = { [K in keyof Required<T>]: true };
 const FIT_OPTION_KEYS = Object.keys({
   epochs: true, batchSize: true, optimizer: true, learningRate: true, loss: true, metrics: true, shuffle: true,
   validationSplit: true, validationData: true, seed: true, callbacks: true, onEpochEnd: true, onBatchEnd: true,
-  verbose: true, signal: true, resume: true, clipNorm: true,
+  verbose: true, signal: true, resume: true, clipNorm: true, classWeight: true, sampleWeight: true,
 } satisfies OptionKeys<FitOptions>);
 const EVALUATE_OPTION_KEYS = Object.keys({ batchSize: true, loss: true, metrics: true } satisfies OptionKeys<EvaluateOptions>);
 
@@ -457,7 +463,7 @@ export class Network {
     // Read once, before any step: a getter that throws (or changes its answer)
     // must not stop the run halfway, with some batches already applied.
     const { signal, verbose } = options;
-    if (options.learningRate !== undefined && (typeof options.learningRate !== 'number' || !Number.isFinite(options.learningRate))) {
+    if (options.learningRate !== undefined && !isSchedule(options.learningRate) && (typeof options.learningRate !== 'number' || !Number.isFinite(options.learningRate))) {
       throw new OptionError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
     }
     const optimizer: Optimizer = getOptimizer(options.optimizer ?? 'sgd', options.learningRate);
@@ -471,6 +477,7 @@ export class Network {
     await runYielding(rejectNonFinite(y, 'y'));
     if (loss.accuracy === 'sparse') this.rejectBadLabels(x, y, 'y');
 
+    let weights = sampleWeightsFor(options, y, loss);
     let validation: [Tensor, Tensor] | undefined;
     if (options.validationData !== undefined) {
       if (!Array.isArray(options.validationData) || options.validationData.length !== 2) {
@@ -497,6 +504,7 @@ export class Network {
       for (const problem of splitProblems(y, validation[1], loss.accuracy)) {
         process.emitWarning(`validationSplit ${split} holds out the last ${x.shape[0] === 0 ? 0 : validation[0].shape[0]} rows and ${problem}; shuffle the data or split it with trainTestSplit(x, y, { stratify: true })`, { code: 'LAYERWISE_VALIDATION_SPLIT' });
       }
+      weights = weights?.subarray(0, keep);
     }
 
     // Layers that learn their input width from data (Conv2D without inputShape, BatchNormalization)
@@ -506,7 +514,7 @@ export class Network {
     const callbacks: Callback[] = [...(options.callbacks ?? [])];
     if (options.onEpochEnd || options.onBatchEnd) callbacks.push({ onEpochEnd: options.onEpochEnd, onBatchEnd: options.onBatchEnd });
     const samples = x.shape[0];
-    const context: TrainingContext = { network: this, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false };
+    const context: TrainingContext = { network: this, optimizer, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false };
     const trainingRng = new Rng(options.seed ?? this.seed ^ 0x5bd1e995);
     const resume = options.resume;
     if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs, batchSize);
@@ -527,6 +535,7 @@ export class Network {
 
     for (let epoch = resume?.epoch ?? 1; epoch <= epochs && !context.stopTraining; epoch++) {
       const started = performance.now();
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, context);
       const resuming = resume !== undefined && epoch === resume.epoch;
       // A state taken mid-epoch carries that epoch's order; one taken at an
       // epoch boundary (batch 0) still owes the shuffle.
@@ -563,12 +572,13 @@ export class Network {
         const xb = gather(x, order, start, end, xBatch);
         const yb = gather(y, order, start, end, yBatch);
         const out = this.forward(xb, true);
-        const batchLoss = loss.value(yb, out);
+        const wb = weights && gatherWeights(weights, order, start, end);
+        const batchLoss = wb ? weightedLoss(loss, yb, out, wb) : loss.value(yb, out);
         if (!Number.isFinite(batchLoss)) return batchLoss;
         totals.add(batchLoss, end - start, yb, out);
         const grad = lossGradient.tensor(out.shape);
-        if (fuseSoftmax) this.backward(loss.softmaxGradient!(yb, out, grad), undefined, this.layers.length - 2);
-        else this.backward(loss.gradient(yb, out, grad));
+        const outputGradient = fuseSoftmax ? loss.softmaxGradient!(yb, out, grad) : loss.gradient(yb, out, grad);
+        this.backward(wb ? scaleRows(outputGradient, wb) : outputGradient, undefined, this.layers.length - (fuseSoftmax ? 2 : 1));
         if (clipNorm !== undefined) clipGradientNorm(this.trainableParameters(), clipNorm);
         optimizer.step(this.trainableParameters());
         return batchLoss;
@@ -600,7 +610,7 @@ export class Network {
       const lastBatch = context.batchesPerEpoch;
       if (this.parameters().some((p) => getBackend().firstNonFinite(p.value.data) >= 0)) rollBack(lastBatch, lastBatch, 'a weight became non-finite');
       this.setTraining(false);
-      const logs: EpochLogs = { ...totals.result(false), seconds: 0 };
+      const logs: EpochLogs = { ...totals.result(false), learningRate: optimizer.learningRate, seconds: 0 };
       if (validation) {
         // In training-sized chunks: a 256-image chunk of a CNN is ~50 ms the event loop would wait.
         const metrics: MetricName[] = [...(accuracyKind ? ['accuracy' as const] : []), ...chosen.extra];

@@ -8,8 +8,9 @@ import { describe } from './shape.js';
 import type { Tensor } from './tensor.js';
 import { OptionError, ShapeError } from './errors.js';
 import { checkOptions, suggest } from './options.js';
+import { getSchedule, isSchedule, scheduledRate, type LearningRateSchedule } from './schedules.js';
 
-/** Updates parameters from their gradients after each batch; `sgd`, `adam` and `rmsprop` make the built-in ones. */
+/** Updates parameters from their gradients after each batch; `sgd`, `adam`, `adamw` and `rmsprop` make the built-in ones. */
 export interface Optimizer {
   readonly name: string;
   learningRate: number;
@@ -103,21 +104,90 @@ function checkRate(value: unknown, what: string, { min = 0, max = Infinity, open
   return value;
 }
 
-/** The per-parameter state handling every optimizer shares. */
+/**
+ * Options every built-in optimizer takes (Keras and PyTorch names). Before
+ * the update, gradients are clipped (clipNorm first, then clipValue), then
+ * weightDecay adds the L2 term λ·w to each gradient as PyTorch's
+ * `weight_decay` does; adamw instead shrinks the weights by lr·λ directly
+ * (decoupled, as torch.optim.AdamW).
+ */
+export interface GradientOptions {
+  weightDecay?: number;
+  /** Scales all gradients together so their global L2 norm is at most this (torch.nn.utils.clip_grad_norm_). */
+  clipNorm?: number;
+  /** Clamps each gradient element to [−clipValue, clipValue]. */
+  clipValue?: number;
+}
+const GRADIENT_OPTION_KEYS: readonly (keyof GradientOptions)[] = ['weightDecay', 'clipNorm', 'clipValue'];
+
+/** A number, or a schedule of the step count (exponentialDecay, stepDecay, cosineDecay). */
+export type LearningRate = number | LearningRateSchedule;
+
+function checkPositive(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new OptionError(`expected a finite number > 0 for ${what} but got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** The per-parameter state, gradient controls and schedule handling every optimizer shares. */
 abstract class SlottedOptimizer implements Optimizer {
   abstract readonly name: OptimizerName;
-  abstract learningRate: number;
+  /** The rate the next step uses (set from the schedule before each step, when there is one). */
+  learningRate = 0;
+  /** Set when `learningRate` was given as a schedule. */
+  schedule?: LearningRateSchedule;
+  /** Steps taken: what a schedule is evaluated at. */
+  iterations = 0;
+  readonly weightDecay: number;
+  readonly clipNorm?: number;
+  readonly clipValue?: number;
   protected readonly slots: ParameterSlots;
 
-  constructor(slotCount: number, owner: string) {
+  constructor(slotCount: number, protected readonly owner: string, controls: GradientOptions, rate: unknown, maxRate = MAX_LEARNING_RATE) {
     this.slots = new ParameterSlots(slotCount, owner);
+    this.weightDecay = controls.weightDecay === undefined ? 0 : checkRate(controls.weightDecay, `${owner} weightDecay`);
+    this.clipNorm = checkPositive(controls.clipNorm, `${owner} clipNorm`);
+    this.clipValue = checkPositive(controls.clipValue, `${owner} clipValue`);
+    if (isSchedule(rate) || (typeof rate === 'object' && rate !== null)) {
+      this.schedule = getSchedule(rate as LearningRateSchedule);
+      this.learningRate = scheduledRate(this.schedule, 0, owner);
+    } else {
+      this.learningRate = checkRate(rate, `${owner} learningRate`, { max: maxRate });
+    }
   }
 
-  abstract step(parameters: Parameter[]): void;
-  abstract getConfig(): OptimizerConfig;
+  /** Clips and decays the gradients as the options ask, then applies the update. */
+  step(parameters: Parameter[]): void {
+    if (this.schedule) this.learningRate = scheduledRate(this.schedule, this.iterations, this.owner);
+    if (this.clipNorm !== undefined) clipGlobalNorm(parameters, this.clipNorm);
+    if (this.clipValue !== undefined) clipEachValue(parameters, this.clipValue);
+    if (this.weightDecay > 0) this.decay(parameters);
+    this.update(parameters);
+    this.iterations++;
+  }
+
+  /** Coupled L2: ∂E/∂w += λ·w. adamw overrides it with the decoupled form. */
+  protected decay(parameters: Parameter[]): void {
+    const backend = getBackend();
+    for (const p of parameters) backend.axpy(this.weightDecay, p.value.data, p.grad.data);
+  }
+
+  protected abstract update(parameters: Parameter[]): void;
+  protected abstract hyperParameters(): Record<string, unknown>;
+
+  getConfig(): OptimizerConfig {
+    const config: OptimizerConfig = { name: this.name, learningRate: this.schedule ? this.schedule.getConfig() : this.learningRate, ...this.hyperParameters() };
+    if (this.weightDecay > 0 || this.name === 'adamw') config.weightDecay = this.weightDecay;
+    if (this.clipNorm !== undefined) config.clipNorm = this.clipNorm;
+    if (this.clipValue !== undefined) config.clipValue = this.clipValue;
+    return config;
+  }
 
   reset(): void {
     this.slots.reset();
+    this.iterations = 0;
   }
 
   getState(parameters: Parameter[]): OptimizerState {
@@ -129,28 +199,51 @@ abstract class SlottedOptimizer implements Optimizer {
   }
 }
 
-/** Hyper-parameters of SGD (defaults: learningRate 0.01, momentum 0, nesterov false). */
-export interface SgdOptions { learningRate?: number; momentum?: number; nesterov?: boolean }
-const SGD_OPTION_KEYS: readonly (keyof SgdOptions)[] = ['learningRate', 'momentum', 'nesterov'];
+/** Rescales every gradient by clipNorm / ‖g‖ when the norm over all of them exceeds clipNorm (PyTorch adds 1e-6 to the norm). */
+function clipGlobalNorm(parameters: Parameter[], clipNorm: number): void {
+  let sumSquares = 0;
+  for (const p of parameters) {
+    const g = p.grad.data;
+    for (let i = 0; i < g.length; i++) sumSquares += g[i] * g[i];
+  }
+  const scale = clipNorm / (Math.sqrt(sumSquares) + 1e-6);
+  if (!(scale < 1)) return;
+  for (const p of parameters) {
+    const g = p.grad.data;
+    for (let i = 0; i < g.length; i++) g[i] *= scale;
+  }
+}
+
+function clipEachValue(parameters: Parameter[], clipValue: number): void {
+  for (const p of parameters) {
+    const g = p.grad.data;
+    for (let i = 0; i < g.length; i++) {
+      if (g[i] > clipValue) g[i] = clipValue;
+      else if (g[i] < -clipValue) g[i] = -clipValue;
+    }
+  }
+}
+
+/** Hyper-parameters of SGD (defaults: learningRate 0.01, momentum 0, nesterov false), plus GradientOptions. */
+export interface SgdOptions extends GradientOptions { learningRate?: LearningRate; momentum?: number; nesterov?: boolean }
+const SGD_OPTION_KEYS: readonly (keyof SgdOptions)[] = ['learningRate', 'momentum', 'nesterov', ...GRADIENT_OPTION_KEYS];
 
 /** Stochastic gradient descent, optionally with (Nesterov) momentum, as torch.optim.SGD. */
 export class SGD extends SlottedOptimizer {
   readonly name = 'sgd' as const;
-  learningRate: number;
   readonly momentum: number;
   readonly nesterov: boolean;
 
   constructor(options: SgdOptions = {}) {
     checkOptions(options, SGD_OPTION_KEYS, 'sgd options');
     const { learningRate = 0.01, momentum = 0, nesterov = false } = options;
-    super(1, 'sgd');
-    this.learningRate = checkRate(learningRate, 'sgd learningRate', { max: MAX_LEARNING_RATE });
+    super(1, 'sgd', options, learningRate);
     this.momentum = checkRate(momentum, 'sgd momentum', { max: 1 });
     this.nesterov = Boolean(nesterov);
     if (this.nesterov && this.momentum === 0) throw new OptionError('Nesterov momentum needs momentum > 0');
   }
 
-  step(parameters: Parameter[]): void {
+  protected update(parameters: Parameter[]): void {
     const backend = getBackend();
     for (const p of parameters) {
       if (this.momentum === 0) {
@@ -164,36 +257,34 @@ export class SGD extends SlottedOptimizer {
   }
 
 
-  getConfig(): OptimizerConfig {
-    return { name: 'sgd', learningRate: this.learningRate, momentum: this.momentum, nesterov: this.nesterov };
+  protected hyperParameters(): Record<string, unknown> {
+    return { momentum: this.momentum, nesterov: this.nesterov };
   }
 
 }
 
-/** Hyper-parameters of Adam (defaults: learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8). */
-export interface AdamOptions { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number }
-const ADAM_OPTION_KEYS: readonly (keyof AdamOptions)[] = ['learningRate', 'beta1', 'beta2', 'epsilon'];
+/** Hyper-parameters of Adam and AdamW (defaults: learningRate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-8), plus GradientOptions. */
+export interface AdamOptions extends GradientOptions { learningRate?: LearningRate; beta1?: number; beta2?: number; epsilon?: number }
+const ADAM_OPTION_KEYS: readonly (keyof AdamOptions)[] = ['learningRate', 'beta1', 'beta2', 'epsilon', ...GRADIENT_OPTION_KEYS];
 
 /** Adam (Kingma & Ba), as torch.optim.Adam without weight decay. */
 export class Adam extends SlottedOptimizer {
-  readonly name = 'adam' as const;
-  learningRate: number;
+  readonly name: 'adam' | 'adamw' = 'adam';
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
 
-  constructor(options: AdamOptions = {}) {
-    checkOptions(options, ADAM_OPTION_KEYS, 'adam options');
+  constructor(options: AdamOptions = {}, owner: 'adam' | 'adamw' = 'adam') {
+    checkOptions(options, ADAM_OPTION_KEYS, `${owner} options`);
     const { learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = options;
-    super(2, 'adam');
-    this.learningRate = checkRate(learningRate, 'adam learningRate', { max: MAX_LEARNING_RATE });
+    super(2, owner, owner === 'adamw' ? { weightDecay: 0.01, ...options } : options, learningRate);
     this.beta1 = checkRate(beta1, 'adam beta1', { max: 1 });
     this.beta2 = checkRate(beta2, 'adam beta2', { max: 1, open: false });
     this.epsilon = checkRate(epsilon, 'adam epsilon');
     if (this.beta1 === 1 || this.beta2 === 1) throw new OptionError('adam betas must be below 1');
   }
 
-  step(parameters: Parameter[]): void {
+  protected update(parameters: Parameter[]): void {
     const backend = getBackend();
     for (const p of parameters) {
       const s = this.slots.get(p);
@@ -205,33 +296,31 @@ export class Adam extends SlottedOptimizer {
   }
 
 
-  getConfig(): OptimizerConfig {
-    return { name: 'adam', learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+  protected hyperParameters(): Record<string, unknown> {
+    return { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
   }
 
 }
 
-/** Hyper-parameters of RMSprop (defaults: learningRate 0.001, rho 0.9, epsilon 1e-7). */
-export interface RmspropOptions { learningRate?: number; rho?: number; epsilon?: number }
-const RMSPROP_OPTION_KEYS: readonly (keyof RmspropOptions)[] = ['learningRate', 'rho', 'epsilon'];
+/** Hyper-parameters of RMSprop (defaults: learningRate 0.001, rho 0.9, epsilon 1e-7), plus GradientOptions. */
+export interface RmspropOptions extends GradientOptions { learningRate?: LearningRate; rho?: number; epsilon?: number }
+const RMSPROP_OPTION_KEYS: readonly (keyof RmspropOptions)[] = ['learningRate', 'rho', 'epsilon', ...GRADIENT_OPTION_KEYS];
 
 /** RMSprop (Hinton), as Keras' RMSprop without momentum. */
 export class RMSprop extends SlottedOptimizer {
   readonly name = 'rmsprop' as const;
-  learningRate: number;
   readonly rho: number;
   readonly epsilon: number;
 
   constructor(options: RmspropOptions = {}) {
     checkOptions(options, RMSPROP_OPTION_KEYS, 'rmsprop options');
     const { learningRate = 0.001, rho = 0.9, epsilon = 1e-7 } = options;
-    super(1, 'rmsprop');
-    this.learningRate = checkRate(learningRate, 'rmsprop learningRate', { max: MAX_LEARNING_RATE });
+    super(1, 'rmsprop', options, learningRate);
     this.rho = checkRate(rho, 'rmsprop rho', { max: 1 });
     this.epsilon = checkRate(epsilon, 'rmsprop epsilon');
   }
 
-  step(parameters: Parameter[]): void {
+  protected update(parameters: Parameter[]): void {
     const backend = getBackend();
     for (const p of parameters) {
       const s = this.slots.get(p);
@@ -241,34 +330,62 @@ export class RMSprop extends SlottedOptimizer {
   }
 
 
-  getConfig(): OptimizerConfig {
-    return { name: 'rmsprop', learningRate: this.learningRate, rho: this.rho, epsilon: this.epsilon };
+  protected hyperParameters(): Record<string, unknown> {
+    return { rho: this.rho, epsilon: this.epsilon };
   }
 
 }
 
-/** A stochastic gradient descent optimizer (with optional momentum and Nesterov). */
+/**
+ * Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW:
+ * w ← w · (1 − lr·λ), then the Adam update. weightDecay defaults to 0.01.
+ */
+export class AdamW extends Adam {
+  override readonly name = 'adamw' as const;
+
+  constructor(options: AdamOptions = {}) {
+    super(options, 'adamw');
+  }
+
+  protected override decay(parameters: Parameter[]): void {
+    const factor = 1 - this.learningRate * this.weightDecay;
+    for (const p of parameters) {
+      const w = p.value.data;
+      for (let i = 0; i < w.length; i++) w[i] *= factor;
+    }
+  }
+}
+
 export const sgd = (options?: SgdOptions): SGD => new SGD(options);
-/** An Adam optimizer. */
+export const adamw = (options?: AdamOptions): AdamW => new AdamW(options);
 export const adam = (options?: AdamOptions): Adam => new Adam(options);
 /** An RMSprop optimizer. */
 export const rmsprop = (options?: RmspropOptions): RMSprop => new RMSprop(options);
 
 /** Names of the built-in optimizers. */
-export type OptimizerName = 'sgd' | 'adam' | 'rmsprop';
+export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
 /** What `fit({ optimizer })` accepts: a name, a config or an Optimizer. */
 export type OptimizerSpec =
   | OptimizerName
   | Optimizer
   | ({ name: 'sgd' } & SgdOptions)
   | ({ name: 'adam' } & AdamOptions)
+  | ({ name: 'adamw' } & AdamOptions)
   | ({ name: 'rmsprop' } & RmspropOptions);
 
 /** An optimizer from a name ('adam'), a config ({ name: 'sgd', momentum: 0.9 }) or an instance. */
-export function getOptimizer(spec: OptimizerSpec | OptimizerConfig, learningRate?: number): Optimizer {
+export function getOptimizer(spec: OptimizerSpec | OptimizerConfig, learningRate?: LearningRate): Optimizer {
   if (typeof spec === 'object' && spec !== null && typeof (spec as Optimizer).step === 'function') {
     const opt = spec as Optimizer;
-    if (learningRate !== undefined) opt.learningRate = checkRate(learningRate, 'learningRate', { max: MAX_LEARNING_RATE });
+    if (learningRate !== undefined) {
+      if (isSchedule(learningRate)) {
+        if (!(opt instanceof SlottedOptimizer)) throw new OptionError('a learning-rate schedule needs a built-in optimizer (sgd, adam, adamw, rmsprop)');
+        opt.schedule = learningRate;
+        opt.learningRate = scheduledRate(learningRate, opt.iterations, opt.name);
+      } else {
+        opt.learningRate = checkRate(learningRate, 'learningRate', { max: MAX_LEARNING_RATE });
+      }
+    }
     return opt;
   }
   const { name, ...options } = typeof spec === 'string' ? { name: spec } : (spec as { name: OptimizerName });
@@ -276,10 +393,11 @@ export function getOptimizer(spec: OptimizerSpec | OptimizerConfig, learningRate
   switch (name) {
     case 'sgd': return new SGD(withRate);
     case 'adam': return new Adam(withRate);
+    case 'adamw': return new AdamW(withRate);
     case 'rmsprop': return new RMSprop(withRate);
     default: {
-      const hint = typeof name === 'string' ? suggest(name, ['sgd', 'adam', 'rmsprop']) : undefined;
-      throw new OptionError(`expected 'sgd', 'adam', 'rmsprop' or an Optimizer for optimizer but got ${describe(typeof spec === 'string' ? spec : name)}` +
+      const hint = typeof name === 'string' ? suggest(name, ['sgd', 'adam', 'adamw', 'rmsprop']) : undefined;
+      throw new OptionError(`expected 'sgd', 'adam', 'adamw', 'rmsprop' or an Optimizer for optimizer but got ${describe(typeof spec === 'string' ? spec : name)}` +
         (hint ? ` (did you mean '${hint}'?)` : ''));
     }
   }
