@@ -106,7 +106,7 @@ describe('layerwise CLI', function () {
     expect(trained.events.at(-1)).to.include({ event: 'done', out: model, evaluatedOn: 'test split' });
     const epochs = byType(trained, 'epoch');
     expect(epochs.map((e) => e.epoch)).to.deep.equal([1, 2]);
-    for (const e of epochs) expect(e).to.have.keys('event', 'epoch', 'epochs', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'seconds');
+    for (const e of epochs) expect(e).to.have.keys('event', 'epoch', 'epochs', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'learningRate', 'seconds');
     // 25 batches an epoch: a batch event about every 10%, and the last one.
     const batches = byType(trained, 'batch').filter((e) => e.epoch === 1);
     expect(batches.length).to.be.within(8, 14);

@@ -204,7 +204,7 @@ forEachBackend('training', () => {
     expect(getOptimizer({ name: 'sgd', momentum: 0.5 })).to.be.instanceOf(SGD);
     expect((getOptimizer({ name: 'sgd', momentum: 0.5 }) as SGD).momentum).to.equal(0.5);
     expect(getOptimizer(new RMSprop({ rho: 0.8 }), 0.1).learningRate).to.equal(0.1);
-    expect(() => getOptimizer('adagrad' as never)).to.throw(OptionError, "expected 'sgd', 'adam', 'rmsprop' or an Optimizer for optimizer but got string 'adagrad'");
+    expect(() => getOptimizer('adagrad' as never)).to.throw(OptionError, "expected 'sgd', 'adam', 'adamw', 'rmsprop' or an Optimizer for optimizer but got string 'adagrad'");
     expect(() => new SGD({ momentum: 2 })).to.throw(OptionError, 'expected a number in [0, 1] for sgd momentum but got number 2');
     expect(() => new SGD({ nesterov: true })).to.throw(OptionError, 'Nesterov momentum needs momentum > 0');
   });
