@@ -10,7 +10,7 @@
 
 import { parseArgs } from 'node:util';
 import {
-  fashionMnistDir, getBackend, loadMnist, nativeInfo, setBackend, setNumThreads, type Network,
+  EarlyStopping, fashionMnistDir, getBackend, loadMnist, nativeInfo, setBackend, setNumThreads, type Network,
 } from '../lib/index.js';
 
 export interface RunOptions {
@@ -61,15 +61,18 @@ export async function runFashionMnist(options: RunOptions, argv = process.argv.s
     `; Adam lr ${learningRate}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
 
   const net = options.build(seed).use('sparseCategoricalCrossEntropy');
+  // Model selection on data held out from the training set (the last 10%):
+  // the test set is looked at once, after training.
+  const best = new EarlyStopping({ monitor: 'valAccuracy', patience: epochs, restoreBestWeights: true });
   const history = await net.fit(data.xTrain, data.yTrain, {
-    epochs, batchSize, optimizer: 'adam', learningRate, seed,
-    validationData: [data.xTest, data.yTest],
+    epochs, batchSize, optimizer: 'adam', learningRate, seed, validationSplit: 0.1, callbacks: [best],
     onEpochEnd: (epoch, logs) => {
       console.log(`  epoch ${epoch}/${epochs}  loss ${logs.loss.toFixed(4)}  accuracy ${(100 * logs.accuracy!).toFixed(2)}%` +
-        `  test accuracy ${(100 * logs.valAccuracy!).toFixed(2)}%  ${logs.seconds.toFixed(1)} s`);
+        `  validation accuracy ${(100 * logs.valAccuracy!).toFixed(2)}%  ${logs.seconds.toFixed(1)} s`);
     },
   });
-  const testAccuracy = history.valAccuracy!.at(-1)!;
-  console.log(`final test accuracy ${(100 * testAccuracy).toFixed(2)}%`);
+  const testAccuracy = net.evaluate(data.xTest, data.yTest).accuracy!;
+  console.log(`best epoch on the validation split: ${best.bestEpoch} (${(100 * best.best).toFixed(2)}%)`);
+  console.log(`test accuracy of that epoch's weights: ${(100 * testAccuracy).toFixed(2)}%`);
   return { testAccuracy, epochSeconds: history.seconds, dataDir, trainSamples: data.xTrain.shape[0] };
 }

@@ -102,15 +102,18 @@ describe('layerwise CLI', function () {
 
   it('train emits start, batch, epoch and done events as JSON lines and saves a loadable model', async () => {
     expect(trained.code, trained.stderr + trained.stdout).to.equal(0);
-    expect(trained.events[0]).to.include({ event: 'start', spec: 'fashion-mnist-mlp', trainSamples: 400, epochs: 2, batchSize: 16, seed: 7 });
+    // MNIST data validates on the last 10% of its training samples, never on the test split.
+    expect(trained.events[0]).to.include({
+      event: 'start', spec: 'fashion-mnist-mlp', trainSamples: 360, validationSamples: 40, validation: 'validation split', epochs: 2, batchSize: 16, seed: 7,
+    });
     expect(trained.events.at(-1)).to.include({ event: 'done', out: model, evaluatedOn: 'test split' });
     const epochs = byType(trained, 'epoch');
     expect(epochs.map((e) => e.epoch)).to.deep.equal([1, 2]);
     for (const e of epochs) expect(e).to.have.keys('event', 'epoch', 'epochs', 'loss', 'accuracy', 'valLoss', 'valAccuracy', 'learningRate', 'seconds');
-    // 25 batches an epoch: a batch event about every 10%, and the last one.
+    // 23 batches an epoch: a batch event about every 10%, and the last one.
     const batches = byType(trained, 'batch').filter((e) => e.epoch === 1);
     expect(batches.length).to.be.within(8, 14);
-    expect(batches.at(-1)).to.include({ batch: 25, batches: 25 });
+    expect(batches.at(-1)).to.include({ batch: 23, batches: 23 });
     expect(batches[0]).to.have.keys('event', 'epoch', 'batch', 'batches', 'loss', 'samplesPerSecond', 'eta');
 
     const loaded = await loadNetwork(model);
@@ -130,6 +133,11 @@ describe('layerwise CLI', function () {
     expect(html).not.to.match(/<script|<link|src=|url\(/i);
     const summary = JSON.parse(readFileSync(path.join(model, 'training.json'), 'utf8'));
     expect(summary.confusion.flat().reduce((a: number, b: number) => a + b, 0)).to.equal(400);
+    // Which split each number comes from: the epoch chosen on validation, the final figures on test.
+    expect(summary.selection).to.include({ monitor: 'valAccuracy', on: 'validation split' });
+    expect(summary.selection.value).to.equal(Math.max(...summary.history.valAccuracy));
+    expect(summary.evaluatedOn).to.equal('test split');
+    expect(html).to.contain('best epoch (on the validation split, by valAccuracy)');
   });
 
   it('evaluate reports the same accuracy as training did, as text and as JSON', async () => {
@@ -341,7 +349,7 @@ describe('layerwise CLI', function () {
     const cases: [string, string[], RegExp][] = [
       ['no command', ['frobnicate'], /unknown command 'frobnicate'/],
       ['no network', ['train'], /missing argument: usage: layerwise train/],
-      ['an unknown network', ['train', 'resnet-9000'], /'resnet-9000' is neither a preset \(fashion-mnist-cnn, fashion-mnist-mlp\) nor a spec file/],
+      ['an unknown network', ['train', 'resnet-9000'], /'resnet-9000' is neither a preset \(fashion-mnist-cnn, fashion-mnist-bn, fashion-mnist-mlp\) nor a spec file/],
       ['a bad number', ['train', 'fashion-mnist-mlp', '--epochs', 'zero'], /--epochs must be an integer ≥ 1 but is 'zero'/],
       ['a bad choice', ['train', 'fashion-mnist-mlp', '--optimizer', 'lbfgs'], /--optimizer must be one of sgd, adam, rmsprop but is 'lbfgs'/],
       ['an unknown option', ['train', 'fashion-mnist-mlp', '--epoch', '3'], /Unknown option '--epoch' \(did you mean --epochs\?\) \(see: layerwise train --help\)/],

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { buildCnn } from '../examples/fashion-mnist-cnn.js';
 import { buildMlp } from '../examples/fashion-mnist-mlp.js';
+import { buildBnCnn } from '../examples/fashion-mnist-bn.js';
 import { FASHION_MNIST_SAMPLE_DIR, getBackend, getPreset, loadMnist, networkFromSpec, setBackend, Tensor } from '../lib/index.js';
 import { batchCpuMeter, withEventLoopWatch, withOneKernelThread } from './helpers.js';
 
@@ -42,11 +43,12 @@ describe('Fashion-MNIST sample [native]', function () {
 });
 
 describe('the CLI presets and the examples', () => {
-  // The same two networks are written as code (examples/, for reading) and as
+  // The same networks are written as code (examples/, for reading) and as
   // data (lib/presets.ts, for the CLI); this keeps them from drifting apart.
   for (const [name, build, input] of [
     ['fashion-mnist-cnn', buildCnn, [1, 28, 28, 1]],
     ['fashion-mnist-mlp', buildMlp, [1, 784]],
+    ['fashion-mnist-bn', buildBnCnn, [1, 28, 28, 1]],
   ] as const) {
     it(`${name} builds the network of its example, weights included`, () => {
       const fromCode = build(7);

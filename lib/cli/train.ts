@@ -14,7 +14,7 @@
 
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Callback, History } from '../callbacks.js';
+import { EarlyStopping, type Callback, type History } from '../callbacks.js';
 import { nativeAvailable, setBackend, setNumThreads } from '../backends/index.js';
 import { fashionMnistDir } from '../data/index.js';
 import type { Network, TrainingState } from '../network.js';
@@ -43,8 +43,9 @@ report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
   --label-column NAME|N     CSV label column (default: "label" if the header has it, else the last)
   --limit N                 use only the first N samples of each split
   --epochs N  --batch-size N  --optimizer sgd|adam|rmsprop  --lr X  --seed N
-  --validation-split X      hold out the last fraction X of the training samples
-                            (default for MNIST data: validate on the test split)
+  --validation-split X      hold out the last fraction X of the training samples; the best
+                            epoch on it is kept (default for MNIST data: 0.1; the test split
+                            is evaluated once, after training)
   --backend js|native  --threads N
   --out DIR                 where the model goes (default ./model); a non-empty DIR must hold a
                             layerwise model or checkpoint
@@ -166,13 +167,14 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       : undefined;
 
     const n = x.shape[0];
-    const split = settings.validationSplit;
+    // Model selection never looks at the test split: data with one holds out
+    // part of its training samples for validation by default.
+    const split = settings.validationSplit ?? (test ? DEFAULT_VALIDATION_SPLIT : undefined);
     const trainSamples = split === undefined ? n : n - Math.floor(n * split);
     if (split !== undefined && (trainSamples < 1 || trainSamples === n)) {
       throw new UsageError(`--validation-split ${split} leaves no training or no validation samples out of ${n}`);
     }
-    const validationData: [Tensor, Tensor] | undefined = split === undefined && test ? [test.x, test.y] : undefined;
-    const validation = split !== undefined ? 'validation split' : validationData ? 'test split' : 'none';
+    const validation = split !== undefined ? 'validation split' : 'none';
     const batchesPerEpoch = Math.ceil(trainSamples / settings.batchSize);
 
     const optimizer: Optimizer = checkpoint?.optimizer ?? getOptimizer(settings.optimizer, settings.learningRate);
@@ -182,7 +184,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     }
     const runtime = runtimeInfo();
     reporter.start({
-      spec: settings.model, data: data.source, trainSamples, validationSamples: split !== undefined ? n - trainSamples : validationData ? test!.x.shape[0] : 0,
+      spec: settings.model, data: data.source, trainSamples, validationSamples: split !== undefined ? n - trainSamples : 0,
       validation, epochs: settings.epochs, batchSize: settings.batchSize, batchesPerEpoch, optimizer: settings.optimizer,
       learningRate: optimizer.learningRate, seed: settings.seed, backend: runtime.backend, threads: runtime.threads, isa: runtime.isa, out,
       resumedFrom: checkpoint ? { epoch: checkpoint.file.state.epoch, batch: checkpoint.file.state.batch } : undefined,
@@ -218,6 +220,9 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       },
     };
 
+    // The weights of the best epoch on the validation split are the ones saved and tested.
+    const selectOn = classifies(loss) ? 'valAccuracy' : 'valLoss';
+    const best = split !== undefined ? new EarlyStopping({ monitor: selectOn, patience: settings.epochs, restoreBestWeights: true }) : undefined;
     const started = performance.now();
     let history: History;
     phase = 'training';
@@ -225,7 +230,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       if (!stopSignal) controller = new AbortController();
       history = await network.fit(x, y, {
         epochs: settings.epochs, batchSize: settings.batchSize, optimizer, seed: settings.seed,
-        validationData, validationSplit: split, callbacks: [progress], signal: controller.signal, resume: state,
+        validationSplit: split, callbacks: best ? [progress, best] : [progress], signal: controller.signal, resume: state,
       });
       if (!history.interrupted) break;
       state = history.interrupted;
@@ -259,6 +264,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     const metrics: [string, string][] = [];
     if (evaluation.accuracy !== undefined) metrics.push([`${evaluatedOn} accuracy`, percent(evaluation.accuracy)]);
     metrics.push([`${evaluatedOn} loss`, evaluation.loss.toFixed(4)]);
+    if (best && best.bestEpoch > 0) metrics.push([`best epoch (on the validation split, by ${selectOn})`, String(best.bestEpoch)]);
     if (history.accuracy?.length) metrics.push(['training accuracy (last epoch)', percent(history.accuracy.at(-1)!)]);
     metrics.push(['epochs', String(history.loss.length)], ['training time', `${history.seconds.reduce((a, b) => a + b, 0).toFixed(1)} s`]);
     const report = path.join(out, 'report.html');
@@ -273,7 +279,8 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     // testLoss/testAccuracy are held-out numbers only; without held-out data the
     // figures are the training set's and say so in their names.
     const final = heldOutMetrics(evaluatedOn, evaluation);
-    const summary = { format: 'layerwise-training', settings, classNames, loss, evaluatedOn, ...final, history, confusion };
+    const selection = best && best.bestEpoch > 0 ? { bestEpoch: best.bestEpoch, monitor: selectOn, value: best.best, on: 'validation split' } : undefined;
+    const summary = { format: 'layerwise-training', settings, classNames, loss, evaluatedOn, ...final, selection, history, confusion };
     await writeFileAtomically(path.join(out, 'training.json'), JSON.stringify(summary, null, 1));
     // The run is complete: a checkpoint would only resume something finished.
     await removeCheckpoints(out);
@@ -326,6 +333,13 @@ function readSpec(model: string): { spec: NetworkSpec; defaults?: NonNullable<Re
     throw new UsageError((err as Error).message);
   }
   return { spec };
+}
+
+/** The share of training samples held out for validation when the data has a test split and no --validation-split is given. */
+const DEFAULT_VALIDATION_SPLIT = 0.1;
+
+function classifies(loss: string): boolean {
+  return loss === 'sparseCategoricalCrossEntropy' || loss === 'categoricalCrossEntropy' || loss === 'binaryCrossEntropy';
 }
 
 function heldOutMetrics(evaluatedOn: string, e: { loss: number; accuracy?: number }):
