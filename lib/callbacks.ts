@@ -164,6 +164,7 @@ export class LearningRateScheduler implements Callback {
   }
 }
 
+/** Options of ReduceLROnPlateau (Keras's names and defaults). */
 export interface ReduceLROnPlateauOptions {
   /** Default 'valLoss' when there is validation data, else 'loss'. */
   monitor?: Monitor;

@@ -356,8 +356,11 @@ export class AdamW extends Adam {
   }
 }
 
+/** A stochastic gradient descent optimizer (with optional momentum and Nesterov). */
 export const sgd = (options?: SgdOptions): SGD => new SGD(options);
+/** An AdamW optimizer (decoupled weight decay). */
 export const adamw = (options?: AdamOptions): AdamW => new AdamW(options);
+/** An Adam optimizer. */
 export const adam = (options?: AdamOptions): Adam => new Adam(options);
 /** An RMSprop optimizer. */
 export const rmsprop = (options?: RmspropOptions): RMSprop => new RMSprop(options);

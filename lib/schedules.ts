@@ -8,13 +8,16 @@ import { OptionError } from './errors.js';
 import { checkOptions } from './options.js';
 import { describe } from './shape.js';
 
+/** Names of the built-in schedules. */
 export type ScheduleKind = 'exponentialDecay' | 'stepDecay' | 'cosineDecay';
 
+/** A schedule as plain data (kind and options), as saved with an optimizer. */
 export interface ScheduleConfig {
   kind: ScheduleKind;
   [option: string]: unknown;
 }
 
+/** A learning rate as a function of the optimizer's step count. */
 export interface LearningRateSchedule {
   readonly kind: ScheduleKind | string;
   /** The rate for optimizer step `step` (0 for the first batch). */
@@ -22,6 +25,7 @@ export interface LearningRateSchedule {
   getConfig(): ScheduleConfig;
 }
 
+/** Options of exponentialDecay. */
 export interface ExponentialDecayOptions {
   initialLearningRate: number;
   /** Steps over which the rate is multiplied by decayRate once. */
@@ -31,6 +35,7 @@ export interface ExponentialDecayOptions {
   staircase?: boolean;
 }
 
+/** Options of stepDecay. */
 export interface StepDecayOptions {
   initialLearningRate: number;
   /** Multiply the rate by `factor` every `stepSize` steps (PyTorch's StepLR). */
@@ -39,6 +44,7 @@ export interface StepDecayOptions {
   factor?: number;
 }
 
+/** Options of cosineDecay. */
 export interface CosineDecayOptions {
   /** The peak rate: reached at the end of the warm-up, then decayed along a half cosine. */
   initialLearningRate: number;

@@ -28,6 +28,7 @@ export function layerType(layer: Layer): string {
   return layer.constructor.name;
 }
 
+/** One row of NetworkSummary: a layer's type, output shape and parameter count. */
 export interface LayerSummary {
   index: number;
   type: string;
