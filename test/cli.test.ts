@@ -137,7 +137,7 @@ describe('layerwise CLI', function () {
     expect(summary.selection).to.include({ monitor: 'valAccuracy', on: 'validation split' });
     expect(summary.selection.value).to.equal(Math.max(...summary.history.valAccuracy));
     expect(summary.evaluatedOn).to.equal('test split');
-    expect(html).to.contain('best epoch (on the validation split, by valAccuracy)');
+    expect(html).to.contain('best epoch on the validation split (by valAccuracy');
   });
 
   it('evaluate reports the same accuracy as training did, as text and as JSON', async () => {

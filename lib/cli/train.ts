@@ -14,7 +14,7 @@
 
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { EarlyStopping, type Callback, type History } from '../callbacks.js';
+import type { Callback, History } from '../callbacks.js';
 import { nativeAvailable, setBackend, setNumThreads } from '../backends/index.js';
 import { fashionMnistDir } from '../data/index.js';
 import type { Network, TrainingState } from '../network.js';
@@ -44,8 +44,8 @@ report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
   --limit N                 use only the first N samples of each split
   --epochs N  --batch-size N  --optimizer sgd|adam|rmsprop  --lr X  --seed N
   --validation-split X      hold out the last fraction X of the training samples; the best
-                            epoch on it is kept (default for MNIST data: 0.1; the test split
-                            is evaluated once, after training)
+                            epoch on it is reported (default for MNIST data: 0.1; the test
+                            split is evaluated once, after training)
   --backend js|native  --threads N
   --out DIR                 where the model goes (default ./model); a non-empty DIR must hold a
                             layerwise model or checkpoint
@@ -220,9 +220,6 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       },
     };
 
-    // The weights of the best epoch on the validation split are the ones saved and tested.
-    const selectOn = classifies(loss) ? 'valAccuracy' : 'valLoss';
-    const best = split !== undefined ? new EarlyStopping({ monitor: selectOn, patience: settings.epochs, restoreBestWeights: true }) : undefined;
     const started = performance.now();
     let history: History;
     phase = 'training';
@@ -230,7 +227,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       if (!stopSignal) controller = new AbortController();
       history = await network.fit(x, y, {
         epochs: settings.epochs, batchSize: settings.batchSize, optimizer, seed: settings.seed,
-        validationSplit: split, callbacks: best ? [progress, best] : [progress], signal: controller.signal, resume: state,
+        validationSplit: split, callbacks: [progress], signal: controller.signal, resume: state,
       });
       if (!history.interrupted) break;
       state = history.interrupted;
@@ -264,7 +261,8 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     const metrics: [string, string][] = [];
     if (evaluation.accuracy !== undefined) metrics.push([`${evaluatedOn} accuracy`, percent(evaluation.accuracy)]);
     metrics.push([`${evaluatedOn} loss`, evaluation.loss.toFixed(4)]);
-    if (best && best.bestEpoch > 0) metrics.push([`best epoch (on the validation split, by ${selectOn})`, String(best.bestEpoch)]);
+    const best = bestValidationEpoch(history, loss);
+    if (best) metrics.push([`best epoch on the validation split (by ${best.monitor}; the saved model is the last epoch's)`, String(best.bestEpoch)]);
     if (history.accuracy?.length) metrics.push(['training accuracy (last epoch)', percent(history.accuracy.at(-1)!)]);
     metrics.push(['epochs', String(history.loss.length)], ['training time', `${history.seconds.reduce((a, b) => a + b, 0).toFixed(1)} s`]);
     const report = path.join(out, 'report.html');
@@ -279,7 +277,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     // testLoss/testAccuracy are held-out numbers only; without held-out data the
     // figures are the training set's and say so in their names.
     const final = heldOutMetrics(evaluatedOn, evaluation);
-    const selection = best && best.bestEpoch > 0 ? { bestEpoch: best.bestEpoch, monitor: selectOn, value: best.best, on: 'validation split' } : undefined;
+    const selection = bestValidationEpoch(history, loss);
     const summary = { format: 'layerwise-training', settings, classNames, loss, evaluatedOn, ...final, selection, history, confusion };
     await writeFileAtomically(path.join(out, 'training.json'), JSON.stringify(summary, null, 1));
     // The run is complete: a checkpoint would only resume something finished.
@@ -338,8 +336,18 @@ function readSpec(model: string): { spec: NetworkSpec; defaults?: NonNullable<Re
 /** The share of training samples held out for validation when the data has a test split and no --validation-split is given. */
 const DEFAULT_VALIDATION_SPLIT = 0.1;
 
-function classifies(loss: string): boolean {
-  return loss === 'sparseCategoricalCrossEntropy' || loss === 'categoricalCrossEntropy' || loss === 'binaryCrossEntropy';
+/**
+ * The epoch with the best validation figure, from the history (which a
+ * resumed run carries over, so an interrupted run reports the same). The model
+ * saved is the last epoch's: restoring an earlier epoch's weights would need
+ * them kept in every checkpoint.
+ */
+function bestValidationEpoch(history: History, loss: string): { bestEpoch: number; monitor: string; value: number; on: string } | undefined {
+  const classifies = loss === 'sparseCategoricalCrossEntropy' || loss === 'categoricalCrossEntropy' || loss === 'binaryCrossEntropy';
+  const series = classifies ? history.valAccuracy : history.valLoss;
+  if (!series?.length) return undefined;
+  const value = classifies ? Math.max(...series) : Math.min(...series);
+  return { bestEpoch: series.indexOf(value) + 1, monitor: classifies ? 'valAccuracy' : 'valLoss', value, on: 'validation split' };
 }
 
 function heldOutMetrics(evaluatedOn: string, e: { loss: number; accuracy?: number }):
