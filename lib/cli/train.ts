@@ -443,6 +443,7 @@ export function resumable(state: TrainingState, batchesPerEpoch: number): Traini
   const accuracy = history.accuracy?.pop();
   history.valLoss?.pop();
   history.valAccuracy?.pop();
+  history.learningRate?.pop();
   history.seconds.pop();
   return {
     ...state,
