@@ -31,8 +31,8 @@ export interface BatchLogs {
 /** Handed to every callback; setting stopTraining ends fit after the current epoch. */
 export interface TrainingContext {
   readonly network: Network;
-  /** The optimizer fit steps with: callbacks may read or set its learningRate. */
-  readonly optimizer: Optimizer;
+  /** The optimizer fit steps with: callbacks may read or set its learningRate (absent on the caller's side of trainInWorker). */
+  readonly optimizer?: Optimizer;
   readonly epochs: number;
   readonly batchesPerEpoch: number;
   stopTraining: boolean;
@@ -136,6 +136,11 @@ export class EarlyStopping implements Callback {
 }
 
 /** Whether an optimizer takes its rate from a schedule, which would overwrite what a callback sets. */
+function optimizerOf(context: TrainingContext, who: string): Optimizer {
+  if (!context.optimizer) throw new OptionError(`${who} needs the optimizer in its context, which this training run does not give (trainInWorker runs callbacks away from it)`);
+  return context.optimizer;
+}
+
 function refuseScheduled(optimizer: Optimizer, who: string): void {
   if ((optimizer as { schedule?: unknown }).schedule !== undefined) {
     throw new OptionError(`${who} sets the learning rate, but the optimizer's learningRate is already a schedule: use one or the other`);
@@ -152,15 +157,16 @@ export class LearningRateScheduler implements Callback {
   }
 
   onTrainBegin(context: TrainingContext): void {
-    refuseScheduled(context.optimizer, 'LearningRateScheduler');
+    refuseScheduled(optimizerOf(context, 'LearningRateScheduler'), 'LearningRateScheduler');
   }
 
   onEpochBegin(epoch: number, context: TrainingContext): void {
-    const rate = this.schedule(epoch, context.optimizer.learningRate);
+    const optimizer = optimizerOf(context, 'LearningRateScheduler');
+    const rate = this.schedule(epoch, optimizer.learningRate);
     if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0) {
       throw new OptionError(`LearningRateScheduler's function returned ${describe(rate)} for epoch ${epoch}: expected a finite rate ≥ 0`);
     }
-    context.optimizer.learningRate = rate;
+    optimizer.learningRate = rate;
   }
 }
 
@@ -216,7 +222,7 @@ export class ReduceLROnPlateau implements Callback {
   }
 
   onTrainBegin(context: TrainingContext): void {
-    refuseScheduled(context.optimizer, 'ReduceLROnPlateau');
+    refuseScheduled(optimizerOf(context, 'ReduceLROnPlateau'), 'ReduceLROnPlateau');
     this.best = NaN;
     this.wait = 0;
     this.cooling = 0;
@@ -236,8 +242,9 @@ export class ReduceLROnPlateau implements Callback {
     }
     if (this.cooling > 0) return;
     this.wait++;
-    if (this.wait > this.patience - 1 && context.optimizer.learningRate > this.minLearningRate) {
-      context.optimizer.learningRate = Math.max(context.optimizer.learningRate * this.factor, this.minLearningRate);
+    const optimizer = optimizerOf(context, 'ReduceLROnPlateau');
+    if (this.wait > this.patience - 1 && optimizer.learningRate > this.minLearningRate) {
+      optimizer.learningRate = Math.max(optimizer.learningRate * this.factor, this.minLearningRate);
       this.reductions.push(epoch);
       this.cooling = this.cooldown;
       this.wait = 0;
