@@ -90,8 +90,8 @@ export function trainTestSplit(xIn: TensorLike, yIn: TensorLike, options: SplitO
     trainIndices = shuffled(trainIndices, rng);
   }
   return {
-    xTrain: take(x, trainIndices), yTrain: take(y, trainIndices),
-    xTest: take(x, testIndices), yTest: take(y, testIndices),
+    xTrain: takeRows(x, trainIndices), yTrain: takeRows(y, trainIndices),
+    xTest: takeRows(x, testIndices), yTest: takeRows(y, testIndices),
     trainIndices, testIndices,
   };
 }
@@ -119,7 +119,8 @@ export function classIds(y: Tensor): number[] {
   return Array.from({ length: n }, (_, r) => argmax(y.data, r * width, width));
 }
 
-function take(t: Tensor, rows: number[]): Tensor {
+/** The given rows of t (any rank, samples first), copied in that order. */
+export function takeRows(t: Tensor, rows: number[]): Tensor {
   const rowSize = t.shape[0] === 0 ? 0 : t.size / t.shape[0];
   const out = new Float32Array(rows.length * rowSize);
   rows.forEach((r, i) => out.set(t.data.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));

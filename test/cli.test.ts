@@ -155,23 +155,27 @@ describe('layerwise CLI', function () {
     const csv = await cli(['predict', model, '--input', sample, '--output', csvOut]);
     expect(csv.code, csv.stderr).to.equal(0);
     const lines = readFileSync(csvOut, 'utf8').trim().split('\n');
-    expect(lines[0]).to.equal('prob_0,prob_1,prob_2,prob_3,prob_4,prob_5,prob_6,prob_7,prob_8,prob_9,class');
+    // The model keeps Fashion-MNIST's class names: columns and classes are named by them.
+    const { network: saved } = await loadNetwork(model);
+    const names = saved.classNames!;
+    expect(names).to.have.length(10);
+    expect(lines[0]).to.equal(`${names.map((n) => `prob_${n}`).join(',')},class`);
     expect(lines).to.have.length(1001);
 
     const json = await cli(['predict', model, '--input', path.join(sample, 't10k-images-idx3-ubyte.gz'), '--json']);
-    const rows = JSON.parse(json.stdout) as { class: number; probabilities: number[] }[];
+    const rows = JSON.parse(json.stdout) as { class: string; probabilities: number[] }[];
     expect(rows).to.have.length(1000);
     const { network } = await loadNetwork(model);
     const data = await loadMnist(sample, { flatten: true });
     const expected = network.predict(data.xTest);
     rows.forEach((row, i) => {
       const p = expected.data.subarray(i * 10, (i + 1) * 10);
-      expect(row.class).to.equal(p.indexOf(Math.max(...p)));
+      expect(row.class).to.equal(names[p.indexOf(Math.max(...p))]);
       // Written with just enough digits to read back as the same float32.
       row.probabilities.forEach((v, j) => expect(Math.fround(v)).to.equal(p[j]));
     });
-    const first = lines[1].split(',').map(Number);
-    expect(first.slice(0, 10).map(Math.fround)).to.deep.equal(Array.from(expected.data.subarray(0, 10)));
+    const first = lines[1].split(',');
+    expect(first.slice(0, 10).map(Number).map(Math.fround)).to.deep.equal(Array.from(expected.data.subarray(0, 10)));
     expect(first[10]).to.equal(rows[0].class);
   });
 
@@ -221,7 +225,7 @@ describe('layerwise CLI', function () {
     expect(lines).to.have.length(121);
     const withLabels = await cli(['predict', out, '--input', data]);
     expect(withLabels.code).to.equal(1);
-    expect(withLabels.stderr).to.contain("takes [2] (2 values) (if one column is the label, leave it out with --label-column)");
+    expect(withLabels.stderr).to.contain("expected 2 feature columns (as recorded in features) but got 3 (if one column is the label, leave it out with --label-column)");
   });
 
   // A slower run so that signals land mid-epoch: the JS backend, 75 batches
@@ -237,7 +241,7 @@ describe('layerwise CLI', function () {
     return { dir, sha: modelSha(dir) };
   })());
 
-  it('a CSV model without held-out data: done reports training-set numbers as such, and evaluate/predict default to its data and label column', async () => {
+  it('a CSV model validates on a stratified shuffled split by default, and evaluate/predict default to its data and label column', async () => {
     const dir = tempDir();
     const rows = ['x1,x2,kind,x3'];
     for (let i = 0; i < 40; i++) rows.push(`${Math.sin(i).toFixed(3)},${Math.cos(i).toFixed(3)},${i % 2},${(i % 5) / 5}`);
@@ -249,15 +253,15 @@ describe('layerwise CLI', function () {
     const run = await cli(['train', spec, '--data', data, '--label-column', 'kind', '--epochs', '2', '--seed', '1', '--out', out]);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     const done = run.events.at(-1)!;
-    expect(done).to.include({ event: 'done', evaluatedOn: 'training set' });
-    expect(done).to.not.have.any.keys('testLoss', 'testAccuracy');
-    expect(done.trainLoss).to.be.a('number');
+    expect(done).to.include({ event: 'done', evaluatedOn: 'stratified validation split' });
+    expect(done).to.not.have.any.keys('trainLoss', 'trainAccuracy');
+    expect(done.testLoss).to.be.a('number');
     const summary = JSON.parse(readFileSync(path.join(out, 'training.json'), 'utf8'));
-    expect(summary).to.not.have.any.keys('testLoss', 'testAccuracy');
+    expect(summary.settings.validationSplit).to.equal(undefined);
     // From another directory, with neither --data nor --label-column: the recorded ones.
     const evaluation = await cli(['evaluate', out, '--json']);
     expect(evaluation.code, evaluation.stderr).to.equal(0);
-    expect(JSON.parse(evaluation.stdout)).to.include({ samples: 40, data: data, split: 'all rows', loss: done.trainLoss });
+    expect(JSON.parse(evaluation.stdout)).to.include({ samples: 40, data: data, split: 'all rows' });
     const predicted = await cli(['predict', out]);
     expect(predicted.code, predicted.stderr).to.equal(0);
     expect(predicted.stdout.trim().split('\n')).to.have.length(41);

@@ -76,6 +76,15 @@ export function choiceOption<T extends string>(values: Values, name: string, cho
 }
 
 /** --label-column: an integer index (negative counts from the end) or a header name. */
+/** --delimiter, with 'tab' or a typed \\t meaning a tab. */
+export function delimiterOption(values: Values): string | undefined {
+  const v = stringOption(values, 'delimiter');
+  if (v === undefined) return undefined;
+  const delimiter = v === '\\t' || v === 'tab' ? '\t' : v;
+  if (delimiter === '' || /["\r\n]/.test(delimiter)) throw new UsageError(`--delimiter: expected a character such as ',' ';' or '\\t' but got ${JSON.stringify(v)}`);
+  return delimiter;
+}
+
 export function labelColumnOption(values: Values): number | string | undefined {
   const v = stringOption(values, 'label-column');
   if (v === undefined) return undefined;

@@ -6,7 +6,7 @@ import { nativeInfo, getBackend } from '../backends/index.js';
 import type { Network } from '../network.js';
 import { loadNetwork } from '../serialize.js';
 import { saveOnnx } from '../onnx/export.js';
-import { expectPositionals, integerOption, labelColumnOption, parse, stringOption, UsageError } from './args.js';
+import { delimiterOption, expectPositionals, integerOption, labelColumnOption, parse, stringOption, UsageError } from './args.js';
 import { writeFileAtomically } from '../atomic-file.js';
 import { argMax, defaultLabelColumn, isCsv, labelsFor, loadDataset, loadInputs, outputUnits, shapeFor } from './data.js';
 import { percent } from './output.js';
@@ -45,7 +45,7 @@ its instruction-set variant and thread count.`;
  * a CSV-trained model is not evaluated on Fashion-MNIST. Nothing when the file
  * is missing or unreadable (a model saved from code has none).
  */
-export async function recordedTraining(dir: string): Promise<{ data?: string; labelColumn?: number | string }> {
+export async function recordedTraining(dir: string): Promise<{ data?: string; labelColumn?: number | string; delimiter?: string }> {
   let settings: unknown;
   try {
     settings = JSON.parse(await fs.readFile(path.join(dir, 'training.json'), 'utf8'))?.settings;
@@ -53,8 +53,9 @@ export async function recordedTraining(dir: string): Promise<{ data?: string; la
     return {};
   }
   if (settings === null || typeof settings !== 'object') return {};
-  const { data, labelColumn } = settings as { data?: unknown; labelColumn?: unknown };
+  const { data, labelColumn, delimiter } = settings as { data?: unknown; labelColumn?: unknown; delimiter?: unknown };
   return {
+    delimiter: typeof delimiter === 'string' && delimiter !== '' ? delimiter : undefined,
     data: typeof data === 'string' && data !== '' ? data : undefined,
     labelColumn: typeof labelColumn === 'string' || typeof labelColumn === 'number' ? labelColumn : undefined,
   };
@@ -68,6 +69,7 @@ async function loadModel(dir: string): Promise<Network> {
 export async function evaluate(args: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(args, {
     data: { type: 'string' }, 'label-column': { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' },
+    delimiter: { type: 'string' },
   }, 'evaluate');
   if (values.help) return usage(io, EVALUATE_USAGE);
   expectPositionals(positionals, 1, 1, 'layerwise evaluate <model-dir> [--data …]');
@@ -79,18 +81,25 @@ export async function evaluate(args: string[], io: CommandIo): Promise<number> {
   const given = stringOption(values, 'data');
   // The recorded label column belongs to the recorded data only.
   const labelColumn = labelColumnOption(values) ?? (given === undefined ? recorded.labelColumn : undefined);
-  const data = await loadDataset({ data: given ?? recorded.data, labelColumn, limit: integerOption(values, 'limit', 1) });
+  const data = await loadDataset({
+    data: given ?? recorded.data, labelColumn, limit: integerOption(values, 'limit', 1),
+    delimiter: delimiterOption(values) ?? (given === undefined ? recorded.delimiter : undefined),
+    // Encoded as the training file was: the same class ids, one-hot columns and fill values.
+    classNames: network.classNames, features: network.csvFeatures,
+  });
   // MNIST: the test split (the training split is what the model learned from).
   const [rawX, rawY, split] = data.xTest && data.yTest ? [data.xTest, data.yTest, 'test split'] : [data.x, data.y, 'all rows'];
   const x = shapeFor(network, rawX, data.source);
   const y = labelsFor(loss, outputUnits(network, x), rawY, data.source);
   const result = network.evaluate(x, y, { batchSize: integerOption(values, 'batch-size', 1) ?? 256 });
   const samples = x.shape[0];
+  // Only the metrics that fit the loss (evaluate's default): accuracy for a classifier, error metrics for a regression.
   if (values.json) {
-    io.out(`${JSON.stringify({ loss: result.loss, accuracy: result.accuracy, samples, data: data.source, split })}\n`);
+    io.out(`${JSON.stringify({ ...result, samples, data: data.source, split })}\n`);
   } else {
     const accuracy = result.accuracy !== undefined ? `  accuracy ${percent(result.accuracy)}` : '';
-    io.out(`loss ${result.loss.toFixed(4)}${accuracy}  (${samples} samples, ${split} of ${data.source})\n`);
+    const errors = (['mae', 'rmse', 'r2'] as const).filter((m) => result[m] !== undefined).map((m) => `  ${m} ${result[m]!.toPrecision(4)}`).join('');
+    io.out(`loss ${result.loss.toFixed(4)}${accuracy}${errors}  (${samples} samples, ${split} of ${data.source})\n`);
   }
   return 0;
 }
@@ -98,6 +107,7 @@ export async function evaluate(args: string[], io: CommandIo): Promise<number> {
 export async function predict(args: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(args, {
     input: { type: 'string', short: 'i' }, output: { type: 'string', short: 'o' }, 'label-column': { type: 'string' },
+    delimiter: { type: 'string' },
   }, 'predict');
   if (values.help) return usage(io, PREDICT_USAGE);
   expectPositionals(positionals, 1, 1, 'layerwise predict <model-dir> --input FILE [--output FILE]');
@@ -110,8 +120,18 @@ export async function predict(args: string[], io: CommandIo): Promise<number> {
   const network = await loadModel(positionals[0]);
   // The training file still has its label column: leave it out as training did.
   let labelColumn = labelColumnOption(values);
-  if (labelColumn === undefined && given === undefined && isCsv(input)) labelColumn = recorded.labelColumn ?? await defaultLabelColumn(input);
-  const raw = await loadInputs(input, labelColumn);
+  const delimiter = delimiterOption(values) ?? (given === undefined ? recorded.delimiter : undefined);
+  if (labelColumn === undefined && given === undefined && isCsv(input)) labelColumn = recorded.labelColumn ?? await defaultLabelColumn(input, delimiter);
+  let raw;
+  try {
+    raw = await loadInputs(input, labelColumn, { delimiter, features: network.csvFeatures });
+  } catch (err) {
+    // The usual cause of a column-count mismatch: a CSV file that still has its label column.
+    if (labelColumn === undefined && /feature columns \(as recorded in features\)/.test((err as Error).message)) {
+      throw new UsageError(`${(err as Error).message} (if one column is the label, leave it out with --label-column)`);
+    }
+    throw err;
+  }
   let x;
   try {
     x = shapeFor(network, raw, input);
@@ -124,16 +144,27 @@ export async function predict(args: string[], io: CommandIo): Promise<number> {
   const probabilities = network.predict(x);
   const n = x.shape[0];
   const k = probabilities.size / Math.max(n, 1);
-  const classes = argMax(probabilities);
   const row = (i: number): number[] => Array.from(probabilities.data.subarray(i * k, (i + 1) * k), float32Text);
   const asJson = output !== undefined ? /\.json$/i.test(output) : values.json === true;
   let text: string;
-  if (asJson) {
-    text = `${JSON.stringify(Array.from({ length: n }, (_, i) => ({ class: classes[i], probabilities: row(i) })))}\n`;
+  if (isRegression(network, k)) {
+    // One number per sample, in a column named after the target.
+    const target = network.targetName ?? 'prediction';
+    const values_ = Array.from({ length: n }, (_, i) => row(i));
+    text = asJson
+      ? `${JSON.stringify(values_.map((v) => ({ [target]: k === 1 ? v[0] : v })))}\n`
+      : `${[k === 1 ? csvCell(target) : values_[0].map((_, j) => csvCell(`${target}_${j}`)).join(','), ...values_.map((v) => v.join(','))].join('\n')}\n`;
   } else {
-    const lines = [[...Array.from({ length: k }, (_, j) => `prob_${j}`), 'class'].join(',')];
-    for (let i = 0; i < n; i++) lines.push([...row(i), classes[i]].join(','));
-    text = `${lines.join('\n')}\n`;
+    const ids = argMax(probabilities);
+    const names = network.classNames?.length === k ? network.classNames : undefined;
+    const classOf = (i: number): string | number => (names ? names[ids[i]] : ids[i]);
+    if (asJson) {
+      text = `${JSON.stringify(Array.from({ length: n }, (_, i) => ({ class: classOf(i), probabilities: row(i) })))}\n`;
+    } else {
+      const lines = [[...Array.from({ length: k }, (_, j) => csvCell(`prob_${names ? names[j] : j}`)), 'class'].join(',')];
+      for (let i = 0; i < n; i++) lines.push([...row(i), csvCell(String(classOf(i)))].join(','));
+      text = `${lines.join('\n')}\n`;
+    }
   }
   if (output === undefined) {
     io.out(text);
@@ -143,6 +174,17 @@ export async function predict(args: string[], io: CommandIo): Promise<number> {
     if (!values.json) io.err(`${n} predictions written to ${output}\n`);
   }
   return 0;
+}
+
+/** A regression model: saved with a target name, or an mse model with no class names. */
+function isRegression(network: Network, outputs: number): boolean {
+  if (network.classNames) return false;
+  return network.targetName !== undefined || (network.lossName() === 'mse' && outputs === 1);
+}
+
+/** A CSV cell, quoted when it holds a delimiter, quote or newline. */
+function csvCell(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** A float32 as the shortest decimal that reads back to the same float32 (≤ 9 digits), not a long float64 expansion. */

@@ -7,7 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   FASHION_MNIST_CLASSES, FASHION_MNIST_SAMPLE_DIR, FASHION_MNIST_SYSTEM_DIR, fashionMnistDir, loadCsv, loadIdx, loadMnist, mnistFiles,
+  type CsvFeature,
 } from '../data/index.js';
+import { readCsvHeader } from '../data/csv.js';
 import type { Network } from '../network.js';
 import { Tensor } from '../tensor.js';
 import { UsageError } from './args.js';
@@ -23,6 +25,9 @@ export interface Dataset {
   yTest?: Tensor;
   /** Names for class ids 0, 1, …, when known. */
   classNames?: string[];
+  /** CSV: the label column's name, and how the feature columns were encoded. */
+  targetName?: string;
+  features?: CsvFeature[];
 }
 
 export interface DataOptions {
@@ -32,6 +37,12 @@ export interface DataOptions {
   limit?: number;
   /** Load MNIST images as [n, 784]; a hint only, since shapeFor() reshapes anyway. */
   flatten?: boolean;
+  /** CSV field delimiter (default ','). */
+  delimiter?: string;
+  /** CSV: class names in id order (string labels are mapped through them; numeric ids are named by them). */
+  classNames?: string[];
+  /** CSV: the encoding a model was trained with, so this file is encoded the same way. */
+  features?: CsvFeature[];
 }
 
 export function isCsv(source: string): boolean {
@@ -47,9 +58,15 @@ export async function loadDataset(options: DataOptions): Promise<Dataset> {
     throw new UsageError(`Fashion-MNIST was not found: neither ${FASHION_MNIST_SYSTEM_DIR} (Debian's dataset-fashion-mnist) nor the sample this package ships at ${source}; pass --data DIR or --data FILE.csv`);
   }
   if (isCsv(source)) {
-    const { x, y } = await loadLabelledCsv(source, options.labelColumn);
+    const { labelColumn = await defaultLabelColumn(source, options.delimiter), delimiter, classNames, features } = options;
+    const data = await loadCsv(source, { labelColumn, delimiter, classNames, features });
+    const { x, y } = data;
+    if (x.shape[1] < 1) throw new UsageError(`${source}: needs at least one feature column besides the label column`);
     const n = Math.min(x.shape[0], options.limit ?? Infinity);
-    return { kind: 'csv', source, x: n < x.shape[0] ? x.slice(0, n) : x, y: n < y.shape[0] ? y.slice(0, n) : y };
+    return {
+      kind: 'csv', source, x: n < x.shape[0] ? x.slice(0, n) : x, y: n < y.shape[0] ? y.slice(0, n) : y,
+      classNames: data.classNames, targetName: data.labelColumn, features: data.features,
+    };
   }
   if (options.labelColumn !== undefined) throw new UsageError('--label-column applies to CSV data, but --data is an MNIST-layout directory');
   const limit = options.limit === undefined ? undefined : { train: options.limit, test: options.limit };
@@ -66,44 +83,19 @@ function looksLikeFashion(dir: string): boolean {
   return resolved === path.resolve(FASHION_MNIST_SAMPLE_DIR) || resolved === path.resolve(FASHION_MNIST_SYSTEM_DIR) || /fashion/i.test(resolved);
 }
 
-/** The label column training picks when none is given: the one named "label", else the last. */
-export async function defaultLabelColumn(file: string): Promise<number | string> {
-  const { columns } = await loadCsv(file);
-  return columns.includes('label') ? 'label' : -1;
-}
-
-/**
- * A CSV file's features and labels. Without --label-column the label is the
- * column named "label" when the header has one, else the last column.
- */
-async function loadLabelledCsv(file: string, labelColumn: number | string | undefined): Promise<{ x: Tensor; y: Tensor }> {
-  if (labelColumn !== undefined) {
-    const { x, y } = await loadCsv(file, { labelColumn });
-    return { x, y: y! };
-  }
-  const all = await loadCsv(file);
-  const width = all.x.shape[1];
-  if (width < 2) throw new UsageError(`${file}: needs at least one feature column and a label column but has ${width} column`);
-  const named = all.columns.indexOf('label');
-  const label = named >= 0 ? named : width - 1;
-  const rows = all.x.shape[0];
-  const x = new Float32Array(rows * (width - 1));
-  const y = new Float32Array(rows);
-  for (let r = 0, k = 0; r < rows; r++) {
-    for (let c = 0; c < width; c++) {
-      const v = all.x.data[r * width + c];
-      if (c === label) y[r] = v;
-      else x[k++] = v;
-    }
-  }
-  return { x: new Tensor(x, [rows, width - 1]), y: new Tensor(y, [rows]) };
+/** The label column training picks when none is given: the one named "label", else the last (only the header is read). */
+export async function defaultLabelColumn(file: string, delimiter?: string): Promise<number | string> {
+  const names = await readCsvHeader(file, { delimiter });
+  return names?.includes('label') ? 'label' : -1;
 }
 
 /** Unlabelled inputs for predict: a CSV file, an IDX images file, or an MNIST-layout directory (its test images). */
-export async function loadInputs(input: string, labelColumn?: number | string): Promise<Tensor> {
+export async function loadInputs(
+  input: string, labelColumn?: number | string, csv: { delimiter?: string; features?: CsvFeature[] } = {},
+): Promise<Tensor> {
   if (!existsSync(input)) throw new UsageError(`--input ${input}: no such file or directory`);
   if (statSync(input).isDirectory()) return idxImages(mnistFiles(input).testImages);
-  if (/\.(csv|tsv|txt)$/i.test(input)) return (await loadCsv(input, labelColumn === undefined ? {} : { labelColumn })).x;
+  if (/\.(csv|tsv|txt)$/i.test(input)) return (await loadCsv(input, { ...(labelColumn === undefined ? {} : { labelColumn }), ...csv })).x;
   return idxImages(input);
 }
 

@@ -14,6 +14,8 @@ export interface ReportInput {
   settings: [label: string, value: string][];
   /** counts[true][predicted], with what it was computed on. */
   confusion?: { matrix: number[][]; classNames: string[]; on: string };
+  /** A regression's outputs against the targets, with what they were computed on and the target's name. */
+  regression?: { actual: ArrayLike<number>; predicted: ArrayLike<number>; on: string; target: string };
 }
 
 const COLORS = { train: '#1f77b4', validation: '#d62728' };
@@ -71,6 +73,7 @@ ${r.metrics.map(([k, v]) => `<div class="card"><div class="k">${esc(k)}</div><di
 ${charts.join('\n')}
 </div>
 ${r.confusion ? confusionTable(r.confusion) : ''}
+${r.regression ? regressionPlots(r.regression) : ''}
 <h2>Epochs</h2>
 ${epochTable(h)}
 <h2>Settings</h2>
@@ -138,6 +141,61 @@ export function lineChart(title: string, all: Series[], isFraction: boolean): st
     parts.push(`<text x="${lx + 22}" y="14" dominant-baseline="middle">${esc(s.name)}</text>`);
   });
   if (series.length === 0) parts.push(`<text x="${left + pw / 2}" y="${top + ph / 2}" text-anchor="middle">no data</text>`);
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Predicted against actual (with the y = x line) and residuals against predicted, as two SVG scatter plots. */
+function regressionPlots(r: NonNullable<ReportInput['regression']>): string {
+  const actual = Array.from(r.actual);
+  const predicted = Array.from(r.predicted);
+  const residuals = predicted.map((p, i) => actual[i] - p);
+  return `<h2>Regression: ${esc(r.target)} (${esc(r.on)})</h2>
+<div class="charts">
+${scatterChart('Predicted vs actual', predicted, actual, `predicted ${r.target}`, `actual ${r.target}`, 'diagonal')}
+${scatterChart('Residuals (actual − predicted)', predicted, residuals, `predicted ${r.target}`, 'residual', 'zero')}
+</div>`;
+}
+
+/** An SVG scatter plot, at most 2000 points (evenly sampled), with a reference line. */
+export function scatterChart(title: string, xs: number[], ys: number[], xLabel: string, yLabel: string, reference: 'diagonal' | 'zero'): string {
+  const W = 520, H = 320, left = 60, right = 16, top = 34, bottom = 44;
+  const pw = W - left - right, ph = H - top - bottom;
+  const every = Math.max(1, Math.ceil(xs.length / 2000));
+  const points = xs.map((x, i) => [x, ys[i]]).filter((p, i) => i % every === 0 && p.every(Number.isFinite));
+  const range = (values: number[]): [number, number] => {
+    let lo = values.length ? Math.min(...values) : 0;
+    let hi = values.length ? Math.max(...values) : 1;
+    if (hi - lo < 1e-9) [lo, hi] = [lo - 1, hi + 1];
+    const pad = (hi - lo) * 0.06;
+    return [lo - pad, hi + pad];
+  };
+  let [xlo, xhi] = range(points.map((p) => p[0]));
+  let [ylo, yhi] = range(points.map((p) => p[1]));
+  if (reference === 'diagonal') [xlo, xhi, ylo, yhi] = [Math.min(xlo, ylo), Math.max(xhi, yhi), Math.min(xlo, ylo), Math.max(xhi, yhi)];
+  const X = (v: number): number => left + ((v - xlo) / (xhi - xlo)) * pw;
+  const Y = (v: number): number => top + ph - ((v - ylo) / (yhi - ylo)) * ph;
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`];
+  parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);
+  parts.push(`<text x="${left}" y="18" style="font-size:13px;font-weight:600;fill:#222">${esc(title)}</text>`);
+  for (const t of niceTicks(ylo, yhi, 5).filter((t) => t >= ylo && t <= yhi)) {
+    parts.push(`<line x1="${left}" x2="${W - right}" y1="${Y(t).toFixed(1)}" y2="${Y(t).toFixed(1)}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${Y(t).toFixed(1)}" text-anchor="end" dominant-baseline="middle">${esc(formatTick(t, false))}</text>`);
+  }
+  for (const t of niceTicks(xlo, xhi, 5).filter((t) => t >= xlo && t <= xhi)) {
+    parts.push(`<text x="${X(t).toFixed(1)}" y="${top + ph + 16}" text-anchor="middle">${esc(formatTick(t, false))}</text>`);
+  }
+  parts.push(`<text x="${left + pw / 2}" y="${H - 6}" text-anchor="middle">${esc(xLabel)}</text>`);
+  parts.push(`<text x="14" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + ph / 2})">${esc(yLabel)}</text>`);
+  parts.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + ph}" stroke="#999"/>`);
+  parts.push(`<line x1="${left}" x2="${W - right}" y1="${top + ph}" y2="${top + ph}" stroke="#999"/>`);
+  if (reference === 'diagonal') {
+    parts.push(`<line x1="${X(xlo).toFixed(1)}" y1="${Y(xlo).toFixed(1)}" x2="${X(xhi).toFixed(1)}" y2="${Y(xhi).toFixed(1)}" stroke="#999" stroke-dasharray="4 3"/>`);
+  } else if (ylo < 0 && yhi > 0) {
+    parts.push(`<line x1="${left}" x2="${W - right}" y1="${Y(0).toFixed(1)}" y2="${Y(0).toFixed(1)}" stroke="#999" stroke-dasharray="4 3"/>`);
+  }
+  for (const [x, y] of points) parts.push(`<circle class="point" cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="2.5" fill="${COLORS.train}" fill-opacity="0.6"/>`);
+  if (points.length === 0) parts.push(`<text x="${left + pw / 2}" y="${top + ph / 2}" text-anchor="middle">no data</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }

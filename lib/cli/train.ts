@@ -17,13 +17,14 @@ import * as path from 'node:path';
 import type { Callback, History } from '../callbacks.js';
 import { nativeAvailable, setBackend, setNumThreads } from '../backends/index.js';
 import { fashionMnistDir } from '../data/index.js';
-import type { Network, TrainingState } from '../network.js';
+import type { Evaluation, Network, TrainingState } from '../network.js';
+import { takeRows, trainTestSplit } from '../splits.js';
 import { getOptimizer, type Optimizer } from '../optimizers.js';
 import { getPreset, presetNames } from '../presets.js';
 import { randomSeed } from '../random.js';
 import { networkFromSpec, type NetworkSpec } from '../serialize.js';
 import type { Tensor } from '../tensor.js';
-import {
+import { delimiterOption,
   choiceOption, expectPositionals, integerOption, labelColumnOption, numberOption, parse, stringOption, UsageError, type Values,
 } from './args.js';
 import { writeFileAtomically } from '../atomic-file.js';
@@ -40,12 +41,16 @@ report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
 
   --data DIR|FILE.csv       MNIST-layout IDX directory (default: Fashion-MNIST, the full
                             set when installed, else the shipped sample) or a CSV file
-  --label-column NAME|N     CSV label column (default: "label" if the header has it, else the last)
+  --label-column NAME|N     CSV label column (default: "label" if the header has it, else the last);
+                            text labels become classes whose names the model keeps
+  --delimiter C             CSV field delimiter (default ','; '\t' for tabs)
+  --class-names A,B,…       class names in class-id order (names numeric ids; fixes the order of text labels)
   --limit N                 use only the first N samples of each split
   --epochs N  --batch-size N  --optimizer sgd|adam|rmsprop  --lr X  --seed N
   --validation-split X      hold out the last fraction X of the training samples; the best
-                            epoch on it is reported (default for MNIST data: 0.1; the test
-                            split is evaluated once, after training)
+                            epoch on it is reported (default for MNIST data: 0.1, and the test
+                            split is evaluated once, after training; for CSV data: a shuffled
+                            20% of the rows, stratified by class for a classifier)
   --backend js|native  --threads N
   --out DIR                 where the model goes (default ./model); a non-empty DIR must hold a
                             layerwise model or checkpoint
@@ -58,6 +63,8 @@ report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
 const TRAIN_OPTIONS = {
   data: { type: 'string' },
   'label-column': { type: 'string' },
+  delimiter: { type: 'string' },
+  'class-names': { type: 'string' },
   epochs: { type: 'string' },
   'batch-size': { type: 'string' },
   optimizer: { type: 'string' },
@@ -82,6 +89,8 @@ export interface RunSettings {
   spec: NetworkSpec;
   data: string;
   labelColumn?: number | string;
+  delimiter?: string;
+  classNames?: string[];
   limit?: number;
   epochs: number;
   batchSize: number;
@@ -98,6 +107,8 @@ interface Requested {
   model?: string;
   data?: string;
   labelColumn?: number | string;
+  delimiter?: string;
+  classNames?: string[];
   limit?: number;
   epochs?: number;
   batchSize?: number;
@@ -155,26 +166,44 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     }
 
     const preset = getPreset(settings.model);
-    const data = await loadDataset({ data: settings.data, labelColumn: settings.labelColumn, limit: settings.limit, flatten: preset?.flatten });
+    const data = await loadDataset({
+      data: settings.data, labelColumn: settings.labelColumn, limit: settings.limit, flatten: preset?.flatten,
+      delimiter: settings.delimiter, classNames: settings.classNames,
+    });
     const network: Network = checkpoint?.network ?? networkFromSpec(settings.spec, settings.model);
     const loss = network.lossName();
     if (!loss) throw new UsageError(`${settings.model}: the spec names no loss (add e.g. "loss": "sparseCategoricalCrossEntropy")`);
-    const x = shapeFor(network, data.x, data.source);
-    const units = outputUnits(network, x);
-    const y = labelsFor(loss, units, data.y, data.source);
-    const test = data.xTest && data.yTest
-      ? { x: shapeFor(network, data.xTest, `${data.source} (test split)`), y: labelsFor(loss, units, data.yTest, `${data.source} (test split)`), ids: data.yTest }
+    const allX = shapeFor(network, data.x, data.source);
+    const units = outputUnits(network, allX);
+    const allY = labelsFor(loss, units, data.y, data.source);
+    const classifier = (loss === 'sparseCategoricalCrossEntropy' || loss === 'categoricalCrossEntropy') && units >= 2;
+    let test = data.xTest && data.yTest
+      ? { x: shapeFor(network, data.xTest, `${data.source} (test split)`), y: labelsFor(loss, units, data.yTest, `${data.source} (test split)`), ids: data.yTest, name: 'test split' }
       : undefined;
+    let [x, y, ids] = [allX, allY, data.y];
+    if (!test && settings.validationSplit === undefined && data.kind === 'csv') {
+      // The last rows of a file sorted by class are one class: hold out a
+      // seeded, shuffled (and for a classifier, stratified) part instead.
+      const held = defaultHoldOut(allX, allY, data.y, classifier, settings.seed);
+      if (held) {
+        [x, y, ids] = [held.x, held.y, held.ids];
+        test = held.test;
+        reporter.note(`validating on a shuffled ${classifier ? 'stratified ' : ''}${DEFAULT_HOLD_OUT * 100}% of the rows ` +
+          `(${test.x.shape[0]} of ${allX.shape[0]}, seed ${settings.seed}); --validation-split X holds out the last rows instead`);
+      }
+    }
 
     const n = x.shape[0];
     // Model selection never looks at the test split: data with one holds out
-    // part of its training samples for validation by default.
-    const split = settings.validationSplit ?? (test ? DEFAULT_VALIDATION_SPLIT : undefined);
+    // part of its training samples for validation by default. A CSV's default
+    // shuffled hold-out is itself the validation set.
+    const split = settings.validationSplit ?? (test?.name === 'test split' ? DEFAULT_VALIDATION_SPLIT : undefined);
     const trainSamples = split === undefined ? n : n - Math.floor(n * split);
     if (split !== undefined && (trainSamples < 1 || trainSamples === n)) {
       throw new UsageError(`--validation-split ${split} leaves no training or no validation samples out of ${n}`);
     }
-    const validation = split !== undefined ? 'validation split' : 'none';
+    const validationData: [Tensor, Tensor] | undefined = split === undefined && test ? [test.x, test.y] : undefined;
+    const validation = split !== undefined ? 'validation split' : validationData ? test!.name : 'none';
     const batchesPerEpoch = Math.ceil(trainSamples / settings.batchSize);
 
     const optimizer: Optimizer = checkpoint?.optimizer ?? getOptimizer(settings.optimizer, settings.learningRate);
@@ -184,7 +213,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     }
     const runtime = runtimeInfo();
     reporter.start({
-      spec: settings.model, data: data.source, trainSamples, validationSamples: split !== undefined ? n - trainSamples : 0,
+      spec: settings.model, data: data.source, trainSamples, validationSamples: split !== undefined ? n - trainSamples : validationData ? test!.x.shape[0] : 0,
       validation, epochs: settings.epochs, batchSize: settings.batchSize, batchesPerEpoch, optimizer: settings.optimizer,
       learningRate: optimizer.learningRate, seed: settings.seed, backend: runtime.backend, threads: runtime.threads, isa: runtime.isa, out,
       resumedFrom: checkpoint ? { epoch: checkpoint.file.state.epoch, batch: checkpoint.file.state.batch } : undefined,
@@ -227,7 +256,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       if (!stopSignal) controller = new AbortController();
       history = await network.fit(x, y, {
         epochs: settings.epochs, batchSize: settings.batchSize, optimizer, seed: settings.seed,
-        validationSplit: split, callbacks: [progress], signal: controller.signal, resume: state,
+        validationData, validationSplit: split, callbacks: [progress], signal: controller.signal, resume: state,
       });
       if (!history.interrupted) break;
       state = history.interrupted;
@@ -247,14 +276,23 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     // Final metrics and the confusion matrix: on the test split when the data
     // has one, else the held-out validation samples, else the training set.
     let evalX: Tensor, evalY: Tensor, evalIds: Tensor, evaluatedOn: string;
-    if (test) [evalX, evalY, evalIds, evaluatedOn] = [test.x, test.y, test.ids, 'test split'];
+    if (test) [evalX, evalY, evalIds, evaluatedOn] = [test.x, test.y, test.ids, test.name];
     else if (split !== undefined) {
-      [evalX, evalY, evalIds, evaluatedOn] = [x.slice(trainSamples, n), y.slice(trainSamples, n), data.y.slice(trainSamples, n), 'validation split'];
-    } else [evalX, evalY, evalIds, evaluatedOn] = [x, y, data.y, 'training set'];
+      [evalX, evalY, evalIds, evaluatedOn] = [x.slice(trainSamples, n), y.slice(trainSamples, n), ids.slice(trainSamples, n), 'validation split'];
+    } else [evalX, evalY, evalIds, evaluatedOn] = [x, y, ids, 'training set'];
     const evaluation = network.evaluate(evalX, evalY, { batchSize: 256 });
-    const classification = (loss === 'sparseCategoricalCrossEntropy' || loss === 'categoricalCrossEntropy') && units >= 2;
-    const classNames = data.classNames?.length === units ? data.classNames : Array.from({ length: units }, (_, i) => String(i));
-    const confusion = classification ? confusionMatrix(evalIds, argMax(network.predict(evalX)), units) : undefined;
+    const classification = classifier;
+    const knownNames = data.classNames ?? settings.classNames;
+    const classNames = knownNames?.length === units ? knownNames : Array.from({ length: units }, (_, i) => String(i));
+    const evalOutputs = network.predict(evalX);
+    const confusion = classification ? confusionMatrix(evalIds, argMax(evalOutputs), units) : undefined;
+    // What predict needs later to answer in the data's terms: class names, the target's name, the CSV encoding.
+    if (classification && knownNames?.length === units) network.classNames = [...knownNames];
+    if (!classification && data.targetName !== undefined) network.targetName = data.targetName;
+    if (data.features) network.csvFeatures = data.features;
+    const regression = !classification && units === 1 && loss === 'mse'
+      ? { actual: evalY.data, predicted: evalOutputs.data, on: evaluatedOn, target: data.targetName ?? 'target' }
+      : undefined;
 
     await network.save(out, { optimizer, force: true }); // --out was checked before training
     const seconds = (performance.now() - started) / 1000;
@@ -263,6 +301,9 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     metrics.push([`${evaluatedOn} loss`, evaluation.loss.toFixed(4)]);
     const best = bestValidationEpoch(history, loss);
     if (best) metrics.push([`best epoch on the validation split (by ${best.monitor}; the saved model is the last epoch's)`, String(best.bestEpoch)]);
+    for (const m of ['mae', 'rmse', 'r2'] as const) {
+      if (evaluation[m] !== undefined) metrics.push([`${evaluatedOn} ${m === 'r2' ? 'R²' : m.toUpperCase()}`, evaluation[m]!.toPrecision(4)]);
+    }
     if (history.accuracy?.length) metrics.push(['training accuracy (last epoch)', percent(history.accuracy.at(-1)!)]);
     metrics.push(['epochs', String(history.loss.length)], ['training time', `${history.seconds.reduce((a, b) => a + b, 0).toFixed(1)} s`]);
     const report = path.join(out, 'report.html');
@@ -273,6 +314,7 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       metrics,
       settings: describeSettings(settings, optimizer, trainSamples, validation, evaluatedOn, runtimeInfo()),
       confusion: confusion ? { matrix: confusion, classNames, on: evaluatedOn } : undefined,
+      regression,
     }));
     // testLoss/testAccuracy are held-out numbers only; without held-out data the
     // figures are the training set's and say so in their names.
@@ -295,6 +337,8 @@ function readRequested(values: Values, model: string | undefined): Requested {
     model,
     data: stringOption(values, 'data'),
     labelColumn: labelColumnOption(values),
+    delimiter: delimiterOption(values),
+    classNames: classNamesOption(values),
     limit: integerOption(values, 'limit', 1),
     epochs: integerOption(values, 'epochs', 1),
     batchSize: integerOption(values, 'batch-size', 1),
@@ -350,9 +394,32 @@ function bestValidationEpoch(history: History, loss: string): { bestEpoch: numbe
   return { bestEpoch: series.indexOf(value) + 1, monitor: classifies ? 'valAccuracy' : 'valLoss', value, on: 'validation split' };
 }
 
-function heldOutMetrics(evaluatedOn: string, e: { loss: number; accuracy?: number }):
-  { testLoss?: number; testAccuracy?: number; trainLoss?: number; trainAccuracy?: number } {
-  return evaluatedOn === 'training set' ? { trainLoss: e.loss, trainAccuracy: e.accuracy } : { testLoss: e.loss, testAccuracy: e.accuracy };
+function heldOutMetrics(evaluatedOn: string, e: Evaluation):
+  { testLoss?: number; testAccuracy?: number; trainLoss?: number; trainAccuracy?: number; testMae?: number; testRmse?: number; testR2?: number } {
+  if (evaluatedOn === 'training set') return { trainLoss: e.loss, trainAccuracy: e.accuracy };
+  return { testLoss: e.loss, testAccuracy: e.accuracy, testMae: e.mae, testRmse: e.rmse, testR2: e.r2 };
+}
+
+/** Share of a CSV's rows held out for validation when the command line names no split. */
+const DEFAULT_HOLD_OUT = 0.2;
+
+/** A seeded shuffled (stratified for a classifier) hold-out of the CSV rows, or undefined when there are too few rows. */
+function defaultHoldOut(x: Tensor, y: Tensor, ids: Tensor, stratify: boolean, seed: number) {
+  if (x.shape[0] < 5) return undefined;
+  const split = trainTestSplit(ids, ids, { testFraction: DEFAULT_HOLD_OUT, stratify, seed });
+  const rows = takeRows;
+  return {
+    x: rows(x, split.trainIndices), y: rows(y, split.trainIndices), ids: split.yTrain,
+    test: { x: rows(x, split.testIndices), y: rows(y, split.testIndices), ids: split.yTest, name: `${stratify ? 'stratified ' : ''}validation split` },
+  };
+}
+
+function classNamesOption(values: Values): string[] | undefined {
+  const v = stringOption(values, 'class-names');
+  if (v === undefined) return undefined;
+  const names = v.split(',').map((n) => n.trim());
+  if (names.some((n) => n === '') || new Set(names).size !== names.length) throw new UsageError(`--class-names: expected distinct comma-separated names but got ${JSON.stringify(v)}`);
+  return names;
 }
 
 function freshSettings(r: Requested, runtime: { backend: string; threads?: number }): RunSettings {
@@ -364,6 +431,8 @@ function freshSettings(r: Requested, runtime: { backend: string; threads?: numbe
     spec: { ...spec, seed },
     data: path.resolve(r.data ?? defaultData()),
     labelColumn: r.labelColumn,
+    delimiter: r.delimiter,
+    classNames: r.classNames,
     limit: r.limit,
     epochs: r.epochs ?? defaults?.epochs ?? 5,
     batchSize: r.batchSize ?? defaults?.batchSize ?? 32,
@@ -400,6 +469,8 @@ function mergeResumed(saved: RunSettings, r: Requested, runtime: { backend: stri
   }
   check('--data', r.data === undefined ? undefined : path.resolve(r.data), saved.data);
   check('--label-column', r.labelColumn, saved.labelColumn);
+  check('--delimiter', r.delimiter, saved.delimiter);
+  check('--class-names', r.classNames, saved.classNames);
   check('--limit', r.limit, saved.limit);
   check('--batch-size', r.batchSize, saved.batchSize);
   check('--optimizer', r.optimizer, saved.optimizer);

@@ -122,6 +122,32 @@ export function loadCsvSync(file: string, options: CsvOptions = {}): CsvData {
   return parser.finish();
 }
 
+/**
+ * The column names of a file's header row, or undefined when its first row is
+ * data; reads only as far as the first line (at most maxLineLength).
+ */
+export async function readCsvHeader(file: string, options: Pick<CsvOptions, 'delimiter' | 'header' | 'maxLineLength'> = {}): Promise<string[] | undefined> {
+  const parser = new CsvParser(options, file);
+  return readDataFile(file, async () => {
+    const decoder = new StringDecoder('utf8');
+    const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+    try {
+      for await (const chunk of stream) {
+        try {
+          parser.push(decoder.write(chunk as Buffer));
+        } catch (err) {
+          // Only the first line matters here: the full load reports later rows' problems.
+          if (!parser.started()) throw err;
+        }
+        if (parser.started()) break;
+      }
+    } finally {
+      stream.destroy();
+    }
+    return parser.headerNames();
+  });
+}
+
 /** Parses CSV text already in memory; `source` names it in errors. */
 export function parseCsv(text: string, options: Labeled, source?: string): LabeledCsvData;
 export function parseCsv(text: string, options?: CsvOptions, source?: string): CsvData;
@@ -186,6 +212,16 @@ class CsvParser {
     this.maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
     this.maxColumns = options.maxColumns ?? DEFAULT_MAX_COLUMNS;
     this.missing = options.missing ?? 'error';
+  }
+
+  /** Whether the first non-blank line (header or data) has been read. */
+  started(): boolean {
+    return this.width >= 0;
+  }
+
+  headerNames(): string[] | undefined {
+    if (this.width < 0 && this.pending.trim() !== '') this.line(this.pending);
+    return this.names ? [...this.names] : undefined;
   }
 
   fail(message: string, line?: number, column?: number): never {
