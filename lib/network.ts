@@ -26,7 +26,6 @@ import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
 import { checkOptions } from './options.js';
-import { checkClipNorm, clipGradientNorm } from './clipping.js';
 import { Workspace } from './workspace.js';
 
 /** Options of `new Network(options)`. */
@@ -68,8 +67,6 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Continues an interrupted fit exactly where it stopped (same data and options). */
   resume?: TrainingState;
-  /** Scales the gradients down whenever their global L2 norm exceeds this (gradient clipping; default off). */
-  clipNorm?: number;
 }
 
 /**
@@ -116,7 +113,7 @@ type OptionKeys<T> = { [K in keyof Required<T>]: true };
 const FIT_OPTION_KEYS = Object.keys({
   epochs: true, batchSize: true, optimizer: true, learningRate: true, loss: true, metrics: true, shuffle: true,
   validationSplit: true, validationData: true, seed: true, callbacks: true, onEpochEnd: true, onBatchEnd: true,
-  verbose: true, signal: true, resume: true, clipNorm: true, classWeight: true, sampleWeight: true,
+  verbose: true, signal: true, resume: true, classWeight: true, sampleWeight: true,
 } satisfies OptionKeys<FitOptions>);
 const EVALUATE_OPTION_KEYS = Object.keys({ batchSize: true, loss: true, metrics: true } satisfies OptionKeys<EvaluateOptions>);
 
@@ -467,7 +464,6 @@ export class Network {
       throw new OptionError(`expected a finite number for learningRate but got ${describe(options.learningRate)}`);
     }
     const optimizer: Optimizer = getOptimizer(options.optimizer ?? 'sgd', options.learningRate);
-    const clipNorm = checkClipNorm(options.clipNorm);
     const chosen = chooseMetrics(options.metrics, loss, 'fit');
     const accuracyKind = chosen.accuracy ? loss.accuracy : undefined;
     let x = toTensor(xIn, 'x');
@@ -561,7 +557,7 @@ export class Network {
         for (let b = base.batch; b < target; b++) trainBatch(b);
         throw new DivergedError(
           `training diverged: ${why} at epoch ${epoch}, batch ${batch}. The network was put back to its weights before ` +
-          `batch ${target} of epoch ${epoch}; try a lower learning rate or gradient clipping (fit's clipNorm option)`,
+          `batch ${target} of epoch ${epoch}; try a lower learning rate or gradient clipping (the optimizer's clipNorm option)`,
           { epoch, batch, restoredBatch: target, weights: this.getWeights(), optimizerState: optimizer.getState(this.parameters()) },
         );
       };
@@ -579,7 +575,6 @@ export class Network {
         const grad = lossGradient.tensor(out.shape);
         const outputGradient = fuseSoftmax ? loss.softmaxGradient!(yb, out, grad) : loss.gradient(yb, out, grad);
         this.backward(wb ? scaleRows(outputGradient, wb) : outputGradient, undefined, this.layers.length - (fuseSoftmax ? 2 : 1));
-        if (clipNorm !== undefined) clipGradientNorm(this.trainableParameters(), clipNorm);
         optimizer.step(this.trainableParameters());
         return batchLoss;
       };

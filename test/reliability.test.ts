@@ -92,7 +92,7 @@ forEachBackend('fit on a server', () => {
     expect(d.batch).to.equal(afterBatch.length + 1);
     expect(d.restoredBatch).to.equal(d.batch - 1);
     expect(error.message).to.contain(`the loss is Infinity at epoch 1, batch ${d.batch}`);
-    expect(error.message).to.contain("try a lower learning rate or gradient clipping (fit's clipNorm option)");
+    expect(error.message).to.contain("try a lower learning rate or gradient clipping (the optimizer's clipNorm option)");
     const expected = d.restoredBatch >= 2 ? afterBatch[d.restoredBatch - 2] : before;
     expect(flat(net)).to.deep.equal(expected);
     expect(d.weights.flatMap((w) => Array.from(w))).to.deep.equal(expected);
@@ -116,7 +116,7 @@ forEachBackend('fit on a server', () => {
     const steps: number[] = [];
     let previous = flat(net);
     await net.fit(x, y, {
-      epochs: 1, batchSize: 1, shuffle: false, optimizer: new SGD({ learningRate: 1.25 }), clipNorm: 0.5,
+      epochs: 1, batchSize: 1, shuffle: false, optimizer: { name: 'sgd', learningRate: 1.25, clipNorm: 0.5 },
       onBatchEnd: () => {
         const now = flat(net);
         steps.push(Math.hypot(...now.map((w, i) => w - previous[i])));
@@ -126,9 +126,6 @@ forEachBackend('fit on a server', () => {
     expect(steps).to.have.length(200);
     expect(Math.max(...steps)).to.be.at.most(1.25 * 0.5 * (1 + 1e-6));
     expect(flat(net).every(Number.isFinite)).to.equal(true);
-    for (const bad of [0, -1, Number.NaN, '1']) {
-      await expectReject(net.fit(x, y, { epochs: 1, clipNorm: bad as number }), 'expected a finite number > 0 for clipNorm');
-    }
   });
 
   it('a step that leaves a non-finite weight after the last batch of an epoch is caught at the epoch end', async () => {
