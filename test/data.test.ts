@@ -10,15 +10,8 @@ import {
   encodeIdx, fashionMnistDir, loadCsv, loadCsvSync, loadIdx, loadIdxSync, loadMnist, mnistFiles, parseCsv, parseIdx,
   saveIdx, type IdxArray, type IdxData, type MnistData,
 } from '../lib/index.js';
+import { thrown } from './helpers.js';
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  return expect.fail('expected an error to be thrown');
-}
 
 async function rejected(promise: Promise<unknown>): Promise<Error> {
   try {

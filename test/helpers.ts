@@ -202,6 +202,16 @@ export async function withOneKernelThread<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The error fn throws; fails the test when it throws nothing. */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  return expect.fail('expected an error to be thrown');
+}
+
 /** Asserts that the promise rejects with a message containing `message`. */
 export async function expectReject(p: Promise<unknown>, message: string): Promise<void> {
   try {

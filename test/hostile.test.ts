@@ -14,16 +14,8 @@ import {
 } from '../lib/index.js';
 import { BOMB_DECLARED_BYTES, writeIdxGzipBomb } from './fixtures/gzip-bomb.js';
 import { nativeBinding } from '../lib/backends/index.js';
-import { expectReject, forEachBackend } from './helpers.js';
+import { expectReject, forEachBackend, thrown } from './helpers.js';
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 

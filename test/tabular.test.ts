@@ -6,6 +6,7 @@ import {
   DataFileError, Dense, Activation, MinMaxScaler, Network, Normalization, OptionError, StandardScaler, Tensor,
   loadCsv, loadCsvSync, ops, parseCsv, trainTestSplit,
 } from '../lib/index.js';
+import { thrown } from './helpers.js';
 import { Rng } from '../lib/random.js';
 
 let tmp: string;
@@ -13,15 +14,6 @@ before(() => {
   tmp = mkdtempSync(path.join(tmpdir(), 'layerwise-tabular-'));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  return expect.fail('expected an error');
-}
 
 async function rejected(p: Promise<unknown>): Promise<Error> {
   try {
