@@ -76,6 +76,26 @@ describe('CLI on tabular data', function () {
     expect(report.match(/<circle class="point"/g)!.length).to.equal(2 * 60);
   });
 
+  it('--scale standard is fitted on the training rows only and saved as the first layer; predict reads a new file with the training delimiter', function () {
+    const train = cli(['train', 'reg.json', '--data', 'prices.csv', '--delimiter', ';', '--label-column', 'price', '--scale', 'standard',
+      '--validation-split', '0.25', '--epochs', '2', '--out', 'scaled', '--json']);
+    expect(train.status, train.stderr).to.equal(0);
+    expect(train.events.some((e) => e.event === 'warning' && /scaling features \(standard\) fitted on the 225 training rows/.test(e.message))).to.equal(true);
+    const rows = readFileSync(path.join(dir, 'prices.csv'), 'utf8').trim().split('\n').slice(1, 226).map((l) => l.split(';').map(Number));
+    const model = JSON.parse(readFileSync(path.join(dir, 'scaled', 'model.json'), 'utf8'));
+    expect(model.layers[0].type).to.equal('Normalization');
+    for (const column of [0, 1]) {
+      const mean = rows.reduce((sum, r) => sum + r[column], 0) / rows.length;
+      expect(model.layers[0].offset[column]).to.be.closeTo(mean, 1e-4);
+    }
+    writeFileSync(path.join(dir, 'new-prices.csv'), 'rooms;area\n1;2\n3;0.5\n');
+    const predicted = cli(['predict', 'scaled', '--input', 'new-prices.csv']);
+    expect(predicted.status, predicted.stderr).to.equal(0);
+    expect(predicted.stdout.trim().split('\n')).to.have.length(3);
+    const bad = cli(['train', 'reg.json', '--data', 'prices.csv', '--delimiter', ';', '--scale', 'zscore', '--json']);
+    expect(bad.events.find((e) => e.event === 'error')?.message).to.equal("--scale must be one of standard, minmax but is 'zscore'");
+  });
+
   it('a misspelt key in a spec file is an E_OPTION error with a suggestion', function () {
     const r = cli(['train', 'typo.json', '--data', 'prices.csv', '--delimiter', ';', '--json']);
     expect(r.status).to.not.equal(0);

@@ -6,9 +6,10 @@
 
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { codeBlocks, expectReadmeTabularResults, writeDataFiles } from './markdown.js';
 
 const root = path.resolve(__dirname, '..');
 const SAMPLE_FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
@@ -122,6 +123,23 @@ describe('the npm package', function () {
     expect(result.path).to.equal(path.join(project, 'node_modules', 'layerwise', 'prebuilds', 'linux-x64', 'layerwise.node'));
     expect(result.product).to.deep.equal([[19, 22], [43, 50]]);
     expect(result.last).to.be.below(result.first / 10);
+  });
+
+  it('runs the README\'s CSV and regression command lines (train, evaluate, predict) from the installed package', () => {
+    const blocks = codeBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'));
+    const dir = path.join(work, 'readme-cli');
+    mkdirSync(dir);
+    writeDataFiles(blocks, dir);
+    // npx finds the command in the consumer project's node_modules/.bin.
+    symlinkSync(path.join(project, 'node_modules'), path.join(dir, 'node_modules'));
+    const env = { ...bareEnv, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` };
+    const commands = blocks.filter((b) => b.language === 'sh' && b.run);
+    expect(commands.length).to.be.at.least(2);
+    for (const block of commands) {
+      const r = spawnSync('/bin/bash', ['-e', '-o', 'pipefail', '-c', block.code], { cwd: dir, env, encoding: 'utf8' });
+      expect(r.status, `README.md:${block.line}:\n${r.stdout}\n${r.stderr}`).to.equal(0);
+    }
+    expectReadmeTabularResults(dir);
   });
 
   it('import loads it too, with named exports, and trains', () => {

@@ -1,44 +1,17 @@
 // The README and the guides of the API docs (docs/guides/*.md) are the first
 // things a user runs, so they are tested like code: every ```ts block is
 // type-checked on its own against the compiled package (as `import … from
-// 'layerwise'`), and every block that is a complete program also runs.
-// A block is a fragment (type-checked, not run) only when the line before it
-// is `<!-- fragment -->`. A ```csv block whose info string names a file
-// (```csv flowers.csv) is written to that file first, so the programs read
-// the data the README shows.
+// 'layerwise'`), and the complete programs and the shell blocks marked to run
+// (`npx layerwise …`) run in document order, in one directory holding the
+// data files the documents show. The conventions are in markdown.ts.
 
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { codeBlocks, expectReadmeTabularResults, writeDataFiles, type CodeBlock } from './markdown.js';
 
 const root = path.resolve(__dirname, '..');
-
-export interface CodeBlock {
-  language: string;
-  info: string;
-  code: string;
-  /** 1-based line of the opening fence. */
-  line: number;
-  fragment: boolean;
-}
-
-export function codeBlocks(markdown: string): CodeBlock[] {
-  const lines = markdown.split('\n');
-  const blocks: CodeBlock[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w+)?\s*(.*)$/.exec(lines[i]);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && !lines[i].startsWith('```'); i++) body.push(lines[i]);
-    blocks.push({
-      language: open[1] ?? '', info: open[2].trim(), code: `${body.join('\n')}\n`, line: start + 1,
-      fragment: start > 0 && lines[start - 1].trim() === '<!-- fragment -->',
-    });
-  }
-  return blocks;
-}
 
 interface Located extends CodeBlock {
   file: string;
@@ -62,18 +35,24 @@ describe('README and guide code blocks', function () {
     const installed = path.join(dir, 'node_modules', 'layerwise');
     mkdirSync(installed, { recursive: true });
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-    writeFileSync(path.join(installed, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, main: pkg.main, types: pkg.types, exports: pkg.exports }));
+    writeFileSync(path.join(installed, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, main: pkg.main, types: pkg.types, exports: pkg.exports, bin: pkg.bin }));
     const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json'), '--outDir', path.join(installed, 'dist')], { encoding: 'utf8' });
     if (tsc.status !== 0) throw new Error(`building the library failed:\n${tsc.stdout}${tsc.stderr}`);
     for (const shared of ['build', 'data', 'node_modules']) {
       if (existsSync(path.join(root, shared))) symlinkSync(path.join(root, shared), path.join(installed, shared));
     }
+    // `npx layerwise` runs the installed command, which runs the compiled CLI
+    // beside it (a copy: through a symlink it would find the checkout's dist/).
+    mkdirSync(path.join(installed, 'bin'));
+    copyFileSync(path.join(root, 'bin', 'layerwise.js'), path.join(installed, 'bin', 'layerwise.js'));
+    mkdirSync(path.join(dir, 'node_modules', '.bin'));
+    symlinkSync(path.join('..', 'layerwise', 'bin', 'layerwise.js'), path.join(dir, 'node_modules', '.bin', 'layerwise'));
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
     writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
       include: ['*.ts'],
     }));
-    for (const block of blocks.filter((b) => b.language === 'csv' && b.info)) writeFileSync(path.join(dir, path.basename(block.info)), block.code);
+    writeDataFiles(blocks, dir);
     programs.forEach((block, i) => writeFileSync(path.join(dir, `block-${i + 1}.ts`), `${block.code}export {};\n`));
   });
 
@@ -92,13 +71,24 @@ describe('README and guide code blocks', function () {
     expect(tsc.status, located).to.equal(0);
   });
 
-  it('every complete program runs', function () {
-    for (const [i, block] of programs.entries()) {
-      if (block.fragment) continue;
-      const run = spawnSync(process.execPath, ['--import', 'tsx', `block-${i + 1}.ts`], {
-        cwd: dir, encoding: 'utf8', env: { ...process.env, LAYERWISE_BACKEND: undefined },
-      });
+  it('every complete program and every shell block marked to run succeeds, in document order', function () {
+    const env = { ...process.env, LAYERWISE_BACKEND: undefined, LAYERWISE_CLI_FROM_SOURCE: undefined };
+    let ran = 0;
+    for (const block of blocks) {
+      let run;
+      if (block.language === 'ts' && !block.fragment) {
+        run = spawnSync(process.execPath, ['--import', 'tsx', `block-${programs.indexOf(block) + 1}.ts`], { cwd: dir, encoding: 'utf8', env });
+      } else if (block.language === 'sh' && block.run) {
+        run = spawnSync('/bin/bash', ['-e', '-o', 'pipefail', '-c', block.code], { cwd: dir, encoding: 'utf8', env });
+      } else continue;
+      ran++;
       expect(run.status, `${block.file}:${block.line} failed:\n${run.stdout}\n${run.stderr}`).to.equal(0);
     }
+    expect(ran).to.be.at.least(programs.length);
+  });
+
+  it('the CSV path of the README ends in a model that names its classes, and the regression path in one that names its target', () => {
+    // What the README's shell blocks left behind (the test above ran them).
+    expectReadmeTabularResults(dir);
   });
 });

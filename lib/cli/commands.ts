@@ -12,20 +12,23 @@ import { argMax, defaultLabelColumn, isCsv, labelsFor, loadDataset, loadInputs, 
 import { percent } from './output.js';
 import { applyRuntime, packageVersion, type CommandIo } from './runtime.js';
 
-export const EVALUATE_USAGE = `usage: layerwise evaluate <model-dir> [--data DIR|FILE.csv] [--label-column NAME|N] [--limit N] [--json]
+export const EVALUATE_USAGE = `usage: layerwise evaluate <model-dir> [--data DIR|FILE.csv] [--label-column NAME|N] [--delimiter C] [--limit N] [--json]
 
 Loss and accuracy of a saved model: on the test split of an MNIST-layout
 directory, or on every row of a CSV file. Default: the data (and label column)
-the model was trained on, as its training.json records, else Fashion-MNIST.`;
+the model was trained on, as its training.json records, else Fashion-MNIST.
+A CSV file is read with the training file's delimiter unless --delimiter says.`;
 
-export const PREDICT_USAGE = `usage: layerwise predict <model-dir> [--input FILE.csv|IDX-FILE|DIR] [--output OUT.csv|OUT.json] [--json]
+export const PREDICT_USAGE = `usage: layerwise predict <model-dir> [--input FILE.csv|IDX-FILE|DIR] [--output OUT.csv|OUT.json] [--delimiter C] [--json]
 
 Class probabilities for each sample: rows of a CSV file (every column is a
-feature unless --label-column names one to leave out), an IDX images file, or
+feature unless --label-column names one to leave out; read with the training
+file's delimiter unless --delimiter says), an IDX images file, or
 an MNIST-layout directory's test images. Writes CSV (prob_0 … prob_k, class)
 or, for .json / --json, an array of { class, probabilities }; to stdout
 without --output. Without --input: the data the model was trained on (from its
-training.json), its label column left out.`;
+training.json), its label column left out. A regression writes one column
+named after its target.`;
 
 export const EXPORT_USAGE = `usage: layerwise export <model-dir> --onnx OUT.onnx [--input-shape H,W,C] [--json]
 
@@ -83,7 +86,7 @@ export async function evaluate(args: string[], io: CommandIo): Promise<number> {
   const labelColumn = labelColumnOption(values) ?? (given === undefined ? recorded.labelColumn : undefined);
   const data = await loadDataset({
     data: given ?? recorded.data, labelColumn, limit: integerOption(values, 'limit', 1),
-    delimiter: delimiterOption(values) ?? (given === undefined ? recorded.delimiter : undefined),
+    delimiter: delimiterOption(values) ?? recorded.delimiter,
     // Encoded as the training file was: the same class ids, one-hot columns and fill values.
     classNames: network.classNames, features: network.csvFeatures,
   });
@@ -120,7 +123,7 @@ export async function predict(args: string[], io: CommandIo): Promise<number> {
   const network = await loadModel(positionals[0]);
   // The training file still has its label column: leave it out as training did.
   let labelColumn = labelColumnOption(values);
-  const delimiter = delimiterOption(values) ?? (given === undefined ? recorded.delimiter : undefined);
+  const delimiter = delimiterOption(values) ?? recorded.delimiter;
   if (labelColumn === undefined && given === undefined && isCsv(input)) labelColumn = recorded.labelColumn ?? await defaultLabelColumn(input, delimiter);
   let raw;
   try {

@@ -21,6 +21,7 @@ import type { Evaluation, Network, TrainingState } from '../network.js';
 import { takeRows, trainTestSplit } from '../splits.js';
 import { getOptimizer, type Optimizer } from '../optimizers.js';
 import { getPreset, presetNames } from '../presets.js';
+import { MinMaxScaler, StandardScaler } from '../preprocessing.js';
 import { randomSeed } from '../random.js';
 import { networkFromSpec, type NetworkSpec } from '../serialize.js';
 import type { Tensor } from '../tensor.js';
@@ -46,6 +47,9 @@ report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
   --delimiter C             CSV field delimiter (default ','; '\t' for tabs)
   --class-names A,B,…       class names in class-id order (names numeric ids; fixes the order of text labels)
   --limit N                 use only the first N samples of each split
+  --scale standard|minmax   fit a scaler on the training rows (never the held-out ones) and
+                            save it in the model as its first layer, so evaluate and predict
+                            take raw features too (default: none)
   --epochs N  --batch-size N  --optimizer sgd|adam|rmsprop  --lr X  --seed N
   --validation-split X      hold out the last fraction X of the training samples; the best
                             epoch on it is reported (default for MNIST data: 0.1, and the test
@@ -73,6 +77,7 @@ const TRAIN_OPTIONS = {
   out: { type: 'string', short: 'o' },
   'validation-split': { type: 'string' },
   limit: { type: 'string' },
+  scale: { type: 'string' },
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
   'checkpoint-every': { type: 'string' },
@@ -81,6 +86,8 @@ const TRAIN_OPTIONS = {
 
 const OPTIMIZERS = ['sgd', 'adam', 'rmsprop'] as const;
 type OptimizerName = (typeof OPTIMIZERS)[number];
+const SCALERS = ['standard', 'minmax'] as const;
+type ScalerName = (typeof SCALERS)[number];
 
 /** Everything that determines a run's result: stored in checkpoints and training.json. */
 export interface RunSettings {
@@ -98,6 +105,7 @@ export interface RunSettings {
   learningRate: number;
   seed: number;
   validationSplit?: number;
+  scale?: ScalerName;
   backend: string;
   threads?: number;
 }
@@ -116,6 +124,7 @@ interface Requested {
   learningRate?: number;
   seed?: number;
   validationSplit?: number;
+  scale?: ScalerName;
 }
 
 const EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -205,6 +214,13 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     const validationData: [Tensor, Tensor] | undefined = split === undefined && test ? [test.x, test.y] : undefined;
     const validation = split !== undefined ? 'validation split' : validationData ? test!.name : 'none';
     const batchesPerEpoch = Math.ceil(trainSamples / settings.batchSize);
+    // A resumed network already carries the scaler fitted when the run began.
+    if (settings.scale && !checkpoint) {
+      const rows = x.slice(0, trainSamples);
+      if (rows.rank !== 2) throw new UsageError(`--scale scales feature columns [n, features] but the samples of ${data.source} have shape [${rows.shape.slice(1).join(', ')}]`);
+      network.setPreprocessing((settings.scale === 'standard' ? new StandardScaler() : new MinMaxScaler()).fit(rows));
+      reporter.note(`scaling features (${settings.scale}) fitted on the ${trainSamples} training rows`);
+    }
 
     const optimizer: Optimizer = checkpoint?.optimizer ?? getOptimizer(settings.optimizer, settings.learningRate);
     let state: TrainingState | undefined = checkpoint ? resumable(checkpoint.file.state, batchesPerEpoch) : undefined;
@@ -346,6 +362,7 @@ function readRequested(values: Values, model: string | undefined): Requested {
     learningRate: numberOption(values, 'lr', (v) => v > 0, 'a positive number'),
     seed: integerOption(values, 'seed', 0),
     validationSplit: numberOption(values, 'validation-split', (v) => v > 0 && v < 1, 'a number between 0 and 1'),
+    scale: choiceOption(values, 'scale', SCALERS),
   };
 }
 
@@ -441,6 +458,7 @@ function freshSettings(r: Requested, runtime: { backend: string; threads?: numbe
     learningRate: r.learningRate ?? (optimizer === defaults?.optimizer ? defaults.learningRate : undefined) ?? getOptimizer(optimizer).learningRate,
     seed,
     validationSplit: r.validationSplit,
+    scale: r.scale,
     backend: runtime.backend,
     threads: runtime.threads,
   };
@@ -477,6 +495,7 @@ function mergeResumed(saved: RunSettings, r: Requested, runtime: { backend: stri
   check('--lr', r.learningRate, saved.learningRate);
   check('--seed', r.seed, saved.seed);
   check('--validation-split', r.validationSplit, saved.validationSplit);
+  check('--scale', r.scale, saved.scale);
   if (conflicts.length > 0) throw new UsageError(`--resume: these options differ from the interrupted run: ${conflicts.join('; ')}`);
   if (runtime.backend !== saved.backend || runtime.threads !== saved.threads) {
     reporter.note(`resuming on ${describeBackend(runtime.backend, runtime.threads)}; the run started on ${describeBackend(saved.backend, saved.threads)}: ` +
@@ -539,6 +558,7 @@ function describeSettings(
     ['training samples', String(trainSamples) + (s.limit !== undefined ? ` (--limit ${s.limit})` : '')],
     ['validation', validation + (s.validationSplit !== undefined ? ` (${s.validationSplit})` : '')],
     ['final metrics on', evaluatedOn],
+    ['feature scaling', s.scale === undefined ? 'none' : `${s.scale}, fitted on the training rows`],
     ['epochs', String(s.epochs)],
     ['batch size', String(s.batchSize)],
     ['optimizer', `${s.optimizer}, learning rate ${optimizer.learningRate}${extra ? `, ${extra}` : ''}`],
