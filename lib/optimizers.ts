@@ -32,10 +32,16 @@ export interface OptimizerConfig {
   [hyperParameter: string]: unknown;
 }
 
-/** For each parameter: its step count and state arrays (empty before its first step). */
+/** For each parameter: its step count and state arrays (empty before its first step); and the optimizer's own step count. */
 export interface OptimizerState {
   steps: number[];
   slots: Float32Array[][];
+  /**
+   * Optimizer steps taken (batches), what a learning-rate schedule is
+   * evaluated at; saved so a resumed run continues its schedule. State saved
+   * without it restores the largest per-parameter step count.
+   */
+  iterations?: number;
 }
 
 /**
@@ -191,11 +197,17 @@ abstract class SlottedOptimizer implements Optimizer {
   }
 
   getState(parameters: Parameter[]): OptimizerState {
-    return this.slots.export(parameters);
+    return { ...this.slots.export(parameters), iterations: this.iterations };
   }
 
   setState(parameters: Parameter[], state: OptimizerState): void {
+    const iterations = state.iterations ?? Math.max(0, ...state.steps);
+    if (!Number.isSafeInteger(iterations) || iterations < 0) {
+      throw new OptionError(`${this.owner} state: the step count must be a non-negative integer but is ${describe(state.iterations)}`);
+    }
     this.slots.import(parameters, state);
+    this.iterations = iterations;
+    if (this.schedule) this.learningRate = scheduledRate(this.schedule, this.iterations, this.owner);
   }
 }
 

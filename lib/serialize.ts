@@ -155,7 +155,8 @@ interface ModelFile {
   layers: LayerConfig[];
   /** `tensors`: the parameters in network.parameters() order; `states`: the layers' state tensors (running statistics). */
   weights: { file: string; floats: number; sha256: string; tensors: TensorEntry[]; states: TensorEntry[] };
-  optimizer: null | { config: OptimizerConfig; steps: number[]; slots: TensorEntry[][] };
+  /** `iterations`: the optimizer's own step count (absent in files from before it was saved). */
+  optimizer: null | { config: OptimizerConfig; steps: number[]; iterations?: number; slots: TensorEntry[][] };
   /** Class names, target name and CSV encoding, when the network has them. */
   data?: ModelDataInfo;
   /** SHA-256 of this manifest's JSON without this field: edits to layers, offsets or state are caught. */
@@ -227,6 +228,7 @@ function serializeNetwork(network: Network, optimizerToSave: Optimizer | undefin
     optimizer = {
       config: optimizerToSave.getConfig(),
       steps: state.steps,
+      ...(state.iterations === undefined ? {} : { iterations: state.iterations }),
       slots: state.slots.map((arrays, i) => arrays.map((a, k) => add(`${i}:${params[i].name}:slot${k}`, params[i].value.shape, a))),
     };
   }
@@ -419,6 +421,9 @@ function buildModel(model: ModelFile, modelPath: string, bytes: Buffer, weightsP
     const o = model.optimizer;
     if (!o.config || !Array.isArray(o.steps) || !Array.isArray(o.slots) || o.slots.length !== params.length) fail('the optimizer state is malformed');
     if (!o.steps.every((n) => Number.isSafeInteger(n) && n >= 0)) fail(`optimizer step counts must be non-negative integers but are ${describe(o.steps)}`);
+    if (o.iterations !== undefined && !(Number.isSafeInteger(o.iterations) && o.iterations >= 0)) {
+      fail(`the optimizer's step count must be a non-negative integer but is ${describe(o.iterations)}`);
+    }
     try {
       optimizer = getOptimizer(o.config as never);
     } catch (err) {
@@ -429,7 +434,7 @@ function buildModel(model: ModelFile, modelPath: string, bytes: Buffer, weightsP
       return entries.map((e, k) => read(e, params[i].value.shape, `optimizer slot ${k} of parameter ${i}`).slice());
     });
     try {
-      optimizer!.setState(params, { steps: o.steps, slots });
+      optimizer!.setState(params, { steps: o.steps, slots, ...(o.iterations === undefined ? {} : { iterations: o.iterations }) });
     } catch (err) {
       fail(`optimizer: ${(err as Error).message}`);
     }

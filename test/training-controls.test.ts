@@ -2,7 +2,8 @@
 
 import { expect } from 'chai';
 import {
-  Dense, LearningRateScheduler, Network, OptionError, ReduceLROnPlateau, Activation, exponentialDecay, tensor,
+  Dense, LearningRateScheduler, Network, OptionError, ReduceLROnPlateau, Activation, exponentialDecay, networkFromBuffer, SGD, stepDecay, tensor,
+  type Optimizer, type TrainingState,
 } from '../lib/index.js';
 import { randomTensor } from './helpers.js';
 
@@ -32,6 +33,33 @@ describe('training controls in fit', () => {
     // Three batches an epoch: the rate logged is the one the epoch's last step used (steps 2 and 5).
     expect(history.learningRate![0]).to.be.closeTo(0.1 * 0.5 ** (2 / 3), 1e-9);
     expect(history.learningRate![1]).to.be.closeTo(0.1 * 0.5 ** (5 / 3), 1e-9);
+  });
+
+  it('a resumed fit continues its schedule where it stopped: the same rates and weights as an uninterrupted run (the step count is saved)', async () => {
+    const schedule = () => stepDecay({ initialLearningRate: 0.2, stepSize: 2, factor: 0.5 });
+    const rates = (into: number[]) => ({ onBatchEnd: (_b: number, _l: unknown, context: { optimizer?: Optimizer }) => { into.push(context.optimizer!.learningRate); } });
+    const whole: number[] = [];
+    const reference = classifier();
+    await reference.fit(x, labels, { epochs: 3, batchSize: 8, optimizer: 'sgd', learningRate: schedule(), callbacks: [rates(whole)] });
+
+    const first: number[] = [];
+    const controller = new AbortController();
+    const net = classifier();
+    const optimizer = new SGD({ learningRate: schedule() });
+    const stopped = await net.fit(x, labels, {
+      epochs: 3, batchSize: 8, optimizer, signal: controller.signal,
+      callbacks: [rates(first), { onBatchEnd: (batch) => { if (batch === 2) controller.abort(); } }],
+    });
+    const state: TrainingState = stopped.interrupted!;
+    expect(state).to.include({ epoch: 1, batch: 2 });
+    // Through a model file, as the CLI's checkpoint does: a new optimizer object from the saved config and state.
+    const restored = networkFromBuffer(net.toBuffer({ optimizer }));
+    expect(restored.optimizer!.getState(restored.network.parameters()).iterations).to.equal(2);
+    const second: number[] = [];
+    await restored.network.fit(x, labels, { epochs: 3, batchSize: 8, optimizer: restored.optimizer!, resume: state, callbacks: [rates(second)] });
+    expect([...first, ...second]).to.deep.equal(whole);
+    expect(whole.slice(0, 5)).to.deep.equal([0.2, 0.2, 0.1, 0.1, 0.05]);
+    expect(restored.network.getWeights()).to.deep.equal(reference.getWeights());
   });
 
   it('ReduceLROnPlateau cuts the rate once the monitored loss stalls', async () => {
