@@ -30,6 +30,9 @@ export { MaxPool2D, AvgPool2D, type Pool2DOptions } from './layers/pooling.js';
 export { Dropout } from './layers/dropout.js';
 export { BatchNormalization, type BatchNormalizationOptions } from './layers/batchnorm.js';
 export { Flatten, FlattenLayer, type FlattenOptions } from './layers/flatten.js';
+export { GlobalAveragePooling2D, GlobalMaxPooling2D, type GlobalPooling2DOptions } from './layers/global-pooling.js';
+export { Reshape, type ReshapeOptions } from './layers/reshape.js';
+export { RandomFlip, RandomTranslation, type FlipMode, type RandomFlipOptions, type RandomTranslationOptions } from './layers/augmentation.js';
 export {
   mse, msePrime, binaryCrossEntropy, categoricalCrossEntropy, sparseCategoricalCrossEntropy, getLoss,
   type Loss, type LossName, type CallableLoss,
@@ -60,6 +63,7 @@ export { trainTestSplit, type SplitOptions, type Split } from './splits.js';
 export { METRIC_NAMES, type MetricName, type MetricValues } from './metrics.js';
 export type {
   LayerSpec, DenseSpec, ActivationSpec, Conv2DSpec, MaxPool2DSpec, AvgPool2DSpec, DropoutSpec, FlattenSpec, NormalizationSpec, BatchNormalizationSpec,
+  GlobalAveragePooling2DSpec, GlobalMaxPooling2DSpec, ReshapeSpec, RandomFlipSpec, RandomTranslationSpec,
 } from './layer-spec.js';
 export { createPredictor, type Predictor, type PredictorOptions } from './predictor.js';
 export { PRESETS, getPreset, presetNames, type Preset } from './presets.js';

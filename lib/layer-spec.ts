@@ -8,6 +8,9 @@ import type { Conv2DOptions } from './layers/conv2d.js';
 import type { DenseOptions } from './layers/dense.js';
 import type { Pool2DOptions } from './layers/pooling.js';
 import type { FlattenOptions } from './layers/flatten.js';
+import type { GlobalPooling2DOptions } from './layers/global-pooling.js';
+import type { ReshapeOptions } from './layers/reshape.js';
+import type { RandomFlipOptions, RandomTranslationOptions } from './layers/augmentation.js';
 import type { LayerConfig } from './layers/layer.js';
 import { checkOptions } from './options.js';
 
@@ -35,8 +38,20 @@ export interface NormalizationSpec extends CommonSpec { type: 'Normalization'; o
 /** A `BatchNormalization` layer in a NetworkSpec. */
 export interface BatchNormalizationSpec extends BatchNormalizationOptions, CommonSpec { type: 'BatchNormalization' }
 
+/** A `GlobalAveragePooling2D` layer in a NetworkSpec. */
+export interface GlobalAveragePooling2DSpec extends GlobalPooling2DOptions, CommonSpec { type: 'GlobalAveragePooling2D' }
+/** A `GlobalMaxPooling2D` layer in a NetworkSpec. */
+export interface GlobalMaxPooling2DSpec extends GlobalPooling2DOptions, CommonSpec { type: 'GlobalMaxPooling2D' }
+/** A `Reshape` layer in a NetworkSpec: each sample takes `targetShape` (one entry may be -1). */
+export interface ReshapeSpec extends ReshapeOptions, CommonSpec { type: 'Reshape'; targetShape: number[] }
+/** A `RandomFlip` layer in a NetworkSpec. */
+export interface RandomFlipSpec extends RandomFlipOptions, CommonSpec { type: 'RandomFlip' }
+/** A `RandomTranslation` layer in a NetworkSpec. */
+export interface RandomTranslationSpec extends RandomTranslationOptions, CommonSpec { type: 'RandomTranslation' }
+
 /** One layer of a NetworkSpec, discriminated by `type`. */
-export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec | NormalizationSpec | BatchNormalizationSpec;
+export type LayerSpec = DenseSpec | ActivationSpec | Conv2DSpec | MaxPool2DSpec | AvgPool2DSpec | DropoutSpec | FlattenSpec | NormalizationSpec | BatchNormalizationSpec |
+  GlobalAveragePooling2DSpec | GlobalMaxPooling2DSpec | ReshapeSpec | RandomFlipSpec | RandomTranslationSpec;
 
 type Keys<T> = { [K in keyof Required<T>]: true };
 const key = <T>(table: Keys<T>): readonly string[] => Object.keys(table);
@@ -59,6 +74,11 @@ const SPEC_KEYS: Readonly<Record<string, readonly string[]>> = {
   Flatten: key<FlattenSpec>({ type: true, inputShape: true, trainable: true }),
   Normalization: key<NormalizationSpec>({ type: true, offset: true, scale: true, trainable: true }),
   BatchNormalization: key<BatchNormalizationSpec>({ type: true, momentum: true, epsilon: true, features: true, trainable: true }),
+  GlobalAveragePooling2D: key<GlobalAveragePooling2DSpec>({ type: true, inputShape: true, trainable: true }),
+  GlobalMaxPooling2D: key<GlobalMaxPooling2DSpec>({ type: true, inputShape: true, trainable: true }),
+  Reshape: key<ReshapeSpec>({ type: true, targetShape: true, inputShape: true, trainable: true }),
+  RandomFlip: key<RandomFlipSpec>({ type: true, mode: true, seed: true, trainable: true }),
+  RandomTranslation: key<RandomTranslationSpec>({ type: true, height: true, width: true, fill: true, seed: true, trainable: true }),
 };
 
 /**

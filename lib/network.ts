@@ -515,7 +515,12 @@ export class Network {
     const resume = options.resume;
     if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs, batchSize);
     const shuffleRng = resume ? Rng.fromState(resume.shuffleRng) : trainingRng.fork();
-    const layerRngs = this.layers.map((_, i) => (resume ? Rng.fromState(resume.layerRngs[i]) : trainingRng.fork()));
+    // Every layer forks the training stream (so one layer's seed does not move the others'); a layer with its own seed starts from it.
+    const layerRngs = this.layers.map((layer, i) => {
+      const forked = trainingRng.fork();
+      if (resume) return Rng.fromState(resume.layerRngs[i]);
+      return layer.randomSeed === undefined ? forked : new Rng(layer.randomSeed);
+    });
     this.layers.forEach((layer, i) => layer.setRandomSource(layerRngs[i]));
     // The fused softmax + cross-entropy gradient skips the softmax layer's Jacobian.
     const last = this.layers[this.layers.length - 1];

@@ -31,6 +31,9 @@ import { BatchNormalization } from './layers/batchnorm.js';
 import { Dense } from './layers/dense.js';
 import { Dropout } from './layers/dropout.js';
 import { Flatten } from './layers/flatten.js';
+import { GlobalAveragePooling2D, GlobalMaxPooling2D } from './layers/global-pooling.js';
+import { Reshape } from './layers/reshape.js';
+import { RandomFlip, RandomTranslation } from './layers/augmentation.js';
 import type { Layer, LayerConfig } from './layers/layer.js';
 import { AvgPool2D, MaxPool2D } from './layers/pooling.js';
 import { readRegularFile, UnreadableFile, withDirectoryLock, writeFileAtomically } from './atomic-file.js';
@@ -65,6 +68,11 @@ const LAYER_TYPES: Record<string, (c: LayerConfig) => Layer> = {
   Flatten: ({ type: _t, ...options }) => new Flatten(options),
   Normalization: ({ offset, scale }) => new Normalization({ offset: offset as number[], scale: scale as number[] }),
   BatchNormalization: ({ type: _t, ...options }) => new BatchNormalization(options),
+  GlobalAveragePooling2D: ({ type: _t, ...options }) => new GlobalAveragePooling2D(options as never),
+  GlobalMaxPooling2D: ({ type: _t, ...options }) => new GlobalMaxPooling2D(options as never),
+  Reshape: ({ type: _t, targetShape, ...options }) => new Reshape(targetShape as number[], options),
+  RandomFlip: ({ type: _t, ...options }) => new RandomFlip(options),
+  RandomTranslation: ({ type: _t, ...options }) => new RandomTranslation(options as never),
 };
 
 /** A network described as data: what `layerwise train` reads from a spec file. */

@@ -213,6 +213,40 @@ export const SPECS: Spec[] = [
     js: ([dy, dx, g]) => jsBackend.avgPool2dBackward(dy as Float32Array, dx as Float32Array, unpackPool(g as Int32Array)),
   },
   {
+    fn: 'globalAvgPoolForward', kinds: ['buffer', 'out', 'size', 'size', 'size'],
+    valid: (f) => {
+      const n = f.int(0, 4), pixels = f.int(0, 20), c = f.int(0, 9);
+      return [f.floats(n * pixels * c), f.floats(n * c), n, pixels, c];
+    },
+    js: (a) => jsBackend.globalAvgPoolForward(...(a as Parameters<NativeBinding['globalAvgPoolForward']>)),
+  },
+  {
+    fn: 'globalAvgPoolBackward', kinds: ['buffer', 'out', 'size', 'size', 'size'],
+    valid: (f) => {
+      const n = f.int(0, 4), pixels = f.int(0, 20), c = f.int(0, 9);
+      return [f.floats(n * c), f.floats(n * pixels * c), n, pixels, c];
+    },
+    js: (a) => jsBackend.globalAvgPoolBackward(...(a as Parameters<NativeBinding['globalAvgPoolBackward']>)),
+  },
+  {
+    fn: 'globalMaxPoolForward', kinds: ['buffer', 'out', 'ints', 'size', 'size', 'size'],
+    valid: (f) => {
+      const n = f.int(0, 4), pixels = f.int(0, 20), c = f.int(0, 9);
+      return [f.floats(n * pixels * c), f.floats(n * c), new Int32Array(n * c), n, pixels, c];
+    },
+    js: (a) => jsBackend.globalMaxPoolForward(...(a as Parameters<NativeBinding['globalMaxPoolForward']>)),
+  },
+  {
+    fn: 'globalMaxPoolBackward', kinds: ['buffer', 'ints', 'out', 'size', 'size', 'size'],
+    valid: (f) => {
+      const n = f.int(0, 4), pixels = f.int(0, 20), c = f.int(0, 9);
+      // argmax from the caller is untrusted: pixels outside [0, pixels) must be skipped.
+      const argmax = Int32Array.from({ length: n * c }, () => f.int(-3, pixels + 3));
+      return [f.floats(n * c), argmax, f.floats(n * pixels * c), n, pixels, c];
+    },
+    js: (a) => jsBackend.globalMaxPoolBackward(...(a as Parameters<NativeBinding['globalMaxPoolBackward']>)),
+  },
+  {
     fn: 'sgdMomentumStep', kinds: ['out', 'buffer', 'out', 'scalar', 'scalar', 'flag'],
     valid: (f) => {
       const n = len(f);

@@ -321,6 +321,8 @@ describe('fuzzing the raw binding [native]', function () {
       ['conv 65536^2 input (2^32)', () => binding.conv2dForward(F(16), F(16), F(16), Int32Array.of(1, 65536, 65536, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1), false)],
       ['pool image 2^32', () => binding.maxPool2dForward(F(16), F(16), new Int32Array(16), Int32Array.of(1, 65536, 65536, 1, 2, 2, 2, 2, 0, 0, 1, 1))],
       ['pool output 2^93', () => binding.avgPool2dBackward(F(16), F(16), Int32Array.of(max, 1, 1, 1, 1, 1, 1, 1, 0, 0, max, max))],
+      ['global pool 2^93', () => binding.globalMaxPoolForward(F(16), F(16), new Int32Array(16), max, max, max)],
+      ['global pool input 2^32', () => binding.globalAvgPoolBackward(F(16), F(16), 1, 65536, 65536)],
     ];
     for (const [label, run] of cases) {
       totals.calls++;

@@ -88,6 +88,8 @@ export interface GradientCheckOptions {
   avoidZero?: number;
   /** Run forward in training mode (BatchNormalization's batch statistics). */
   training?: boolean;
+  /** Called before every forward pass: a random layer resets its generator here so each pass draws the same transform. */
+  beforeForward?: () => void;
 }
 
 /**
@@ -96,17 +98,22 @@ export interface GradientCheckOptions {
  * every parameter's grad; each is compared to (E(v+ε) − E(v−ε)) / 2ε.
  */
 export function checkLayerGradients(layer: Layer, input: Tensor, options: GradientCheckOptions = {}): void {
-  const { seed = 7, eps = 1e-2, rtol = 2e-2, atol = 2e-3, avoidZero = 0, training = false } = options;
+  const { seed = 7, eps = 1e-2, rtol = 2e-2, atol = 2e-3, avoidZero = 0, training = false, beforeForward = () => undefined } = options;
   const x = input.clone();
   if (avoidZero > 0) {
     for (let i = 0; i < x.size; i++) {
       if (Math.abs(x.data[i]) < avoidZero) x.data[i] = x.data[i] < 0 ? -avoidZero - Math.abs(x.data[i]) : avoidZero + x.data[i];
     }
   }
+  beforeForward();
   const y = layer.forward(x, training);
   const r = randomTensor([...y.shape], seed + 1);
-  const energy = (): number => dot(layer.forward(x, training).data, r.data);
+  const energy = (): number => {
+    beforeForward();
+    return dot(layer.forward(x, training).data, r.data);
+  };
 
+  beforeForward();
   layer.forward(x, training);
   const dx = layer.backward(r);
   const analytic = [{ name: 'input', values: x.data, grad: dx.data.slice() }];
@@ -125,6 +132,24 @@ export function checkLayerGradients(layer: Layer, input: Tensor, options: Gradie
     }
     expectClose(grad, numeric, { rtol, atol, what: `∂E/∂${name}` });
   }
+}
+
+/**
+ * Runs a layer's forward and backward pass on the js and the native backend
+ * (a fresh layer from `make` on each, so generators and workspaces start
+ * alike) and asserts that outputs and input gradients agree.
+ */
+export function expectSameOnBackends(make: () => Layer, input: Tensor, { training = false, tol = 1e-6 } = {}): void {
+  const run = (name: BackendName) => withBackend(name, () => {
+    const layer = make();
+    const y = layer.forward(input, training).clone();
+    const dx = layer.backward(randomTensor([...y.shape], 99)).clone();
+    return { y, dx };
+  });
+  const js = run('js'), native = run('native');
+  expect(native.y.shape, 'output shape').to.deep.equal(js.y.shape);
+  expectClose(native.y.data, js.y.data, { rtol: tol, atol: tol, what: 'output' });
+  expectClose(native.dx.data, js.dx.data, { rtol: tol, atol: tol, what: 'input gradient' });
 }
 
 /**

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import {
   Activation, AvgPool2D, BatchNormalization, Conv2D, Normalization, Dense, Dropout, Flatten, MaxPool2D, ModelFileError, Network, OptionError, Tensor, saveOnnx,
+  GlobalAveragePooling2D, GlobalMaxPooling2D, RandomFlip, RandomTranslation, Reshape,
 } from '../lib/index.js';
 import { Scale } from './fixtures/scale-layer.js';
 import { main } from '../lib/cli/main.js';
@@ -103,6 +104,34 @@ const CASES: Case[] = [
       .add(new Normalization({ offset: [0.5, -1, 2, 0], scale: [2, 0.5, 1, 3] })).add(new Dense(4, 2)).add(new Activation('softmax')),
   },
   {
+    name: 'GlobalAveragePooling2D after Conv2D; RandomFlip and RandomTranslation dropped',
+    sample: [7, 6, 2],
+    classes: 3,
+    build: () => new Network({ seed: 7 })
+      .add(new Conv2D({ filters: 4, kernelSize: 3, inputShape: [7, 6, 2], activation: 'tanh' }))
+      .add(new RandomFlip({ seed: 1 })).add(new RandomTranslation({ height: 0.3, width: 0.2, seed: 2 }))
+      .add(new Conv2D({ filters: 5, kernelSize: 2, padding: 'same' })).add(new GlobalAveragePooling2D())
+      .add(new Dense(5, 3)).add(new Activation('softmax')),
+  },
+  {
+    name: 'Reshape from flat input to an image, GlobalMaxPooling2D, Reshape and flatten again',
+    sample: [72],
+    classes: 3,
+    build: () => new Network({ seed: 8 })
+      .add(new Reshape([6, 6, 2], { inputShape: [72] })).add(new RandomFlip({ mode: 'vertical' }))
+      .add(new Conv2D({ filters: 4, kernelSize: 3, activation: 'relu' })).add(new GlobalMaxPooling2D())
+      .add(new Dense(4, 6, { activation: 'tanh' })).add(new Reshape([3, -1])).add(new Reshape([-1]))
+      .add(new Dense(6, 3)).add(new Activation('softmax')),
+  },
+  {
+    name: 'GlobalMaxPooling2D straight on the input, GlobalAveragePooling2D after an image Reshape',
+    sample: [4, 4, 3],
+    classes: 2,
+    build: () => new Network({ seed: 9 })
+      .add(new GlobalMaxPooling2D({ inputShape: [4, 4, 3] })).add(new Dense(3, 8, { activation: 'relu' }))
+      .add(new Reshape([2, 2, 2])).add(new GlobalAveragePooling2D()).add(new Dense(2, 2)).add(new Activation('softmax')),
+  },
+  {
     name: 'AvgPool2D valid and a Conv2D as the last image layer before Flatten',
     sample: [6, 6, 3],
     classes: 2,
@@ -132,11 +161,16 @@ describe('ONNX', function () {
       expect(Number(model.opsetImport[0].version)).to.be.at.least(13);
       expect(model.graph!.input![0].type!.tensorType!.shape!.dim![0].dimParam, 'dynamic batch').to.equal('N');
       expect(model.graph!.node!.map((n) => n.opType)).to.not.include('Dropout');
+      expect(model.graph!.node!.map((n) => n.name).filter((n) => /Random/.test(n ?? '')), 'augmentation layers are dropped').to.deep.equal([]);
       for (const n of model.graph!.node!) expect(n.name).to.match(/^(\d+_[A-Za-z0-9]+|output)(\/[a-z_A-Z]+)?$/);
 
       expectClose(await runOrt(bytes, x), expected, 1e-5, 'onnxruntime vs layerwise');
       expectClose(await runOrt(bytes, x.slice(0, 1)), expected.slice(0, 1), 1e-5, 'onnxruntime, batch of one');
-      expectClose(Network.fromOnnx(bytes).predict(x), expected, 1e-6, 'fromOnnx(toOnnx(net)) vs net');
+      const imported = Network.fromOnnx(bytes);
+      expectClose(imported.predict(x), expected, 1e-6, 'fromOnnx(toOnnx(net)) vs net');
+      // Global pooling and Reshape come back as the same layer types.
+      const kinds = (n: Network) => n.layers.map((l) => l.constructor.name).filter((t) => /^(Global|Reshape)/.test(t));
+      expect(kinds(imported), 'imported layer types').to.include.members(kinds(net));
     });
   }
 

@@ -101,6 +101,21 @@ export interface Backend {
   /** dx = 0, then each dy spread evenly over its window's in-bounds taps. */
   avgPool2dBackward(dy: Float32Array, dx: Float32Array, g: PoolGeometry): void;
 
+  /**
+   * Global pooling over channels-last images x [n, pixels, c] (pixels = h·w)
+   * to y [n, c]: y = the mean of each channel over the pixels (0 when pixels = 0).
+   */
+  globalAvgPoolForward(x: Float32Array, y: Float32Array, n: number, pixels: number, c: number): void;
+  /** dx [n, pixels, c] = dy [n, c] / pixels at every pixel (overwrites dx). */
+  globalAvgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, pixels: number, c: number): void;
+  /**
+   * y [n, c] = the maximum of each channel over the pixels of x [n, pixels, c];
+   * argmax [n, c] gets the winning pixel (the first on ties, NaN wins; −1 and y = 0 when pixels = 0).
+   */
+  globalMaxPoolForward(x: Float32Array, y: Float32Array, argmax: Int32Array, n: number, pixels: number, c: number): void;
+  /** dx = 0, then dy [n, c] written at each channel's argmax pixel (entries outside [0, pixels) are skipped). */
+  globalMaxPoolBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, n: number, pixels: number, c: number): void;
+
   /** PyTorch SGD with momentum: v ← μv + g; p ← p − lr·(nesterov ? g + μv : v). */
   sgdMomentumStep(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
   /** Adam: m, v moments; p ← p − stepSize·m/(√(v/bias2) + eps), stepSize = lr/(1−β1ᵗ), bias2 = 1−β2ᵗ. */

@@ -205,6 +205,52 @@ export const jsBackend: Backend = {
     });
   },
 
+  globalAvgPoolForward(x, y, n, pixels, c) {
+    const scale = 1 / pixels;
+    const sum = new Float64Array(c);
+    for (let b = 0; b < n; b++) {
+      sum.fill(0);
+      for (let p = 0, at = b * pixels * c; p < pixels; p++) for (let ch = 0; ch < c; ch++) sum[ch] += x[at++];
+      for (let ch = 0; ch < c; ch++) y[b * c + ch] = pixels === 0 ? 0 : sum[ch] * scale;
+    }
+  },
+
+  globalAvgPoolBackward(dy, dx, n, pixels, c) {
+    // dy·scale rounded once to float, as the native kernel's float product is.
+    const scale = Math.fround(1 / pixels);
+    for (let b = 0; b < n; b++) {
+      for (let p = 0, at = b * pixels * c; p < pixels; p++) for (let ch = 0; ch < c; ch++) dx[at++] = dy[b * c + ch] * scale;
+    }
+  },
+
+  globalMaxPoolForward(x, y, argmax, n, pixels, c) {
+    for (let b = 0; b < n; b++) {
+      for (let ch = 0; ch < c; ch++) {
+        let best = 0, at = -1;
+        for (let p = 0; p < pixels; p++) {
+          const v = x[(b * pixels + p) * c + ch];
+          // NaN wins so it propagates, as in the native kernel.
+          if (at < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+            best = v;
+            at = p;
+          }
+        }
+        y[b * c + ch] = best;
+        argmax[b * c + ch] = at;
+      }
+    }
+  },
+
+  globalMaxPoolBackward(dy, argmax, dx, n, pixels, c) {
+    dx.fill(0, 0, n * pixels * c);
+    for (let b = 0; b < n; b++) {
+      for (let ch = 0; ch < c; ch++) {
+        const p = argmax[b * c + ch];
+        if (p >= 0 && p < pixels) dx[(b * pixels + p) * c + ch] = dy[b * c + ch];
+      }
+    }
+  },
+
   sgdMomentumStep(param, grad, velocity, lr, momentum, nesterov) {
     for (let i = 0; i < param.length; i++) {
       const v = Math.fround(momentum * velocity[i] + grad[i]);

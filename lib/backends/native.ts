@@ -22,6 +22,10 @@ export interface NativeBinding {
   maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: Int32Array): void;
   avgPool2dForward(x: Float32Array, y: Float32Array, g: Int32Array): void;
   avgPool2dBackward(dy: Float32Array, dx: Float32Array, g: Int32Array): void;
+  globalAvgPoolForward(x: Float32Array, y: Float32Array, n: number, pixels: number, c: number): void;
+  globalAvgPoolBackward(dy: Float32Array, dx: Float32Array, n: number, pixels: number, c: number): void;
+  globalMaxPoolForward(x: Float32Array, y: Float32Array, argmax: Int32Array, n: number, pixels: number, c: number): void;
+  globalMaxPoolBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, n: number, pixels: number, c: number): void;
   sgdMomentumStep(param: Float32Array, grad: Float32Array, velocity: Float32Array, lr: number, momentum: number, nesterov: boolean): void;
   adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
     stepSize: number, beta1: number, beta2: number, bias2: number, eps: number): void;
@@ -90,6 +94,10 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     maxPool2dBackward: (dy, argmax, dx, g) => binding.maxPool2dBackward(dy, argmax, dx, packPoolGeometry(g)),
     avgPool2dForward: (x, y, g) => binding.avgPool2dForward(x, y, packPoolGeometry(g)),
     avgPool2dBackward: (dy, dx, g) => binding.avgPool2dBackward(dy, dx, packPoolGeometry(g)),
+    globalAvgPoolForward: (x, y, n, pixels, c) => binding.globalAvgPoolForward(x, y, n, pixels, c),
+    globalAvgPoolBackward: (dy, dx, n, pixels, c) => binding.globalAvgPoolBackward(dy, dx, n, pixels, c),
+    globalMaxPoolForward: (x, y, argmax, n, pixels, c) => binding.globalMaxPoolForward(x, y, argmax, n, pixels, c),
+    globalMaxPoolBackward: (dy, argmax, dx, n, pixels, c) => binding.globalMaxPoolBackward(dy, argmax, dx, n, pixels, c),
     sgdMomentumStep: (p, g, v, lr, momentum, nesterov) => binding.sgdMomentumStep(p, g, v, lr, momentum, nesterov),
     adamStep: (p, g, m, v, stepSize, b1, b2, bias2, eps) => binding.adamStep(p, g, m, v, stepSize, b1, b2, bias2, eps),
     rmspropStep: (p, g, sq, lr, rho, eps) => binding.rmspropStep(p, g, sq, lr, rho, eps),

@@ -133,6 +133,15 @@ export abstract class Layer {
   setRandomSource(_rng: Rng): void {}
 
   /**
+   * A seed the layer was given for its own random stream (augmentation
+   * layers' `seed` option): fit then starts the generator it hands to
+   * setRandomSource from this seed instead of forking the network's.
+   */
+  get randomSeed(): number | undefined {
+    return undefined;
+  }
+
+  /**
    * X → Y. The layer keeps what its backward pass needs. `training` is per
    * call (fit passes true; predict and evaluate leave it false), so layers that
    * act only in training (Dropout, BatchNorm's batch statistics) never depend

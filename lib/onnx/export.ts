@@ -6,7 +6,11 @@
 // before the first of a run of them and one back before anything that needs
 // channels-last again (Flatten, Dense, the graph output): Flatten therefore
 // keeps layerwise's element order and the following Dense weights need no
-// reordering. Dropout is an identity at inference and is left out. Each node
+// reordering. Dropout and the augmentation layers (RandomFlip,
+// RandomTranslation) are identities at inference and are left out. Global
+// pooling runs as GlobalAveragePool / GlobalMaxPool on NCHW followed by a
+// Flatten to [N, C]; Reshape reshapes layerwise's layout (0 keeps the dynamic
+// batch), so it keeps layerwise's element order. Each node
 // is named after its layer (`3_Conv2D`, `3_Conv2D/relu`).
 //
 // Layer types are exported by the entries of EXPORTERS; a type without one
@@ -90,6 +94,15 @@ class GraphBuilder {
     if (!this.channelsFirst) return;
     this.node('Transpose', `${layerName}/to_nhwc`, [this.current], [ints('perm', NHWC)]);
     this.channelsFirst = false;
+  }
+
+  /** GlobalAveragePool / GlobalMaxPool on NCHW give [N, C, 1, 1]; a Flatten makes it layerwise's [N, C]. */
+  globalPool(opType: 'GlobalAveragePool' | 'GlobalMaxPool', layerName: string): void {
+    this.toChannelsFirst(layerName);
+    this.node(opType, layerName, [this.current]);
+    this.node('Flatten', `${layerName}/flatten`, [this.current], [int('axis', 1)]);
+    this.channelsFirst = false;
+    this.rank = 2;
   }
 
   activation(kind: ActivationName | 'custom', alpha: number, name: string): void {
@@ -182,6 +195,22 @@ const EXPORTERS: Record<string, Exporter> = {
   Dropout() {
     // An identity at inference.
   },
+  // Augmentations act only in training: identities at inference, as Dropout.
+  RandomFlip() {},
+  RandomTranslation() {},
+  GlobalAveragePooling2D(_layer, _config, name, g) {
+    g.globalPool('GlobalAveragePool', name);
+  },
+  GlobalMaxPooling2D(_layer, _config, name, g) {
+    g.globalPool('GlobalMaxPool', name);
+  },
+  Reshape(_layer, config, name, g) {
+    // On layerwise's own layout, so the values keep their order; 0 keeps the (dynamic) batch.
+    g.toChannelsLast(name);
+    const target = config.targetShape as number[];
+    g.node('Reshape', name, [g.current, g.int64Constant(`${name}.shape`, [0, ...target])]);
+    g.rank = target.length + 1;
+  },
   BatchNormalization(layer, config, name, g) {
     // ONNX normalises axis 1: the channels of NCHW, or the features of [N, C].
     if (g.rank === 4) g.toChannelsFirst(name);
@@ -215,6 +244,8 @@ function inputShapeOf(network: Network, options: OnnxExportOptions): number[] {
   }
   for (const layer of network.layers) {
     const config = layer.getConfig();
+    const declared = layer.declaredInputShape;
+    if (declared && (declared.length === 1 || declared.length === 3)) return declared;
     if (config.type === 'Dense') return [(layer as Dense).inputSize];
     if (config.type === 'Normalization') return [(config.offset as number[]).length];
     if (config.type === 'Conv2D') {

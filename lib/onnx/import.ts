@@ -1,8 +1,9 @@
 // ONNX import: builds a layerwise network from an ONNX model in the operator
 // subset layerwise's layers express (Gemm, MatMul + Add, Conv, Relu, Tanh,
 // Sigmoid, LeakyRelu, Softmax, MaxPool, AveragePool, GlobalAveragePool,
-// BatchNormalization, Flatten, Reshape
-// to [batch, -1], Transpose, Identity and Dropout), including NCHW models
+// GlobalMaxPool, BatchNormalization, Flatten, Reshape (to [batch, -1], or of
+// channels-last data to any shape keeping the batch), Transpose, Identity and
+// Dropout), including NCHW models
 // exported by torch.onnx.export.
 //
 // The imported network takes layerwise's layout: [n, features], or images as
@@ -22,6 +23,8 @@ import { Activation } from '../layers/activation.js';
 import { Conv2D, outputAndPad } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
 import { Flatten } from '../layers/flatten.js';
+import { GlobalAveragePooling2D, GlobalMaxPooling2D } from '../layers/global-pooling.js';
+import { Reshape } from '../layers/reshape.js';
 import type { Layer } from '../layers/layer.js';
 import { AvgPool2D, MaxPool2D } from '../layers/pooling.js';
 import { Network } from '../network.js';
@@ -48,6 +51,13 @@ interface Value {
   perm: number[];
   /** After a Flatten of non-layerwise-ordered data: flatRow[k] is the ONNX row of layerwise's flat element k. */
   flatRow?: Int32Array;
+  /**
+   * After a global pool: the ONNX value is [N, C, 1, 1] (shape [C, 1, 1], perm
+   * NCHW) while the layerwise tensor is [n, c], the same values in the same
+   * order. A flatten then needs no layer; anything else first gets a
+   * Reshape to [1, 1, c] (unsqueeze).
+   */
+  squeezed?: boolean;
 }
 
 const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -152,7 +162,19 @@ class Importer {
       this.fail((err as Error).message, node);
     }
     this.lastAffine = layer instanceof Dense || layer instanceof Conv2D ? { layer, output: node.output![0], activated: false } : undefined;
-    this.value = { ...this.value, name: node.output![0], shape, flatRow: undefined };
+    this.value = { ...this.value, name: node.output![0], shape, flatRow: undefined, squeezed: undefined };
+  }
+
+  /** Gives a squeezed global-pool result back its 1×1 image dimensions: a Reshape layer to [1, 1, c]. */
+  private unsqueeze(node: onnx.INodeProto): void {
+    const [c] = this.value.shape;
+    try {
+      this.network.add(new Reshape([1, 1, c]));
+    } catch (err) {
+      this.fail((err as Error).message, node);
+    }
+    this.value = { ...this.value, squeezed: undefined };
+    this.lastAffine = undefined;
   }
 
   /** Passes the value through unchanged under the node's output name. */
@@ -169,6 +191,7 @@ class Importer {
       this.fail(`reads '${inputs[0]}' but the chain's current value is '${this.value.name}' (only single-chain graphs are imported)`, node);
     }
     if ((node.domain ?? '') !== '' && node.domain !== 'ai.onnx') this.fail(`operator domain '${node.domain}' is not supported`, node);
+    if (this.value.squeezed && !['Flatten', 'Reshape', 'Identity', 'Dropout'].includes(op)) this.unsqueeze(node);
     const rank = this.value.perm.length;
     const lwAxis = (onnxAxis: number): number => this.value.perm[onnxAxis < 0 ? onnxAxis + rank : onnxAxis];
     switch (op) {
@@ -213,8 +236,8 @@ class Importer {
         const t = target!.data as number[];
         const total = product(this.value.shape);
         const flattens = t.length === 2 && (t[0] === 0 || t[0] === -1) && (t[1] === -1 || t[1] === total);
-        if (!flattens) this.fail(`only a reshape to [batch, -1] (a flatten) is supported, not ${describe(t)}`, node);
-        this.flatten(node);
+        if (flattens) this.flatten(node);
+        else this.reshape(node, t);
         return;
       }
       case 'Gemm': {
@@ -279,19 +302,54 @@ class Importer {
       }
       case 'Conv': this.conv(node); return;
       case 'MaxPool': case 'AveragePool': this.pool(node, op); return;
-      case 'GlobalAveragePool': {
+      case 'GlobalAveragePool': case 'GlobalMaxPool': {
         this.requireNchw(node);
-        const [c, h, w] = this.value.shape;
-        this.add(new AvgPool2D({ poolSize: [h, w], strides: [h, w] }), node, [c, 1, 1]);
+        const [c] = this.value.shape;
+        this.add(op === 'GlobalAveragePool' ? new GlobalAveragePooling2D() : new GlobalMaxPooling2D(), node, [c, 1, 1]);
+        this.value.squeezed = true;
         return;
       }
       case 'BatchNormalization': this.batchNorm(node); return;
       default:
-        this.fail(`operator ${op} is not supported (supported: Gemm, MatMul, Add, Conv, Relu, Tanh, Sigmoid, LeakyRelu, Softmax, MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Flatten, Reshape, Transpose, Identity, Dropout, and Sub + Mul as a per-feature normalization)`, node);
+        this.fail(`operator ${op} is not supported (supported: Gemm, MatMul, Add, Conv, Relu, Tanh, Sigmoid, LeakyRelu, Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization, Flatten, Reshape, Transpose, Identity, Dropout, and Sub + Mul as a per-feature normalization)`, node);
     }
   }
 
+  /**
+   * A Reshape other than a flatten, as a layerwise Reshape: only of data in
+   * layerwise's own order (where ONNX's row-major reshape is layerwise's), with
+   * the batch kept (0, or -1 with every other size fixed).
+   */
+  private reshape(node: onnx.INodeProto, target: number[]): void {
+    const { shape, perm, squeezed, flatRow } = this.value;
+    if (!(squeezed || same(perm, identity(perm.length))) || flatRow) {
+      this.fail(`a reshape of NCHW data to ${describe(target)} is not supported (only a flatten to [batch, -1], or a reshape of channels-last data)`, node);
+    }
+    const [batch, ...sample] = target;
+    const keepsBatch = batch === 0 || (batch === -1 && !sample.includes(-1));
+    if (target.length < 2 || !keepsBatch) this.fail(`a reshape to ${describe(target)} must keep the batch dimension first (0)`, node);
+    // 0 copies the input's size at that position (ONNX's allowzero = 0).
+    const resolvedTarget = sample.map((d, i) => (d === 0 ? shape[i] ?? NaN : d));
+    if (!resolvedTarget.every((d) => d === -1 || (Number.isSafeInteger(d) && d > 0))) this.fail(`cannot reshape ${describe([-1, ...shape])} to ${describe(target)}`, node);
+    let layer: Reshape;
+    let out: number[];
+    try {
+      layer = new Reshape(resolvedTarget);
+      out = layer.build(squeezed ? [shape[0]] : shape);
+    } catch (err) {
+      return this.fail(`${(err as Error).message} (shapes do not chain)`, node);
+    }
+    this.add(layer, node, out);
+    this.value.perm = identity(out.length + 1);
+  }
+
   private flatten(node: onnx.INodeProto): void {
+    if (this.value.squeezed) {
+      // [N, C, 1, 1] flattened is layerwise's [n, c] already.
+      this.value = { name: node.output![0], shape: [this.value.shape[0]], perm: [0, 1] };
+      if (this.lastAffine) this.lastAffine.output = node.output![0];
+      return;
+    }
     const { shape, perm } = this.value;
     let flatRow: Int32Array | undefined;
     if (!same(perm, identity(perm.length))) {

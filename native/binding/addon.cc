@@ -20,6 +20,7 @@
 #include "../kernels/cpu.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/gemm.h"
+#include "../kernels/global_pool.h"
 #include "../kernels/optimizers.h"
 #include "../kernels/pool2d.h"
 #include "../kernels/threadpool.h"
@@ -442,6 +443,71 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Global pooling: sizes n, pixels (h·w), c; x and dx hold n·pixels·c floats,
+// y, dy and argmax n·c.
+struct GlobalPoolSizes {
+  int64_t n, pixels, c, input, output;
+};
+
+GlobalPoolSizes GlobalPoolSizesArg(const Napi::CallbackInfo& info, size_t first) {
+  Napi::Env env = info.Env();
+  const int64_t n = Size(info, first, "n"), pixels = Size(info, first + 1, "pixels"), c = Size(info, first + 2, "c");
+  return {n, pixels, c, Product(env, {n, pixels, c}), Product(env, {n, c})};
+}
+
+// globalAvgPoolForward(x, y, n, pixels, c) and globalAvgPoolBackward(dy, dx,
+// n, pixels, c): one buffer in, one out; the direction decides which of them
+// holds the images and which the [n, c] values.
+template <bool kBackward>
+Napi::Value GlobalAvgPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* in_name = kBackward ? "dy" : "x";
+  const char* out_name = kBackward ? "dx" : "y";
+  RequireCount(info, 5, kBackward ? "globalAvgPoolBackward" : "globalAvgPoolForward");
+  auto in = Floats(info, 0, in_name), out = Floats(info, 1, out_name);
+  const GlobalPoolSizes s = GlobalPoolSizesArg(info, 2);
+  RequireLength(env, in, kBackward ? s.output : s.input, in_name);
+  RequireLength(env, out, kBackward ? s.input : s.output, out_name);
+  RequireDisjoint(env, out, in, out_name, in_name);
+  if (kBackward) lw::global_avg_pool_backward(in.Data(), out.Data(), s.n, s.pixels, s.c);
+  else lw::global_avg_pool_forward(in.Data(), out.Data(), s.n, s.pixels, s.c);
+  return env.Undefined();
+}
+
+// globalMaxPoolForward(x, y, argmax, n, pixels, c)
+Napi::Value GlobalMaxPoolForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "globalMaxPoolForward");
+  auto x = Floats(info, 0, "x"), y = Floats(info, 1, "y");
+  auto argmax = Ints(info, 2, "argmax");
+  const GlobalPoolSizes s = GlobalPoolSizesArg(info, 3);
+  RequireLength(env, x, s.input, "x");
+  RequireLength(env, y, s.output, "y");
+  RequireLength(env, argmax, s.output, "argmax");
+  RequireDisjoint(env, y, x, "y", "x");
+  RequireDisjoint(env, argmax, x, "argmax", "x");
+  RequireDisjoint(env, argmax, y, "argmax", "y");
+  lw::global_max_pool_forward(x.Data(), y.Data(), argmax.Data(), s.n, s.pixels, s.c);
+  return env.Undefined();
+}
+
+// globalMaxPoolBackward(dy, argmax, dx, n, pixels, c)
+Napi::Value GlobalMaxPoolBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "globalMaxPoolBackward");
+  auto dy = Floats(info, 0, "dy");
+  auto argmax = Ints(info, 1, "argmax");
+  auto dx = Floats(info, 2, "dx");
+  const GlobalPoolSizes s = GlobalPoolSizesArg(info, 3);
+  RequireLength(env, dy, s.output, "dy");
+  RequireLength(env, argmax, s.output, "argmax");
+  RequireLength(env, dx, s.input, "dx");
+  RequireDisjoint(env, dx, dy, "dx", "dy");
+  RequireDisjoint(env, dx, argmax, "dx", "argmax");
+  lw::global_max_pool_backward(dy.Data(), argmax.Data(), dx.Data(), s.n, s.pixels, s.c);
+  return env.Undefined();
+}
+
 // Optimizer steps: every state buffer must match the parameter's length and
 // none may share memory with another.
 void RequireStepBuffers(Napi::Env env, std::initializer_list<std::pair<const Napi::Float32Array*, const char*>> bufs) {
@@ -558,6 +624,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"maxPool2dBackward", MaxPool2dBackward},
       {"avgPool2dForward", AvgPool2dForward},
       {"avgPool2dBackward", AvgPool2dBackward},
+      {"globalAvgPoolForward", GlobalAvgPool<false>},
+      {"globalAvgPoolBackward", GlobalAvgPool<true>},
+      {"globalMaxPoolForward", GlobalMaxPoolForward},
+      {"globalMaxPoolBackward", GlobalMaxPoolBackward},
       {"sgdMomentumStep", SgdMomentumStep},
       {"adamStep", AdamStep},
       {"rmspropStep", RmspropStep},

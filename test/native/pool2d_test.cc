@@ -13,24 +13,13 @@
 #include <random>
 #include <vector>
 
+#include "expect.h"
 #include "pool2d.h"
 #include "threadpool.h"
 
 using lw::PoolGeometry;
 
 namespace {
-
-int g_failures = 0;
-
-#define EXPECT(cond, ...)                                       \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                        \
-      std::fprintf(stderr, "\n");                               \
-      ++g_failures;                                             \
-    }                                                           \
-  } while (0)
 
 bool near(float a, float b, float tol = 1e-5f) {
   return std::fabs(a - b) <= tol * (1 + std::fabs(b));
