@@ -77,8 +77,8 @@ const SPEC_KEYS: Readonly<Record<string, readonly string[]>> = {
   GlobalAveragePooling2D: key<GlobalAveragePooling2DSpec>({ type: true, inputShape: true, trainable: true }),
   GlobalMaxPooling2D: key<GlobalMaxPooling2DSpec>({ type: true, inputShape: true, trainable: true }),
   Reshape: key<ReshapeSpec>({ type: true, targetShape: true, inputShape: true, trainable: true }),
-  RandomFlip: key<RandomFlipSpec>({ type: true, mode: true, seed: true, trainable: true }),
-  RandomTranslation: key<RandomTranslationSpec>({ type: true, height: true, width: true, fill: true, seed: true, trainable: true }),
+  RandomFlip: key<RandomFlipSpec>({ type: true, mode: true, seed: true, inputShape: true, trainable: true }),
+  RandomTranslation: key<RandomTranslationSpec>({ type: true, height: true, width: true, fill: true, seed: true, inputShape: true, trainable: true }),
 };
 
 /**

@@ -231,8 +231,10 @@ function inputSampleShape(network: Network): number[] {
   for (const layer of network.layers) {
     const config = layer.getConfig();
     if (config.type === 'Dense') return [config.inputSize as number];
-    if (config.type === 'Conv2D' && Array.isArray(config.inputShape)) return [...(config.inputShape as number[])];
+    // Conv2D, Flatten, Reshape, global pooling and augmentation layers may state it as inputShape.
+    const declared = layer.declaredInputShape;
+    if (declared) return declared;
     if (config.type === 'Conv2D' || config.type === 'Flatten') break;
   }
-  throw new OptionError('createPredictor: the network does not fix its input shape (give its first Conv2D an inputShape)');
+  throw new OptionError('createPredictor: the network does not fix its input shape (give its first layer an inputShape)');
 }

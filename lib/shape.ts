@@ -58,6 +58,14 @@ export function assertPositiveInteger(value: unknown, what: string): number {
   return value;
 }
 
+/** An image layer's `inputShape` option: `[h, w, channels]` of positive safe integers, copied. */
+export function assertImageShape(value: unknown, what: string): [number, number, number] {
+  if (!Array.isArray(value) || value.length !== 3 || !value.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new OptionError(`expected [h, w, channels] of positive integers for ${what} but got ${describe(value)}`);
+  }
+  return [value[0], value[1], value[2]];
+}
+
 export function assertFiniteNumber(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new OptionError(`expected a finite number for ${what} but got ${describe(value)}`);

@@ -241,6 +241,28 @@ describe('layerwise CLI', function () {
     return { dir, sha: modelSha(dir) };
   })());
 
+  it('trains a spec file with augmentation, global pooling and Reshape on images, then evaluates it', async () => {
+    const dir = tempDir();
+    const spec = path.join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify({
+      seed: 3,
+      layers: [
+        { type: 'RandomFlip', mode: 'horizontal', inputShape: [28, 28, 1] }, { type: 'RandomTranslation', height: 0.1, width: 0.1 },
+        { type: 'Conv2D', filters: 4, kernelSize: 3, strides: 2, activation: 'relu' }, { type: 'GlobalMaxPooling2D' },
+        { type: 'Reshape', targetShape: [2, 2] }, { type: 'Reshape', targetShape: [-1] },
+        { type: 'Dense', outputSize: 10 }, { type: 'Activation', kind: 'softmax' },
+      ],
+      loss: 'sparseCategoricalCrossEntropy',
+    }));
+    const out = path.join(dir, 'm');
+    const run = await cli(['train', spec, '--data', sample, '--limit', '200', '--epochs', '1', '--batch-size', '20', '--seed', '1', '--out', out]);
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(run.events.at(-1)).to.include({ event: 'done' });
+    const evaluation = await cli(['evaluate', out, '--data', sample, '--limit', '200', '--json']);
+    expect(evaluation.code, evaluation.stderr).to.equal(0);
+    expect(JSON.parse(evaluation.stdout)).to.include({ samples: 200 });
+  });
+
   it('a CSV model validates on a stratified shuffled split by default, and evaluate/predict default to its data and label column', async () => {
     const dir = tempDir();
     const rows = ['x1,x2,kind,x3'];

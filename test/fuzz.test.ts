@@ -359,7 +359,13 @@ describe('fuzzing the layers above the binding', function () {
   function randomLayer(f: Fuzz): Record<string, unknown> {
     const size = () => (f.chance(0.5) ? f.pick(HOSTILE_VALUES) : f.int(1, 6));
     const pair = () => (f.chance(0.3) ? [size(), size()] : size());
-    switch (f.int(0, 5)) {
+    const image = () => (f.chance(0.5) ? { inputShape: [size(), size(), size()] } : {});
+    switch (f.int(0, 8)) {
+      case 6: return { type: f.pick(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']), ...image() };
+      case 7: return { type: 'Reshape', targetShape: f.chance(0.2) ? size() : [size(), f.pick([-1, -2, 0, size()])], ...(f.chance(0.3) ? { inputShape: [size()] } : {}) };
+      case 8: return f.chance(0.5)
+        ? { type: 'RandomFlip', mode: f.pick(['horizontal', 'vertical', 'diagonal', 'constructor', 1]), seed: f.pick([1, -1, 1.5, 2 ** 53, '1']), ...image() }
+        : { type: 'RandomTranslation', height: f.pick([0.1, 0, 1, -0.5, NaN, '0.1']), width: f.pick([0.2, 2 ** 53]), fill: f.pick(['zeros', 'reflect']), ...image() };
       case 0: return { type: 'Dense', inputSize: size(), outputSize: size() };
       case 1: return { type: 'Conv2D', filters: size(), kernelSize: pair(), strides: f.chance(0.3) ? pair() : 1, inputShape: [size(), size(), size()] };
       case 2: return { type: f.pick(['MaxPool2D', 'AvgPool2D']), poolSize: pair(), strides: f.chance(0.3) ? pair() : undefined };

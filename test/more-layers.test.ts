@@ -204,6 +204,15 @@ forEachBackend('more layers', () => {
       .add(new Dense(3))
       .use('mse');
 
+    it('an augmentation layer first in a network fixes every shape with inputShape', () => {
+      const net = new Network().add(new RandomFlip({ inputShape: [4, 4, 1] })).add(new RandomTranslation({ height: 0.1, width: 0.1 }))
+        .add(new Conv2D({ filters: 2, kernelSize: 3 })).add(new GlobalAveragePooling2D());
+      expect(net.summary().layers.map((l) => l.outputShape)).to.deep.equal([[null, 4, 4, 1], [null, 4, 4, 1], [null, 2, 2, 2], [null, 2]]);
+      expect(net.layers[0].getConfig()).to.deep.equal({ type: 'RandomFlip', mode: 'horizontal_and_vertical', inputShape: [4, 4, 1] });
+      expect(() => new RandomTranslation({ height: 0.1, width: 0.1, inputShape: [4, 4] as never }))
+        .to.throw(OptionError, 'expected [h, w, channels] of positive integers for RandomTranslation inputShape but got');
+    });
+
     it('summary() lists each layer with its output shape', () => {
       const rows = build().summary().layers.map((l) => [l.type, l.outputShape, l.params]);
       expect(rows).to.deep.equal([

@@ -207,7 +207,7 @@ describe('ONNX', function () {
     }
   });
 
-  for (const [file, sample] of [['torch-mlp.onnx', [12]], ['torch-cnn.onnx', [1, 12, 12]], ['torch-cnn-bn.onnx', [1, 12, 12]]] as const) {
+  for (const [file, sample] of [['torch-mlp.onnx', [12]], ['torch-cnn.onnx', [1, 12, 12]], ['torch-cnn-bn.onnx', [1, 12, 12]], ['torch-gap.onnx', [2, 7, 6]]] as const) {
     it(`imports ${file} (exported by torch.onnx.export) and predicts what onnxruntime predicts, within 1e-5`, async () => {
       const bytes = readFileSync(path.join(fixtures, file));
       const x = inputs([5, ...sample], 1);
@@ -251,6 +251,22 @@ describe('ONNX', function () {
       }
       refuse(bytes.subarray(0, bytes.length - 100), /./);
       refuse(Buffer.from('not a model at all, just text'), /./);
+    });
+
+    it('a Reshape that does not keep the batch, or reshapes NCHW data other than by flattening, is refused', () => {
+      const bytes = CASES.find((c) => c.name.startsWith('Reshape'))!.build().toOnnx();
+      const m = onnx.ModelProto.decode(bytes);
+      const shape = m.graph!.initializer!.find((t) => t.name === '5_Reshape.shape')!;
+      shape.int64Data = [4, -1];
+      shape.dims = [2];
+      expect(() => Network.fromOnnx(onnx.ModelProto.encode(m).finish())).to.throw(ModelFileError, /node '5_Reshape' \(Reshape\): a reshape to \[4,-1\] must keep the batch dimension first/);
+      const torch = onnx.ModelProto.decode(readFileSync(path.join(fixtures, 'torch-cnn.onnx')));
+      const flatten = torch.graph!.node!.find((n) => n.opType === 'Flatten')!;
+      flatten.opType = 'Reshape';
+      flatten.attribute = [];
+      flatten.input!.push('odd_shape');
+      torch.graph!.initializer!.push({ name: 'odd_shape', dims: [3], dataType: onnx.TensorProto.DataType.INT64, int64Data: [0, 6, -1] });
+      expect(() => Network.fromOnnx(onnx.ModelProto.encode(torch).finish())).to.throw(ModelFileError, /node '\/Flatten' \(Reshape\): a reshape of NCHW data to \[0,6,-1\] is not supported/);
     });
 
     it('an unsupported op names its type and node', () => {

@@ -114,8 +114,8 @@ export function sampleShapeFor(network: Network): number[] | undefined {
   const first = network.layers[0]?.getConfig();
   if (!first) return undefined;
   if (first.type === 'Dense') return [first.inputSize as number];
-  if (first.type === 'Conv2D' && Array.isArray(first.inputShape)) return [...(first.inputShape as number[])];
-  return undefined;
+  // Conv2D, Flatten, Reshape, global pooling and augmentation layers may state it as inputShape.
+  return network.layers[0].declaredInputShape;
 }
 
 /** `x` reshaped to [n, ...the network's sample shape], or a UsageError saying why it cannot be. */

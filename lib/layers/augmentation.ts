@@ -22,7 +22,7 @@
 import { OptionError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { Rng } from '../random.js';
-import { describe, formatShape, sameShape } from '../shape.js';
+import { assertImageShape, describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { IndexWorkspace, Workspace } from '../workspace.js';
 import { Layer, type LayerConfig } from './layer.js';
@@ -37,6 +37,8 @@ export interface RandomFlipOptions {
   mode?: FlipMode;
   /** Seeds the layer's own generator (default: the network's stream). */
   seed?: number;
+  /** The shape of one image, [h, w, channels], for a first layer. */
+  inputShape?: [number, number, number];
 }
 
 /** Options of `RandomTranslation`. */
@@ -49,6 +51,8 @@ export interface RandomTranslationOptions {
   fill?: 'zeros';
   /** Seeds the layer's own generator (default: the network's stream). */
   seed?: number;
+  /** The shape of one image, [h, w, channels], for a first layer. */
+  inputShape?: [number, number, number];
 }
 
 /** What the augmentation layers share: the generator, the identity at inference and the [n,h,w,c] checks. */
@@ -60,14 +64,25 @@ abstract class ImageAugmentation extends Layer {
   /** The shape of the last input, and whether it was transformed (training) or passed through. */
   private lastInputShape?: readonly number[];
   private transformed = false;
+  private readonly declared?: [number, number, number];
 
-  protected constructor(seed: unknown, what: string) {
+  protected constructor({ seed, inputShape }: { seed?: unknown; inputShape?: unknown }, what: string) {
     super();
     if (seed !== undefined && !(Number.isSafeInteger(seed) && (seed as number) >= 0)) {
       throw new OptionError(`expected a non-negative integer for ${what} seed but got ${describe(seed)}`);
     }
     this.seed = seed as number | undefined;
     this.rng = new Rng(this.seed);
+    if (inputShape !== undefined) this.declared = assertImageShape(inputShape, `${what} inputShape`);
+  }
+
+  override get declaredInputShape(): number[] | undefined {
+    return this.declared && [...this.declared];
+  }
+
+  /** The options every augmentation layer's config carries besides its own. */
+  protected commonConfig(): { seed?: number; inputShape?: number[] } {
+    return { ...(this.seed === undefined ? {} : { seed: this.seed }), ...(this.declared ? { inputShape: [...this.declared] } : {}) };
   }
 
   override initialize(rng: Rng): void {
@@ -128,8 +143,8 @@ export class RandomFlip extends ImageAugmentation {
   private readonly flipSpace = new IndexWorkspace();
 
   constructor(options: RandomFlipOptions = {}) {
-    checkOptions(options, ['mode', 'seed'], 'RandomFlip options');
-    super(options.seed, 'RandomFlip');
+    checkOptions(options, ['mode', 'seed', 'inputShape'], 'RandomFlip options');
+    super(options, 'RandomFlip');
     const mode = options.mode ?? 'horizontal_and_vertical';
     if (!FLIP_MODES.includes(mode)) {
       throw new OptionError(`expected one of ${FLIP_MODES.map((m) => `'${m}'`).join(', ')} for RandomFlip mode but got ${describe(mode)}`);
@@ -138,9 +153,7 @@ export class RandomFlip extends ImageAugmentation {
   }
 
   override getConfig(): LayerConfig {
-    const config: LayerConfig = { type: 'RandomFlip', mode: this.mode };
-    if (this.seed !== undefined) config.seed = this.seed;
-    return config;
+    return { type: 'RandomFlip', mode: this.mode, ...this.commonConfig() };
   }
 
   protected override draw(n: number): void {
@@ -185,8 +198,8 @@ export class RandomTranslation extends ImageAugmentation {
     if (options === null || typeof options !== 'object') {
       throw new OptionError(`expected { height, width } for RandomTranslation options but got ${describe(options)}`);
     }
-    checkOptions(options, ['height', 'width', 'fill', 'seed'], 'RandomTranslation options');
-    super(options.seed, 'RandomTranslation');
+    checkOptions(options, ['height', 'width', 'fill', 'seed', 'inputShape'], 'RandomTranslation options');
+    super(options, 'RandomTranslation');
     for (const key of ['height', 'width'] as const) {
       const v = options[key];
       if (typeof v !== 'number' || !(v >= 0 && v < 1)) {
@@ -201,9 +214,7 @@ export class RandomTranslation extends ImageAugmentation {
   }
 
   override getConfig(): LayerConfig {
-    const config: LayerConfig = { type: 'RandomTranslation', height: this.height, width: this.width, fill: 'zeros' };
-    if (this.seed !== undefined) config.seed = this.seed;
-    return config;
+    return { type: 'RandomTranslation', height: this.height, width: this.width, fill: 'zeros', ...this.commonConfig() };
   }
 
   protected override draw(n: number, h: number, w: number): void {

@@ -10,9 +10,9 @@
 // agree to the last bit on the average's sum order and on max ties.
 
 import { getBackend } from '../backends/index.js';
-import { OptionError, ShapeError } from '../errors.js';
+import { ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { describe, formatShape, sameShape } from '../shape.js';
+import { assertImageShape, describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { IndexWorkspace, Workspace } from '../workspace.js';
 import { Layer, type LayerConfig } from './layer.js';
@@ -39,13 +39,7 @@ abstract class GlobalPooling2D extends Layer {
     super();
     const what = `${new.target.name} options`;
     checkOptions(options, ['inputShape'], what);
-    if (options.inputShape !== undefined) {
-      const shape = options.inputShape as unknown;
-      if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
-        throw new OptionError(`expected [h, w, channels] of positive integers for ${new.target.name} inputShape but got ${describe(shape)}`);
-      }
-      this.declared = [...shape];
-    }
+    if (options.inputShape !== undefined) this.declared = assertImageShape(options.inputShape, `${new.target.name} inputShape`);
   }
 
   override get declaredInputShape(): number[] | undefined {

@@ -31,7 +31,7 @@ import { Network } from '../network.js';
 import { BatchNormalization } from '../layers/batchnorm.js';
 import { Normalization } from '../preprocessing.js';
 import { ModelFileError, OptionError } from '../errors.js';
-import { describe } from '../shape.js';
+import { describe, formatShape } from '../shape.js';
 
 /** Largest model accepted by default: protobuf messages cannot exceed 2 GiB anyway. */
 const DEFAULT_MAX_BYTES = 2 ** 31 - 1;
@@ -323,14 +323,14 @@ class Importer {
   private reshape(node: onnx.INodeProto, target: number[]): void {
     const { shape, perm, squeezed, flatRow } = this.value;
     if (!(squeezed || same(perm, identity(perm.length))) || flatRow) {
-      this.fail(`a reshape of NCHW data to ${describe(target)} is not supported (only a flatten to [batch, -1], or a reshape of channels-last data)`, node);
+      this.fail(`a reshape of NCHW data to ${formatShape(target)} is not supported (only a flatten to [batch, -1], or a reshape of channels-last data)`, node);
     }
     const [batch, ...sample] = target;
     const keepsBatch = batch === 0 || (batch === -1 && !sample.includes(-1));
-    if (target.length < 2 || !keepsBatch) this.fail(`a reshape to ${describe(target)} must keep the batch dimension first (0)`, node);
+    if (target.length < 2 || !keepsBatch) this.fail(`a reshape to ${formatShape(target)} must keep the batch dimension first (0)`, node);
     // 0 copies the input's size at that position (ONNX's allowzero = 0).
     const resolvedTarget = sample.map((d, i) => (d === 0 ? shape[i] ?? NaN : d));
-    if (!resolvedTarget.every((d) => d === -1 || (Number.isSafeInteger(d) && d > 0))) this.fail(`cannot reshape ${describe([-1, ...shape])} to ${describe(target)}`, node);
+    if (!resolvedTarget.every((d) => d === -1 || (Number.isSafeInteger(d) && d > 0))) this.fail(`cannot reshape ${formatShape([-1, ...shape])} to ${formatShape(target)}`, node);
     let layer: Reshape;
     let out: number[];
     try {
