@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Activation, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Network, Tensor, getLoss, getOptimizer } from '../lib/index.js';
+import { Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Network, Tensor, getLoss, getOptimizer } from '../lib/index.js';
 import { forEachBackend, randomTensor } from './helpers.js';
 
 const TYPED_ARRAYS = ['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'Uint8Array', 'Int8Array', 'Int16Array', 'Uint16Array', 'Uint8ClampedArray'] as const;
@@ -72,70 +72,91 @@ function cnn(): Network {
     .add(new Activation('softmax'));
 }
 
+/** The same with BatchNormalization after the conv (per channel) and after a hidden Dense (per feature), and first of all. */
+function batchNormCnn(): Network {
+  return new Network({ seed: 7 })
+    .add(new BatchNormalization({ features: 1 }))
+    .add(new Conv2D({ filters: 4, kernelSize: 3, inputShape: [8, 8, 1] }))
+    .add(new BatchNormalization())
+    .add(new Activation('relu'))
+    .add(new MaxPool2D({ poolSize: 2 }))
+    .add(new Flatten())
+    .add(new Dense(36, 12))
+    .add(new BatchNormalization())
+    .add(new Activation('relu'))
+    .add(new Dropout(0.25))
+    .add(new Dense(12, 10))
+    .add(new Activation('softmax'));
+}
+
+const NETWORKS: [string, () => Network][] = [['a CNN with dropout', cnn], ['a CNN with BatchNormalization', batchNormCnn]];
+
 forEachBackend('memory plan', () => {
   it('counts what it should (the probe itself sees a per-step allocation)', () => {
     expect(countBufferAllocations(() => new Float32Array(8).slice())).to.equal(2);
     expect(countBufferAllocations(() => Tensor.zeros([4, 4]))).to.equal(1);
   });
 
-  it('a steady-state training step (forward, loss gradient, backward, optimizer) allocates no array buffer in 100 steps', () => {
-    const net = cnn();
-    const loss = getLoss('categoricalCrossEntropy');
-    const optimizer = getOptimizer({ name: 'adam', learningRate: 1e-3 });
-    const x = randomTensor([16, 8, 8, 1], 1);
-    const y = Tensor.zeros([16, 10]);
-    for (let i = 0; i < 16; i++) y.data[i * 10 + (i % 10)] = 1;
-    const lossGradient = Tensor.zeros([16, 10]);
-    const step = (): number => {
-      const out = net.forward(x, true);
-      net.backward(loss.softmaxGradient!(y, out, lossGradient), undefined, net.layers.length - 2);
-      optimizer.step(net.parameters());
-      return loss.value(y, out);
-    };
-    const first = step();
-    let last = first;
-    const count = countBufferAllocations(() => {
-      for (let i = 0; i < 100; i++) last = step();
+  for (const [networkName, build] of NETWORKS) {
+    it(`a steady-state training step (forward, loss gradient, backward, optimizer) allocates no array buffer in 100 steps: ${networkName}`, () => {
+      const net = build();
+      const loss = getLoss('categoricalCrossEntropy');
+      const optimizer = getOptimizer({ name: 'adam', learningRate: 1e-3 });
+      const x = randomTensor([16, 8, 8, 1], 1);
+      const y = Tensor.zeros([16, 10]);
+      for (let i = 0; i < 16; i++) y.data[i * 10 + (i % 10)] = 1;
+      const lossGradient = Tensor.zeros([16, 10]);
+      const step = (): number => {
+        const out = net.forward(x, true);
+        net.backward(loss.softmaxGradient!(y, out, lossGradient), undefined, net.layers.length - 2);
+        optimizer.step(net.parameters());
+        return loss.value(y, out);
+      };
+      const first = step();
+      let last = first;
+      const count = countBufferAllocations(() => {
+        for (let i = 0; i < 100; i++) last = step();
+      });
+      expect(count).to.equal(0);
+      expect(last).to.be.below(first); // the reused buffers still train
     });
-    expect(count).to.equal(0);
-    expect(last).to.be.below(first); // the reused buffers still train
-  });
 
-  it('fit allocates nothing per batch: 50 batches cost the same as 5, the short last batch included', async () => {
-    const data = (n: number): [Tensor, Tensor] => {
-      const x = randomTensor([n, 8, 8, 1], n);
-      const y = Tensor.zeros([n, 10]);
-      for (let i = 0; i < n; i++) y.data[i * 10 + (i % 10)] = 1;
-      return [x, y];
-    };
-    // Allocations of one fit call of the given size, after a warm-up fit of the same size.
-    const allocationsOf = async (samples: number): Promise<number> => {
-      const net = cnn().use('categoricalCrossEntropy');
-      const [x, y] = data(samples);
-      await net.fit(x, y, { epochs: 1, batchSize: 8, shuffle: true });
-      return countBufferAllocationsAsync(() => net.fit(x, y, { epochs: 1, batchSize: 8, shuffle: true }));
-    };
-    // 5·8−3 and 50·8−3 samples: both end on a 5-sample batch; under 64 batches, so no periodic rollback snapshot.
-    const few = await allocationsOf(37);
-    const many = await allocationsOf(397);
-    expect(few).to.be.above(0); // the probe saw the fit (its per-call setup)
-    expect(many).to.equal(few);
-  });
+    it(`fit allocates nothing per batch: 50 batches cost the same as 5, the short last batch included: ${networkName}`, async () => {
+      const data = (n: number): [Tensor, Tensor] => {
+        const x = randomTensor([n, 8, 8, 1], n);
+        const y = Tensor.zeros([n, 10]);
+        for (let i = 0; i < n; i++) y.data[i * 10 + (i % 10)] = 1;
+        return [x, y];
+      };
+      // Allocations of one fit call of the given size, after a warm-up fit of the same size.
+      const allocationsOf = async (samples: number): Promise<number> => {
+        const net = build().use('categoricalCrossEntropy');
+        const [x, y] = data(samples);
+        await net.fit(x, y, { epochs: 1, batchSize: 8, shuffle: true });
+        return countBufferAllocationsAsync(() => net.fit(x, y, { epochs: 1, batchSize: 8, shuffle: true }));
+      };
+      // 5·8−3 and 50·8−3 samples: both end on a 5-sample batch; under 64 batches, so no periodic rollback snapshot.
+      const few = await allocationsOf(37);
+      const many = await allocationsOf(397);
+      expect(few).to.be.above(0); // the probe saw the fit (its per-call setup)
+      expect(many).to.equal(few);
+    });
 
-  it('a repeated predict allocates only the result it returns, and a kept result is not overwritten', () => {
-    const net = cnn();
-    const x = randomTensor([40, 8, 8, 1], 2);
-    const other = randomTensor([40, 8, 8, 1], 3);
-    const kept = net.predict(x, { batchSize: 16 });
-    const keptCopy = kept.data.slice();
-    let count = 0;
-    for (let i = 0; i < 100; i++) count += countBufferAllocations(() => net.predict(other, { batchSize: 16 }));
-    expect(count).to.equal(100);
-    expect(kept.data).to.deep.equal(keptCopy);
-    expect(net.predict(x, { batchSize: 16 }).data).to.deep.equal(keptCopy);
-    // Chunked (16 + 16 + 8) and whole-batch predictions agree exactly.
-    expect(net.predict(x, { batchSize: 64 }).data).to.deep.equal(keptCopy);
-  });
+    it(`a repeated predict allocates only the result it returns, and a kept result is not overwritten: ${networkName}`, () => {
+      const net = build();
+      const x = randomTensor([40, 8, 8, 1], 2);
+      const other = randomTensor([40, 8, 8, 1], 3);
+      const kept = net.predict(x, { batchSize: 16 });
+      const keptCopy = kept.data.slice();
+      let count = 0;
+      for (let i = 0; i < 100; i++) count += countBufferAllocations(() => net.predict(other, { batchSize: 16 }));
+      expect(count).to.equal(100);
+      expect(kept.data).to.deep.equal(keptCopy);
+      expect(net.predict(x, { batchSize: 16 }).data).to.deep.equal(keptCopy);
+      // Chunked (16 + 16 + 8) and whole-batch predictions agree exactly.
+      expect(net.predict(x, { batchSize: 64 }).data).to.deep.equal(keptCopy);
+    });
+  }
 
   it('a smaller batch after a larger one, then the larger again, gives the same outputs as fresh layers', () => {
     const x = randomTensor([12, 8, 8, 1], 4);

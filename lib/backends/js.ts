@@ -295,17 +295,18 @@ export const jsBackend: Backend = {
   },
 
   batchNormTrainForward(x, gamma, beta, y, mean, variance, rows, cols, eps) {
-    const sum = new Float64Array(cols);
+    const scratch = accumulatorsOf(3 * cols);
+    const sum = scratch.subarray(0, cols);
+    const sq = scratch.subarray(cols, 2 * cols);
+    const invStd = scratch.subarray(2 * cols);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) sum[c] += x[r * cols + c];
     for (let c = 0; c < cols; c++) sum[c] /= rows;
-    const sq = new Float64Array(cols);
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         const d = x[r * cols + c] - sum[c];
         sq[c] += d * d;
       }
     }
-    const invStd = new Float64Array(cols);
     for (let c = 0; c < cols; c++) {
       mean[c] = sum[c];
       variance[c] = sq[c] / rows;
@@ -320,8 +321,9 @@ export const jsBackend: Backend = {
   },
 
   batchNormBackward(x, dy, mean, invStd, gamma, dx, dgamma, dbeta, rows, cols) {
-    const sumDy = new Float64Array(cols);
-    const sumDyXhat = new Float64Array(cols);
+    const scratch = accumulatorsOf(2 * cols);
+    const sumDy = scratch.subarray(0, cols);
+    const sumDyXhat = scratch.subarray(cols);
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         const i = r * cols + c;

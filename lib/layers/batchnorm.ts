@@ -21,6 +21,7 @@ import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { assertPositiveInteger, describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { Workspace } from '../workspace.js';
 import { Layer, type LayerConfig, type Parameter, type StateTensor } from './layer.js';
 
 /** Options of `new BatchNormalization(options)`: Keras's `momentum` (default 0.99) and `epsilon` (default 1e-3). */
@@ -48,8 +49,18 @@ export class BatchNormalization extends Layer {
   private runningVar?: Tensor;
   // What backward needs from the last training forward.
   private input?: Tensor;
+  private trainedOnBatch = false;
+  // Per-channel scratch, sized once the channel count is known: the batch
+  // statistics backward needs, and inference's folded scale and shift.
   private batchMean?: Float32Array;
+  private batchVar?: Float32Array;
   private batchInvStd?: Float32Array;
+  private foldedScale?: Float32Array;
+  private foldedShift?: Float32Array;
+  private readonly outputSpace = new Workspace();
+  private readonly inputGradientSpace = new Workspace();
+  // Where the kernel writes an input gradient nobody asked for (first layer).
+  private readonly discardedGradientSpace = new Workspace();
 
   constructor(options: BatchNormalizationOptions = {}) {
     super();
@@ -69,11 +80,11 @@ export class BatchNormalization extends Layer {
   override forward(input: Tensor, training = false): Tensor {
     const [rows, cols] = this.rowsAndChannels(input);
     const backend = getBackend();
-    const out = Tensor.zeros(input.shape);
+    const out = this.outputSpace.tensor(input.shape);
     if (!training) {
       // Inference: the running statistics folded into one scale and shift per channel.
-      const scale = new Float32Array(cols);
-      const shift = new Float32Array(cols);
+      const scale = this.foldedScale!;
+      const shift = this.foldedShift!;
       const gamma = this.gamma!.data, beta = this.beta!.data, mean = this.runningMean!.data, variance = this.runningVar!.data;
       for (let c = 0; c < cols; c++) {
         scale[c] = gamma[c] / Math.sqrt(variance[c] + this.epsilon);
@@ -81,6 +92,7 @@ export class BatchNormalization extends Layer {
       }
       backend.scaleShift(input.data, scale, shift, out.data, rows, cols);
       this.input = undefined;
+      this.trainedOnBatch = false;
       return out;
     }
     if (rows < 2) {
@@ -89,21 +101,20 @@ export class BatchNormalization extends Layer {
         '(use a larger batchSize)',
       );
     }
-    const mean = new Float32Array(cols);
-    const variance = new Float32Array(cols);
+    const mean = this.batchMean!;
+    const variance = this.batchVar!;
     backend.batchNormTrainForward(input.data, this.gamma!.data, this.beta!.data, out.data, mean, variance, rows, cols, this.epsilon);
     this.updateRunningStatistics(mean, variance, rows);
-    const invStd = new Float32Array(cols);
+    const invStd = this.batchInvStd!;
     for (let c = 0; c < cols; c++) invStd[c] = 1 / Math.sqrt(variance[c] + this.epsilon);
     this.input = input;
-    this.batchMean = mean;
-    this.batchInvStd = invStd;
+    this.trainedOnBatch = true;
     return out;
   }
 
   override backward(outputGradient: Tensor, learningRate?: number): Tensor {
     const input = this.input;
-    if (!input || !this.batchMean || !this.batchInvStd) {
+    if (!input || !this.trainedOnBatch) {
       throw new StateError('BatchNormalization.backward needs a forward pass in training mode first (forward(x, true))');
     }
     if (!(outputGradient instanceof Tensor) || !sameShape(outputGradient.shape, input.shape)) {
@@ -111,10 +122,10 @@ export class BatchNormalization extends Layer {
     }
     const cols = this.channels!;
     const rows = input.size / cols;
-    const dx = Tensor.zeros(this.inputGradientNeeded ? input.shape : [0]);
-    // With no input gradient wanted, the kernel still needs somewhere to put it: reuse dy's shape in a scratch.
-    const target = this.inputGradientNeeded ? dx.data : new Float32Array(input.size);
-    getBackend().batchNormBackward(input.data, outputGradient.data, this.batchMean, this.batchInvStd, this.gamma!.data,
+    const dx = this.inputGradientSpace.tensor(this.inputGradientNeeded ? input.shape : [0]);
+    // With no input gradient wanted, the kernel still needs somewhere to put it.
+    const target = this.inputGradientNeeded ? dx.data : this.discardedGradientSpace.tensor(input.shape).data;
+    getBackend().batchNormBackward(input.data, outputGradient.data, this.batchMean!, this.batchInvStd!, this.gamma!.data,
       target, this.gammaGrad!.data, this.betaGrad!.data, rows, cols);
     this.sgdStep(learningRate);
     return dx;
@@ -164,6 +175,11 @@ export class BatchNormalization extends Layer {
     this.runningMean = Tensor.zeros([channels]);
     this.runningVar = Tensor.zeros([channels]);
     this.runningVar.data.fill(1);
+    this.batchMean = new Float32Array(channels);
+    this.batchVar = new Float32Array(channels);
+    this.batchInvStd = new Float32Array(channels);
+    this.foldedScale = new Float32Array(channels);
+    this.foldedShift = new Float32Array(channels);
   }
 
   /** running ← momentum·running + (1 − momentum)·batch, with the unbiased batch variance. */
