@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Network, Tensor, getLoss, getOptimizer } from '../lib/index.js';
+import {
+  Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, Network, RandomFlip, RandomTranslation,
+  Reshape, Tensor, getLoss, getOptimizer,
+} from '../lib/index.js';
 import { forEachBackend, randomTensor } from './helpers.js';
 
 const TYPED_ARRAYS = ['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'Uint8Array', 'Int8Array', 'Int16Array', 'Uint16Array', 'Uint8ClampedArray'] as const;
@@ -89,7 +92,22 @@ function batchNormCnn(): Network {
     .add(new Activation('softmax'));
 }
 
-const NETWORKS: [string, () => Network][] = [['a CNN with dropout', cnn], ['a CNN with BatchNormalization', batchNormCnn]];
+/** The same input and output with the newer layers: augmentation, global pooling both ways, Reshape. */
+function augmentedCnn(): Network {
+  return new Network({ seed: 7 })
+    .add(new RandomFlip({ inputShape: [8, 8, 1] }))
+    .add(new RandomTranslation({ height: 0.2, width: 0.2 }))
+    .add(new Conv2D({ filters: 8, kernelSize: 3, activation: 'relu' }))
+    .add(new GlobalMaxPooling2D())
+    .add(new Reshape([2, 2, 2]))
+    .add(new GlobalAveragePooling2D())
+    .add(new Dense(2, 10))
+    .add(new Activation('softmax'));
+}
+
+const NETWORKS: [string, () => Network][] = [
+  ['a CNN with dropout', cnn], ['a CNN with BatchNormalization', batchNormCnn], ['a CNN with augmentation, global pooling and Reshape', augmentedCnn],
+];
 
 forEachBackend('memory plan', () => {
   it('counts what it should (the probe itself sees a per-step allocation)', () => {

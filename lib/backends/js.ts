@@ -207,7 +207,7 @@ export const jsBackend: Backend = {
 
   globalAvgPoolForward(x, y, n, pixels, c) {
     const scale = 1 / pixels;
-    const sum = new Float64Array(c);
+    const sum = accumulatorsOf(c);
     for (let b = 0; b < n; b++) {
       sum.fill(0);
       for (let p = 0, at = b * pixels * c; p < pixels; p++) for (let ch = 0; ch < c; ch++) sum[ch] += x[at++];
