@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  Conv2D, Dense, GlobalAveragePooling2D, GlobalMaxPooling2D, Network, networkFromSpec, OptionError, RandomFlip, RandomTranslation, Reshape, Rng,
+  Adam, Conv2D, Dense, GlobalAveragePooling2D, GlobalMaxPooling2D, Network, networkFromSpec, OptionError, RandomFlip, RandomTranslation, Reshape, Rng,
   ShapeError, Tensor, type Layer,
 } from '../lib/index.js';
 import { checkLayerGradients, expectClose, expectSameOnBackends, forEachBackend, randomTensor, thrown } from './helpers.js';
@@ -169,6 +169,25 @@ forEachBackend('more layers', () => {
       // A layer seed fixes the augmentations whatever the network's seed: only initial weights differ then.
       expect(await train(1, 5)).to.equal(await train(1, 5));
       expect(await train(1, 5)).to.not.equal(await train(1, 6));
+    });
+
+    it('an interrupted fit resumes to the same weights as an uninterrupted one (the augmentation streams are part of the resume state)', async () => {
+      const build = () => new Network({ seed: 3 })
+        .add(new RandomFlip({ inputShape: [5, 6, 2], seed: 4 })).add(new RandomTranslation({ height: 0.4, width: 0.4 }))
+        .add(new Conv2D({ filters: 2, kernelSize: 3 })).add(new GlobalMaxPooling2D()).add(new Dense(2)).use('mse');
+      const y = randomTensor([4, 2], 5);
+      const options = { epochs: 3, batchSize: 1 };
+      const whole = build();
+      await whole.fit(x, y, { ...options, optimizer: new Adam({ learningRate: 0.05 }) });
+      const net = build();
+      const optimizer = new Adam({ learningRate: 0.05 });
+      const controller = new AbortController();
+      const first = await net.fit(x, y, {
+        ...options, optimizer, signal: controller.signal, onBatchEnd: (batch, logs) => { if (logs.epoch === 2 && batch === 2) controller.abort(); },
+      });
+      expect(first.interrupted).to.include({ epoch: 2, batch: 2 });
+      await net.fit(x, y, { ...options, optimizer, resume: first.interrupted });
+      expect(net.getWeights()).to.deep.equal(whole.getWeights());
     });
 
     it('bad options are OptionErrors naming the layer and the option', () => {
