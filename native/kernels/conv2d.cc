@@ -20,16 +20,24 @@
 //     blocked and compiled per ISA, measured 1.2–5× slower there than im2col +
 //     the packed sgemm, so the direct loops below only serve as fallbacks.
 //
-// Threading (threadpool.h):
-//   forward          — tiles of output pixels are independent tasks.
-//   backward_input   — one task per batch image, so no two threads ever
-//                      add into the same dx element; a single image runs
+// Threading (threadpool.h): the batch dimension is split, not the GEMMs.
+// The cost model (ranges_for, from the call's flops and bytes) decides
+// whether a call is split at all and into how many ranges; each range runs
+// im2col + serial sgemm tiles over its own samples, so a batch-32 layer makes
+// a few large tasks instead of many tiny GEMMs each split again.
+//   forward          — ranges of whole samples (of output rows for a single
+//                      image); outputs are disjoint.
+//   backward_input   — ranges of whole samples, so no two threads ever add
+//                      into the same dx element; a single image runs
 //                      serially and lets sgemm use the pool instead.
-//   backward_filter  — each task sums a fixed range of pixel tiles into a
-//                      private dw partial; partials are added in task order,
-//                      so the result depends only on the thread count, never
-//                      on scheduling. Filters too big for per-task partials
-//                      are split by rows of dw (chunks of K) instead.
+//   backward_filter  — each range sums its samples into a private dw
+//                      partial; partials are added in range order, so the
+//                      result depends only on the sizes and the thread count,
+//                      never on scheduling. With one range (one thread, or
+//                      too little work) tiles accumulate straight into dw, a
+//                      different summation order: 1 and 2 threads may differ
+//                      in the last bits here. Filters too big for per-range
+//                      partials are split by rows of dw (chunks of K).
 //
 // Scratch memory is thread-local, 64-byte aligned, grown on demand and freed
 // when its thread exits. If an allocation fails, the tile falls back to a
@@ -60,8 +68,6 @@ constexpr int64_t kMinTileRows = 128;
 constexpr int64_t kMaxTileRows = 4096;
 // Floats all backward_filter partials together may take (16 MB).
 constexpr int64_t kMaxPartialFloats = int64_t(4) << 20;
-// Work per task below which splitting is not worth waking the pool (floats).
-constexpr int64_t kMinReduceChunk = 16 * 1024;
 
 class Scratch {
  public:
@@ -97,13 +103,10 @@ struct Tiling {
   int64_t mt;  // pixels per tile
 };
 
-// min_tiles asks for at least that many tiles when M is large enough, so a
-// thread pool has work to balance.
-Tiling make_tiling(int64_t k, int64_t m, int64_t min_tiles) {
+Tiling make_tiling(int64_t k, int64_t m) {
   Tiling t;
   t.kc = std::min(k, kMaxKChunk);
   t.mt = std::min(std::max(kColsBudget / t.kc, kMinTileRows), kMaxTileRows);
-  if (min_tiles > 1) t.mt = std::min(t.mt, std::max(ceil_div(m, min_tiles), int64_t(32)));
   t.mt = std::max(int64_t(1), std::min(t.mt, m));
   return t;
 }
@@ -316,6 +319,36 @@ bool is_pointwise(const ConvGeometry& g) {
          g.out_w == g.in_w;
 }
 
+// Work of one call for the cost model: the GEMM's flops, and the bytes of x,
+// w, y and the column tiles written by im2col and read back by sgemm.
+double conv_flops(const ConvGeometry& g) {
+  return 2.0 * double(g.n * g.out_h * g.out_w) * double(g.k_h * g.k_w * g.in_c) * double(g.out_c);
+}
+double conv_bytes(const ConvGeometry& g) {
+  const double M = double(g.n * g.out_h * g.out_w), K = double(g.k_h * g.k_w * g.in_c);
+  return 4.0 * (double(conv_input_size(g)) + 2.0 * M * K + M * double(g.out_c) +
+                K * double(g.out_c));
+}
+
+// The output pixels cut into ranges of whole output rows — of whole samples
+// when the batch has more than one (whole_samples forces that) — as many as
+// the cost model wants for this call.
+struct PixelRanges {
+  int64_t rows, grain, out_w, count;
+  PixelRanges(const ConvGeometry& g, bool whole_samples) {
+    rows = g.n * g.out_h;
+    out_w = g.out_w;
+    grain = (g.n > 1 || whole_samples) ? g.out_h : 1;
+    count = ranges_for(ceil_div(rows, grain), conv_flops(g), conv_bytes(g));
+  }
+  void pixels(int64_t r, int64_t* p0, int64_t* p1) const {
+    int64_t b, e;
+    range_bounds(rows, count, r, grain, &b, &e);
+    *p0 = b * out_w;
+    *p1 = e * out_w;
+  }
+};
+
 // ---- tile workers ----------------------------------------------------------
 
 void forward_tile(const ConvGeometry& g, const float* x, const float* w,
@@ -398,18 +431,18 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
           accumulate ? 1.0f : 0.0f, y, g.out_c);
     return;
   }
-  const int threads = num_threads();
-  const Tiling t = make_tiling(K, M, threads > 1 ? 4 * int64_t(threads) : 1);
-  const int64_t tiles = ceil_div(M, t.mt);
-  auto run = [&](int64_t tile) {
-    const int64_t p0 = tile * t.mt;
-    forward_tile(g, x, w, y, accumulate, t, p0, std::min(t.mt, M - p0));
+  const Tiling t = make_tiling(K, M);
+  auto run = [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p += t.mt)
+      forward_tile(g, x, w, y, accumulate, t, p, std::min(t.mt, p1 - p));
   };
-  if (tiles == 1 || threads == 1) {
-    for (int64_t i = 0; i < tiles; ++i) run(i);
-  } else {
-    parallel_for(tiles, run);
-  }
+  const PixelRanges ranges(g, false);
+  if (ranges.count <= 1) return run(0, M);
+  parallel_for(ranges.count, [&](int64_t r) {
+    int64_t p0, p1;
+    ranges.pixels(r, &p0, &p1);
+    run(p0, p1);
+  });
 }
 
 void conv2d_backward_input(const ConvGeometry& g, const float* dy,
@@ -426,15 +459,10 @@ void conv2d_backward_input(const ConvGeometry& g, const float* dy,
           accumulate ? 1.0f : 0.0f, dx, g.in_c);
     return;
   }
-  const Tiling t = make_tiling(K, g.out_h * g.out_w, 1);
-  auto run = [&](int64_t b) {
-    backward_input_image(g, dy, w, dx, accumulate, t, b);
-  };
-  if (g.n == 1 || num_threads() == 1) {
-    for (int64_t b = 0; b < g.n; ++b) run(b);
-  } else {
-    parallel_for(g.n, run);
-  }
+  const Tiling t = make_tiling(K, g.out_h * g.out_w);
+  parallel_ranges(g.n, conv_flops(g), conv_bytes(g), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) backward_input_image(g, dy, w, dx, accumulate, t, b);
+  });
 }
 
 void conv2d_backward_filter(const ConvGeometry& g, const float* x,
@@ -449,50 +477,47 @@ void conv2d_backward_filter(const ConvGeometry& g, const float* x,
           dw, g.out_c);
     return;
   }
-  const int threads = num_threads();
-  const Tiling t = make_tiling(K, M, threads > 1 ? 4 * int64_t(threads) : 1);
-  const int64_t tiles = ceil_div(M, t.mt);
-  auto tile_range = [&](int64_t tile_begin, int64_t tile_end, float* dst,
-                        int64_t k_begin, int64_t k_end) {
-    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
-      const int64_t p0 = tile * t.mt;
-      filter_tile(g, x, dy, dst, t, p0, std::min(t.mt, M - p0), k_begin, k_end);
-    }
+  const Tiling t = make_tiling(K, M);
+  auto pixel_range = [&](int64_t p0, int64_t p1, float* dst, int64_t k_begin,
+                         int64_t k_end) {
+    for (int64_t p = p0; p < p1; p += t.mt)
+      filter_tile(g, x, dy, dst, t, p, std::min(t.mt, p1 - p), k_begin, k_end);
   };
-
-  if (threads > 1 && tiles > 1 && F * threads <= kMaxPartialFloats) {
-    const int64_t tasks = std::min<int64_t>(threads, tiles);
-    float* partials = t_partials.get(tasks * F);
+  const PixelRanges ranges(g, false);
+  if (ranges.count > 1 && F * ranges.count <= kMaxPartialFloats) {
+    float* partials = t_partials.get(ranges.count * F);
     if (partials) {
-      parallel_for(tasks, [&](int64_t task) {
-        float* part = partials + task * F;
+      parallel_for(ranges.count, [&](int64_t r) {
+        float* part = partials + r * F;
         std::fill(part, part + F, 0.0f);
-        tile_range(task * tiles / tasks, (task + 1) * tiles / tasks, part, 0, K);
+        int64_t p0, p1;
+        ranges.pixels(r, &p0, &p1);
+        pixel_range(p0, p1, part, 0, K);
       });
-      // Element e always sums dw[e] + part0[e] + part1[e] + … in that order.
-      const int64_t chunk = std::max(kMinReduceChunk, ceil_div(F, threads));
-      auto reduce = [&](int64_t c) {
-        const int64_t e0 = c * chunk, e1 = std::min(F, e0 + chunk);
-        for (int64_t task = 0; task < tasks; ++task) {
-          const float* __restrict part = partials + task * F;
-          float* __restrict d = dw;
-          for (int64_t e = e0; e < e1; ++e) d[e] += part[e];
-        }
-      };
-      const int64_t chunks = ceil_div(F, chunk);
-      if (chunks == 1) reduce(0); else parallel_for(chunks, reduce);
+      // Element e always sums dw[e] + part0[e] + part1[e] + … in that order,
+      // however the elements are cut among threads.
+      const int64_t n_parts = ranges.count;
+      parallel_ranges(F, double(F * n_parts), 4.0 * double(F * (n_parts + 2)),
+                      [&](int64_t e0, int64_t e1) {
+                        for (int64_t r = 0; r < n_parts; ++r) {
+                          const float* __restrict part = partials + r * F;
+                          float* __restrict d = dw;
+                          for (int64_t e = e0; e < e1; ++e) d[e] += part[e];
+                        }
+                      },
+                      16);
       return;
     }
   }
-  if (threads > 1 && K > t.kc) {
+  if (ranges.count > 1 && K > t.kc) {
     // Big filter: tasks own disjoint rows of dw, each visiting every pixel.
     parallel_for(ceil_div(K, t.kc), [&](int64_t c) {
       const int64_t k0 = c * t.kc;
-      tile_range(0, tiles, dw, k0, std::min(K, k0 + t.kc));
+      pixel_range(0, M, dw, k0, std::min(K, k0 + t.kc));
     });
     return;
   }
-  tile_range(0, tiles, dw, 0, K);
+  pixel_range(0, M, dw, 0, K);
 }
 
 }  // namespace lw

@@ -3,14 +3,37 @@
 // Contiguous loops with no cross-iteration dependence (the reductions keep a
 // double accumulator per column or in total), so -O3 vectorises them for the
 // baseline ISA; they are memory-bound, which makes wider variants pointless.
+//
+// Threading: the per-element passes (activations and their derivatives, the
+// bias epilogue, multiply, axpy, the MSE gradient) cut their elements (rows
+// for the bias epilogue) into ranges when the cost model (threadpool.h) finds
+// the bytes worth a second thread; each element is computed the same way
+// whoever computes it, so results never depend on the thread count. The
+// reductions (sum_rows, mse, softmax rows) stay serial: splitting them would
+// change their summation order with the thread count.
 #include "elementwise.h"
 
 #include <cmath>
 #include <cstring>
 
+#include "threadpool.h"
+
 namespace lw {
 
 namespace {
+
+// Ranges of a pass over `count` elements of `streams` float arrays (read and
+// written), `flops_per` operations each; boundaries on 64-byte lines so no
+// two threads write the same cache line.
+template <class Fn>
+void elementwise_ranges(int64_t count, int streams, double flops_per, const Fn& fn) {
+  parallel_ranges(count, flops_per * double(count), 4.0 * streams * double(count),
+                  [&](int64_t b, int64_t e) { fn(b, e); }, 16);
+}
+
+double activation_flops(Activation f) {
+  return (f == Activation::kSigmoid || f == Activation::kTanh) ? 20.0 : 1.0;
+}
 
 inline float sigmoid(float v) {
   // Split on the sign so exp never overflows to inf/inf.
@@ -19,10 +42,8 @@ inline float sigmoid(float v) {
   return e / (1.0f + e);
 }
 
-}  // namespace
-
-void activation_forward(Activation f, const float* x, float* y, int64_t count,
-                        float alpha) {
+void activation_forward_serial(Activation f, const float* x, float* y,
+                               int64_t count, float alpha) {
   switch (f) {
     case Activation::kLinear:
       for (int64_t i = 0; i < count; ++i) y[i] = x[i];
@@ -44,8 +65,9 @@ void activation_forward(Activation f, const float* x, float* y, int64_t count,
   }
 }
 
-void activation_backward(Activation f, const float* x, const float* y,
-                         const float* dy, float* dx, int64_t count, float alpha) {
+void activation_backward_serial(Activation f, const float* x, const float* y,
+                                const float* dy, float* dx, int64_t count,
+                                float alpha) {
   switch (f) {
     case Activation::kLinear:
       for (int64_t i = 0; i < count; ++i) dx[i] = dy[i];
@@ -71,6 +93,22 @@ void activation_backward(Activation f, const float* x, const float* y,
       }
       break;
   }
+}
+
+}  // namespace
+
+void activation_forward(Activation f, const float* x, float* y, int64_t count,
+                        float alpha) {
+  elementwise_ranges(count, 2, activation_flops(f), [&](int64_t b, int64_t e) {
+    activation_forward_serial(f, x + b, y + b, e - b, alpha);
+  });
+}
+
+void activation_backward(Activation f, const float* x, const float* y,
+                         const float* dy, float* dx, int64_t count, float alpha) {
+  elementwise_ranges(count, 3, activation_flops(f), [&](int64_t b, int64_t e) {
+    activation_backward_serial(f, x + b, y + b, dy + b, dx + b, e - b, alpha);
+  });
 }
 
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
@@ -103,7 +141,9 @@ void softmax_backward_rows(const float* y, const float* dy, float* dx,
 }
 
 void multiply(const float* a, const float* b, float* out, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) out[i] = a[i] * b[i];
+  elementwise_ranges(count, 3, 1.0, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) out[i] = a[i] * b[i];
+  });
 }
 
 void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
@@ -113,24 +153,31 @@ void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
   // Blocks of about 4K floats: still in L1 when the activation reads them
   // back, yet long enough that the activation's dispatch is paid rarely
   // (per row, a conv layer with 8 channels spent more on it than on the math).
-  const int64_t block_rows = cols >= 4096 ? 1 : 4096 / (cols > 0 ? cols : 1);
-  for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
-    const int64_t r1 = r0 + block_rows < rows ? r0 + block_rows : rows;
-    float* block = y + r0 * cols;
-    for (int64_t r = r0; r < r1; ++r) {
-      float* row = y + r * cols;
-      for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+  const int64_t block_rows = cols >= 4096 ? 1 : 4096 / cols;
+  const double count = double(rows) * double(cols);
+  parallel_ranges(rows, count * (1.0 + activation_flops(f)), 8.0 * count,
+                  [&](int64_t lo, int64_t hi) {
+    for (int64_t r0 = lo; r0 < hi; r0 += block_rows) {
+      const int64_t r1 = r0 + block_rows < hi ? r0 + block_rows : hi;
+      float* block = y + r0 * cols;
+      for (int64_t r = r0; r < r1; ++r) {
+        float* row = y + r * cols;
+        for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+      }
+      activation_forward_serial(f, block, block, (r1 - r0) * cols, alpha);
     }
-    activation_forward(f, block, block, (r1 - r0) * cols, alpha);
-  }
+  });
 }
 
 void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = y + r * cols;
-    for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
-  }
+  const double count = double(rows) * double(cols);
+  parallel_ranges(rows, count, 8.0 * count, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      float* row = y + r * cols;
+      for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+    }
+  });
 }
 
 void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
@@ -147,7 +194,9 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
 }
 
 void axpy(float alpha, const float* x, float* y, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) y[i] += alpha * x[i];
+  elementwise_ranges(count, 3, 2.0, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] += alpha * x[i];
+  });
 }
 
 int64_t first_non_finite(const float* x, int64_t count) {
@@ -184,7 +233,9 @@ void mse_gradient(const float* pred, const float* target, float* grad,
                   int64_t count) {
   if (count == 0) return;
   const float scale = 2.0f / static_cast<float>(count);
-  for (int64_t i = 0; i < count; ++i) grad[i] = scale * (pred[i] - target[i]);
+  elementwise_ranges(count, 3, 2.0, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) grad[i] = scale * (pred[i] - target[i]);
+  });
 }
 
 }  // namespace lw

@@ -230,10 +230,10 @@ const KernelSet& kernels_for(Isa isa) {
 
 // Measured on Zen 4: the direct loop wins only for C with at most 4 columns,
 // or at most 4 rows when B's rows are contiguous (a single row always); from
-// 4×4×4 up, packing already pays. Below ~3 MFLOP (≈ 30 µs on one core) a
-// second thread gains little over the region hand-off.
+// 4×4×4 up, packing already pays. Whether a second thread pays is the cost
+// model's call (threadpool.h), from the product's flops and the bytes of A,
+// B and C.
 constexpr int64_t kDirectMaxSide = 4;
-constexpr double kParallelMinFlops = 3.0e6;
 
 struct ParallelJob {
   const KernelSet* ks;
@@ -281,7 +281,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     return;
   }
   const int64_t um = ceil_div(m, ks.mr), un = ceil_div(n, ks.nr);
-  int64_t threads = flops >= kParallelMinFlops ? num_threads() : 1;
+  const double bytes = 4.0 * (static_cast<double>(m) * k + static_cast<double>(k) * n +
+                              static_cast<double>(m) * n);
+  int64_t threads = threads_for(flops, bytes);
   if (threads > um * un) threads = um * un;
   if (threads <= 1) {
     blocked(ks, o, 0, m, 0, n);

@@ -6,9 +6,10 @@
 // vectorises. Windows are clipped against in_h/in_w before any access, which
 // is what keeps oversized outputs and negative pads inside the buffers.
 //
-// Threading: parallel_for over batch images (threadpool.h). Backward passes
-// scatter only into their own image's dx, so tasks never share an element.
-// Pooling is memory-bound; splitting further would not pay.
+// Threading: ranges of whole batch images (threadpool.h), as many as the
+// cost model finds worth it for the call's bytes and window taps. Backward
+// passes scatter only into their own image's dx, so tasks never share an
+// element, and results do not depend on the thread count.
 #include "pool2d.h"
 
 #include <algorithm>
@@ -32,13 +33,16 @@ struct Window {
   int64_t taps() const { return (u_hi - u_lo) * (v_hi - v_lo); }
 };
 
+// fn(b) for every image b. The work: one comparison or add per window tap,
+// and the bytes of x, y and (for max pooling) the int32 argmax.
 template <class Fn>
 void per_image(const PoolGeometry& g, const Fn& fn) {
-  if (g.n == 1 || num_threads() == 1) {
-    for (int64_t b = 0; b < g.n; ++b) fn(b);
-  } else {
-    parallel_for(g.n, [&](int64_t b) { fn(b); });
-  }
+  const double out = double(pool_output_size(g));
+  const double flops = out * double(g.pool_h * g.pool_w);
+  const double bytes = 4.0 * (double(pool_input_size(g)) + 2.0 * out);
+  parallel_ranges(g.n, flops, bytes, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) fn(b);
+  });
 }
 
 }  // namespace

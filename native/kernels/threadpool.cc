@@ -245,4 +245,82 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   run_tasks(r);
 }
 
+// ------------------------------------------------------------- cost model
+//
+// A call's time on one thread is estimated as flops / kFlopRate + bytes /
+// kByteRate. The rates are what one core sustains on the kernels' mid-size
+// work (Zen 4: the packed GEMM runs 90–110 GFLOP/s on big products but 40–60
+// on the batch-32 shapes training issues; L2-to-memory streaming ≈ 20 GB/s),
+// taken low so that the estimate errs towards "big enough to split" only
+// when the work really is.
+//
+// What a split costs was measured with benchmarks/native/threadpool_bench.cc
+// on this Zen 4 machine: an empty two-thread region takes ≈ 0.1 µs while the
+// worker still spins and ≈ 3 µs when it must be woken from its futex. The
+// real risk is larger and cannot be measured once: on a loaded machine the
+// worker may join tens of microseconds late, or be descheduled inside its
+// task, while the caller waits at the end of the region. Hence:
+//   * a thread is added only for at least kMinSecondsPerThread of estimated
+//     work each (20 µs: a 3 µs wake-up then costs at most ~15% of the gain);
+//   * the call is cut into up to kRangesPerThread ranges per thread, none
+//     below kMinSecondsPerRange (5 µs), claimed dynamically, so a late
+//     worker finds most ranges already taken by the caller instead of
+//     holding half the work hostage.
+namespace {
+constexpr double kFlopRate = 50e9;
+constexpr double kByteRate = 20e9;
+constexpr double kMinSecondsPerThread = 20e-6;
+constexpr double kMinSecondsPerRange = 5e-6;
+constexpr int64_t kRangesPerThread = 4;
+
+double estimated_seconds(double flops, double bytes) {
+  return flops / kFlopRate + bytes / kByteRate;
+}
+}  // namespace
+
+int threads_for(double flops, double bytes) {
+  const int threads = num_threads();
+  if (threads <= 1) return 1;
+  const double worth = estimated_seconds(flops, bytes) / kMinSecondsPerThread;
+  if (worth < 2.0) return 1;
+  return worth >= threads ? threads : static_cast<int>(worth);
+}
+
+int64_t ranges_for(int64_t units, double flops, double bytes) {
+  if (units <= 1) return 1;
+  const int threads = threads_for(flops, bytes);
+  if (threads <= 1) return 1;
+  int64_t ranges = threads * kRangesPerThread;
+  const double by_size = estimated_seconds(flops, bytes) / kMinSecondsPerRange;
+  if (by_size < static_cast<double>(ranges)) ranges = static_cast<int64_t>(by_size);
+  if (ranges < threads) ranges = threads;
+  return ranges < units ? ranges : units;
+}
+
+void range_bounds(int64_t units, int64_t ranges, int64_t r, int64_t grain,
+                  int64_t* begin, int64_t* end) {
+  const int64_t blocks = (units + grain - 1) / grain;
+  const int64_t b0 = r * blocks / ranges, b1 = (r + 1) * blocks / ranges;
+  *begin = b0 * grain < units ? b0 * grain : units;
+  *end = (r + 1 == ranges || b1 * grain > units) ? units : b1 * grain;
+}
+
+void parallel_ranges(int64_t units, double flops, double bytes,
+                     const std::function<void(int64_t, int64_t)>& fn,
+                     int64_t grain) {
+  if (units <= 0) return;
+  if (grain < 1) grain = 1;
+  const int64_t blocks = (units + grain - 1) / grain;
+  const int64_t ranges = ranges_for(blocks, flops, bytes);
+  if (ranges <= 1) {
+    fn(0, units);
+    return;
+  }
+  parallel_for(ranges, [&](int64_t r) {
+    int64_t b, e;
+    range_bounds(units, ranges, r, grain, &b, &e);
+    if (b < e) fn(b, e);
+  });
+}
+
 }  // namespace lw

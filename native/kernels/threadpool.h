@@ -19,4 +19,29 @@ void set_num_threads(int n);
 
 void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn);
 
+// ---- The cost model: how many threads a kernel call is worth (threadpool.cc)
+//
+// Every kernel describes its call by the work of the whole call, in floating-
+// point operations and bytes moved, and the number of independent units it
+// can be cut into (samples, rows, elements). From those alone (never from
+// timing) the model picks how many threads to use and into how many ranges
+// to cut, so the same sizes and thread count always split the same way.
+
+// Threads worth using for a call of this much work (1 ≤ result ≤ num_threads()).
+int threads_for(double flops, double bytes);
+// Ranges to cut `units` units into: 1 means run serially; more than the
+// threads chosen, so that a worker that joins late (woken from sleep, or
+// descheduled on a busy machine) leaves its share to the caller.
+int64_t ranges_for(int64_t units, double flops, double bytes);
+// [begin, end) of range r of `ranges` over `units`, boundaries rounded to
+// multiples of `grain` (the last range ends at `units`).
+void range_bounds(int64_t units, int64_t ranges, int64_t r, int64_t grain,
+                  int64_t* begin, int64_t* end);
+// fn(begin, end) over ranges covering [0, units) as ranges_for() decides,
+// on the pool when there is more than one range. Tasks must write disjoint
+// outputs (or reduce in range order) for results to be deterministic.
+void parallel_ranges(int64_t units, double flops, double bytes,
+                     const std::function<void(int64_t, int64_t)>& fn,
+                     int64_t grain = 1);
+
 }  // namespace lw

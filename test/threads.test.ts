@@ -1,0 +1,121 @@
+// The native kernels split by the cost model (native/kernels/threadpool.cc):
+// big enough calls cut their batch (or elements) into ranges on two threads.
+// Checked here on sizes that do split (tens of microseconds of work and up),
+// at awkward batch sizes: results match the js reference, repeat bit for bit
+// on two threads, and equal the one-thread results exactly wherever the
+// summation order does not depend on the split (everything but the conv
+// filter gradient, whose per-range partials are added in range order).
+
+import { expect } from 'chai';
+import { getBackend, jsBackend, nativeAvailable, nativeInfo, setNumThreads, type Backend } from '../lib/backends/index.js';
+import type { ActivationKind, ConvGeometry, PoolGeometry } from '../lib/backends/backend.js';
+import { expectClose, randomArray, withBackend } from './helpers.js';
+
+describe('native kernels on two threads (cost-model splits)', function () {
+  const BATCHES = [1, 3, 17, 129];
+  let native: Backend;
+  let initialThreads: number;
+  before(function () {
+    if (!nativeAvailable()) throw new Error('the native addon did not load');
+    native = withBackend('native', getBackend);
+    initialThreads = nativeInfo().threads!;
+  });
+  after(function () {
+    setNumThreads(initialThreads);
+  });
+
+  /** Runs `run` on fresh copies of `inputs` with the given thread count and returns the buffers after. */
+  function onThreads(threads: number, run: (b: Backend, bufs: Float32Array[]) => void, inputs: Float32Array[]): Float32Array[] {
+    setNumThreads(threads);
+    const bufs = inputs.map((a) => a.slice());
+    run(native, bufs);
+    return bufs;
+  }
+
+  /**
+   * Compares the kernel on 1 and 2 threads with the js backend (tolerance),
+   * two 2-thread runs with each other (bit for bit) and, when `sameOrder`,
+   * the 1- and 2-thread results with each other (bit for bit).
+   */
+  function check(run: (b: Backend, bufs: Float32Array[]) => void, inputs: Float32Array[], outputs: number[],
+    { tol = 1e-4, sameOrder = true } = {}): void {
+    const js = inputs.map((a) => a.slice());
+    run(jsBackend, js);
+    const one = onThreads(1, run, inputs);
+    const two = onThreads(2, run, inputs);
+    const again = onThreads(2, run, inputs);
+    for (const o of outputs) {
+      expectClose(one[o], js[o], { rtol: tol, atol: tol, what: `1 thread, buffer ${o}` });
+      expectClose(two[o], js[o], { rtol: tol, atol: tol, what: `2 threads, buffer ${o}` });
+      expect(Buffer.from(again[o].buffer).equals(Buffer.from(two[o].buffer)), `2 threads twice, buffer ${o}`).to.equal(true);
+      if (sameOrder) expect(Buffer.from(one[o].buffer).equals(Buffer.from(two[o].buffer)), `1 vs 2 threads, buffer ${o}`).to.equal(true);
+    }
+  }
+
+  const convs: Array<[string, Omit<ConvGeometry, 'n'>]> = [
+    ['28×28×1 → 16, 3×3 same (the npm-start CNN first layer)',
+      { inH: 28, inW: 28, inC: 1, kH: 3, kW: 3, outC: 16, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, outH: 28, outW: 28 }],
+    ['14×14×16 → 32, 3×3 same (its second layer)',
+      { inH: 14, inW: 14, inC: 16, kH: 3, kW: 3, outC: 32, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, outH: 14, outW: 14 }],
+    ['17×13×3 → 5, 2×3 stride 2, valid',
+      { inH: 17, inW: 13, inC: 3, kH: 2, kW: 3, outC: 5, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 8, outW: 6 }],
+  ];
+  for (const [label, shape] of convs) {
+    for (const n of BATCHES) {
+      it(`conv2d forward, backward input and filter, batch ${n}: ${label}`, () => {
+        const g: ConvGeometry = { n, ...shape };
+        const xs = n * g.inH * g.inW * g.inC, ws = g.kH * g.kW * g.inC * g.outC, ys = n * g.outH * g.outW * g.outC;
+        check((b, [x, w, y]) => b.conv2dForward(x, w, y, g, false), [randomArray(xs, 1), randomArray(ws, 2), new Float32Array(ys)], [2]);
+        check((b, [dy, w, dx]) => b.conv2dBackwardInput(dy, w, dx, g, false), [randomArray(ys, 3), randomArray(ws, 4), new Float32Array(xs)], [2]);
+        check((b, [x, dy, dw]) => b.conv2dBackwardFilter(x, dy, dw, g, true), [randomArray(xs, 6), randomArray(ys, 7), randomArray(ws, 8)], [2],
+          { tol: 2e-4 * Math.max(1, Math.sqrt(n)), sameOrder: false });
+      });
+    }
+  }
+
+  for (const n of BATCHES) {
+    it(`max and average pooling 2×2 on 28×28×16, batch ${n}`, () => {
+      const g: PoolGeometry = { n, inH: 28, inW: 28, c: 16, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 14, outW: 14 };
+      const xs = n * 28 * 28 * 16, ys = n * 14 * 14 * 16;
+      const x = randomArray(xs, 1);
+      const dy = randomArray(ys, 2);
+      const argmaxOf = (threads: number) => {
+        setNumThreads(threads);
+        const y = new Float32Array(ys), argmax = new Int32Array(ys);
+        native.maxPool2dForward(x, y, argmax, g);
+        return argmax;
+      };
+      const ref = new Int32Array(ys);
+      jsBackend.maxPool2dForward(x, new Float32Array(ys), ref, g);
+      expect(Array.from(argmaxOf(1))).to.deep.equal(Array.from(ref));
+      expect(Array.from(argmaxOf(2))).to.deep.equal(Array.from(ref));
+      check((b, [xx, y]) => b.maxPool2dForward(xx, y, new Int32Array(ys), g), [x, new Float32Array(ys)], [1]);
+      check((b, [d, dx]) => b.maxPool2dBackward(d, ref, dx, g), [dy, new Float32Array(xs)], [1]);
+      check((b, [xx, y]) => b.avgPool2dForward(xx, y, g), [x, new Float32Array(ys)], [1], { tol: 1e-6 });
+      check((b, [d, dx]) => b.avgPool2dBackward(d, dx, g), [dy, new Float32Array(xs)], [1], { tol: 1e-6 });
+    });
+  }
+
+  for (const rows of BATCHES) {
+    it(`elementwise passes over ${rows} rows of 28×28×16`, () => {
+      const cols = 28 * 28 * 16;
+      const size = rows * cols;
+      for (const kind of ['relu', 'sigmoid', 'tanh', 'leakyRelu'] as ActivationKind[]) {
+        check((b, [x, y]) => b.activationForward(kind, x, y, 0.2), [randomArray(size, 1, -4, 4), new Float32Array(size)], [1], { tol: 1e-6 });
+        check((b, [y, dy, dx]) => b.activationBackward(kind, y, y, dy, dx, 0.2),
+          [randomArray(size, 2, 0, 1), randomArray(size, 3), new Float32Array(size)], [2], { tol: 1e-6 });
+        check((b, [y, bias]) => b.biasActivation(y, bias, rows * 784, 16, kind, 0.2), [randomArray(size, 4, -3, 3), randomArray(16, 5)], [0], { tol: 1e-6 });
+      }
+      check((b, [y, bias]) => b.addRowVector(y, bias, rows, cols), [randomArray(size, 6), randomArray(cols, 7)], [0], { tol: 1e-6 });
+      check((b, [x, y]) => b.axpy(0.3, x, y), [randomArray(size, 8), randomArray(size, 9)], [1], { tol: 1e-6 });
+      check((b, [x, y, out]) => b.multiply(x, y, out), [randomArray(size, 10), randomArray(size, 11), new Float32Array(size)], [2], { tol: 1e-6 });
+      check((b, [p, t, g]) => b.mseGradient(p, t, g), [randomArray(size, 12), randomArray(size, 13), new Float32Array(size)], [2], { tol: 1e-6 });
+    });
+  }
+
+  it('matmul on the MLP shapes: 1 and 2 threads give the same bits', () => {
+    for (const [m, n, k, ta, tb] of [[32, 128, 784, false, false], [784, 128, 32, true, false], [129, 784, 128, false, true]] as const) {
+      check((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, k, ta, tb, false), [randomArray(m * k, 1), randomArray(k * n, 2), new Float32Array(m * n)], [2]);
+    }
+  });
+});
