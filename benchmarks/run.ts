@@ -21,6 +21,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { measurePeak } from './peak.js';
 import { jsBackend, nativeAvailable, nativeBinding, nativeInfo, setBackend, getBackend } from '../lib/backends/index.js';
 import type { Backend, ConvGeometry } from '../lib/backends/backend.js';
 import { Rng } from '../lib/random.js';
@@ -30,17 +31,11 @@ const ROOT = path.resolve(__dirname, '..');
 const RESULTS_DIR = path.join(__dirname, 'results');
 
 /**
- * fp32 FMA peak in GFLOP/s by thread count. Not measured here (JavaScript
- * cannot issue FMAs): these are the engineering notes' figures, measured with
- * an FMA-throughput loop on this machine type (2-core EPYC Zen 4).
- * LAYERWISE_PEAK_GFLOPS=<one core> overrides them on another machine.
+ * fp32 FMA peak in GFLOP/s by thread count, measured at start-up by the
+ * addon's multiply-add loop (benchmarks/peak.ts).
  */
-const PEAK_SOURCE = process.env.LAYERWISE_PEAK_GFLOPS
-  ? `LAYERWISE_PEAK_GFLOPS=${process.env.LAYERWISE_PEAK_GFLOPS} per core`
-  : 'engineering notes (FMA loop on this machine type), not measured by this run';
-const PEAK: Record<number, number> = process.env.LAYERWISE_PEAK_GFLOPS
-  ? { 1: Number(process.env.LAYERWISE_PEAK_GFLOPS), 2: 2 * Number(process.env.LAYERWISE_PEAK_GFLOPS) }
-  : { 1: 117, 2: 232 };
+const PEAK: Record<number, number> = {};
+let PEAK_SOURCE = '';
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -433,12 +428,13 @@ function markdown(mc: Machine, isas: string[], g: GemmRow[], ob: OpenBlas | unde
   L.push('');
 
   L.push('### conv2d, batch 32, NHWC (median)', '');
-  L.push('| layer | pass | GFLOP | JS ms | native 1t ms | native 2t ms | JS GFLOP/s | native 1t / 2t GFLOP/s | native 1t/JS |');
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('| layer | pass | GFLOP | JS ms | native 1t ms | native 2t ms | JS GFLOP/s | native 1t / 2t GFLOP/s | % peak 1t / 2t | native 1t/JS |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of cv) {
     L.push(`| ${r.label} | ${r.pass} | ${r.gflop.toFixed(3)} | ${ms(r.js.seconds)}${mark(r.js)}${r.js.runs === 1 ? ' (1 run)' : ''} ` +
       `| ${ms(r.native1t.seconds)}${mark(r.native1t)} | ${ms(r.native2t.seconds)}${mark(r.native2t)} ` +
       `| ${f2(r.gflop / r.js.seconds)} | ${f1(r.gflop / r.native1t.seconds)} / ${f1(r.gflop / r.native2t.seconds)} ` +
+      `| ${pct(r.gflop / r.native1t.seconds / PEAK[1])} / ${pct(r.gflop / r.native2t.seconds / PEAK[2])} ` +
       `| ${(r.js.seconds / r.native1t.seconds).toFixed(0)}× |`);
   }
   L.push('');
@@ -470,6 +466,10 @@ function main(): void {
   setBackend('native');
   const native = getBackend();
   const binding = nativeBinding();
+  log('  FMA peak…');
+  const peak = measurePeak();
+  Object.assign(PEAK, peak.best);
+  PEAK_SOURCE = peak.source;
   const mc = machine();
   const isas = mc.isaSupported;
   log(`layerwise kernel benchmark${QUICK ? ' (--quick)' : ''}: ${mc.cpuModel}, ISA ${mc.isaDefault} of ${isas.join('/')}, ${mc.threadsDefault} threads, commit ${mc.commit}`);

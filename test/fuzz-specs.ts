@@ -8,6 +8,14 @@ import { ACTIVATION_KINDS, type ConvGeometry, type PoolGeometry } from '../lib/b
 import type { NativeBinding } from '../lib/backends/native.js';
 import { Rng } from '../lib/random.js';
 
+// The binding's FMA-peak probe (native/kernels/peak.cc) serves the benchmarks
+// only, so lib/ never calls it; the fuzzer still covers it like every export.
+declare module '../lib/backends/native.js' {
+  interface NativeBinding {
+    fmaPeak(isa: string, rounds: number, threads: number): number;
+  }
+}
+
 export const FUZZ_SEED = 20240611;
 export const CALLS_PER_FUNCTION = Number(process.env.LAYERWISE_FUZZ_CALLS ?? 2000);
 /** Share of calls that stay valid (and are checked against the JS backend). */
@@ -360,6 +368,8 @@ export const SPECS: Spec[] = [
   // Valid thread counts stay small: 1024 is legal but would start 1023 threads
   // on a shared two-core machine.
   { fn: 'setNumThreads', kinds: ['threads'], valid: (f) => [f.int(0, 3)] },
+  // Few rounds: a valid call must stay short under the fuzzer's call count.
+  { fn: 'fmaPeak', kinds: ['isa', 'size', 'threads'], valid: (f) => [f.pick(supportedIsas), f.int(0, 1000), f.int(1, 2)] },
 ];
 
 let supportedIsas: string[] = ['baseline'];

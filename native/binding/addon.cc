@@ -22,6 +22,7 @@
 #include "../kernels/gemm.h"
 #include "../kernels/global_pool.h"
 #include "../kernels/optimizers.h"
+#include "../kernels/peak.h"
 #include "../kernels/pool2d.h"
 #include "../kernels/threadpool.h"
 #include "args.h"
@@ -599,6 +600,21 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// fmaPeak(isa, rounds, threads) → GFLOP/s of independent multiply-adds in that
+// variant (0 if the CPU cannot run it), for the benchmarks' "% of peak". Both
+// counts are capped so a stray call cannot occupy the machine for long.
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 3, "fmaPeak");
+  if (!info[0].IsString()) ThrowType(env, "isa must be a string");
+  const lw::Isa isa = ParseIsa(env, info[0].As<Napi::String>().Utf8Value());
+  const int64_t rounds = Size(info, 1, "rounds");
+  const int64_t threads = Size(info, 2, "threads", 1);
+  if (rounds > (int64_t{1} << 24)) ThrowRange(env, "rounds must be at most 2^24");
+  if (threads > 64) ThrowRange(env, "threads must be at most 64");
+  return Napi::Number::New(env, lw::fma_peak_gflops(isa, rounds, static_cast<int>(threads)));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
       {"matmul", Matmul},
@@ -634,6 +650,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"info", Info},
       {"setIsa", SetIsa},
       {"setNumThreads", SetNumThreads},
+      {"fmaPeak", FmaPeak},
   };
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;
