@@ -8,24 +8,26 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   Activation, Conv2D, Dense, Flatten, MaxPool2D, Network,
-  getBackend, loadMnist, nativeAvailable, nativeInfo, setBackend, setNumThreads,
+  getBackend, getPreset, loadMnist, networkFromSpec, nativeAvailable, nativeInfo, setBackend, setNumThreads,
   type MnistData,
 } from '../lib/index.js';
 
 export const DATA_DIR = '/usr/share/datasets/fashion-mnist';
 export const BATCH_SIZE = 32;
 export const SEED = 1;
-/**
- * Plain SGD (no momentum). 0.1 trains both models without diverging here; the
- * CNN's only conv layer has 8 filters on one channel, so its gradients stay small.
- */
-export const LEARNING_RATE = { mlp: 0.1, cnn: 0.1 } as const;
 
-export type ModelName = 'mlp' | 'cnn';
+export type ModelName = 'mlp' | 'cnn' | 'startCnn';
+export const MODELS: readonly ModelName[] = ['mlp', 'cnn', 'startCnn'];
 export const MODEL_LABEL: Record<ModelName, string> = {
   mlp: 'MLP 784-128-10',
-  cnn: 'CNN conv3×3×8-pool2-dense10',
+  cnn: 'small CNN conv3×3×8-pool-dense10',
+  startCnn: 'npm-start CNN conv16-pool-conv32-pool-dense128-10',
 };
+/**
+ * Plain SGD (no momentum). 0.1 trains the two small models without diverging
+ * here; the deeper npm-start CNN takes 0.05.
+ */
+export const LEARNING_RATE: Record<ModelName, number> = { mlp: 0.1, cnn: 0.1, startCnn: 0.05 };
 
 /** 784 → 128 ReLU → 10 → softmax, inputs [n, 784]. */
 export function buildMlp(seed = SEED): Network {
@@ -47,6 +49,47 @@ export function buildCnn(seed = SEED): Network {
     .use('sparseCategoricalCrossEntropy');
 }
 
+/** The network `npm start` trains (the fashion-mnist-cnn preset), inputs [n, 28, 28, 1]. */
+export function buildStartCnn(seed = SEED): Network {
+  return networkFromSpec({ ...getPreset('fashion-mnist-cnn')!.spec, seed });
+}
+
+export function buildModel(model: ModelName, seed = SEED): Network {
+  return model === 'mlp' ? buildMlp(seed) : model === 'cnn' ? buildCnn(seed) : buildStartCnn(seed);
+}
+
+/**
+ * Multiply-adds per sample, forward and in a training step (forward, weight
+ * gradient, and input gradient except the first layer's, which layerwise
+ * skips): Dense and Conv2D only; activations, pooling and the optimizer are
+ * memory-bound passes and not counted. GFLOP/s = 2 × these / time.
+ */
+export function multiplyAdds(net: Network, inputShape: readonly number[]): { forward: number; training: number } {
+  net.build(inputShape);
+  const rows = net.summary().layers;
+  let shape = [...inputShape];
+  let forward = 0, training = 0;
+  net.layers.forEach((layer, i) => {
+    const out = rows[i].outputShape.slice(1) as number[];
+    const config = layer.getConfig();
+    let macs = 0;
+    if (config.type === 'Dense') macs = (config.inputSize as number) * (config.outputSize as number);
+    else if (config.type === 'Conv2D') {
+      const k = config.kernelSize as number | number[];
+      const [kh, kw] = Array.isArray(k) ? k : [k, k];
+      macs = out[0] * out[1] * out[2] * kh * kw * shape[2];
+    }
+    forward += macs;
+    training += macs * (i === 0 ? 2 : 3);
+    shape = out;
+  });
+  return { forward, training };
+}
+
+export function inputShapeOf(model: ModelName): number[] {
+  return model === 'mlp' ? [784] : [28, 28, 1];
+}
+
 export interface Datasets {
   /** Images flattened to [n, 784] for the MLP. */
   flat: MnistData;
@@ -62,6 +105,10 @@ export async function loadDatasets(dir = DATA_DIR): Promise<Datasets> {
     xTest: images.xTest.reshape([images.xTest.shape[0], 784]),
   };
   return { flat, images };
+}
+
+export function datasetFor(model: ModelName, data: Datasets): MnistData {
+  return model === 'mlp' ? data.flat : data.images;
 }
 
 export interface EpochTiming {
@@ -86,7 +133,7 @@ export type LayerwiseBackend = { backend: 'js' } | { backend: 'native'; threads?
 export async function timeLayerwiseEpoch(
   model: ModelName, data: Datasets, where: LayerwiseBackend, batches?: number,
 ): Promise<EpochTiming> {
-  const set = model === 'mlp' ? data.flat : data.images;
+  const set = datasetFor(model, data);
   const samples = set.xTrain.shape[0];
   const batchesPerEpoch = Math.ceil(samples / BATCH_SIZE);
   const partial = batches !== undefined && batches < batchesPerEpoch;
@@ -96,7 +143,7 @@ export async function timeLayerwiseEpoch(
   setBackend(where.backend);
   if (where.backend === 'native' && where.threads !== undefined) setNumThreads(where.threads);
   try {
-    const net = model === 'mlp' ? buildMlp() : buildCnn();
+    const net = buildModel(model);
     const history = await net.fit(set.xTrain.slice(0, used), set.yTrain.slice(0, used), {
       epochs: 1, batchSize: BATCH_SIZE, optimizer: 'sgd', learningRate: LEARNING_RATE[model], shuffle: true, seed: SEED,
     });

@@ -1,29 +1,35 @@
-// npm run bench:epochs: seconds per training epoch of two small Fashion-MNIST
-// models on each layerwise backend, with test accuracy after the epoch.
+// npm run bench:epochs: seconds per training epoch of three Fashion-MNIST
+// networks on the native backend at 1 and 2 threads, the 2-thread speed-up,
+// and the effective GFLOP/s as a share of the FMA peak this run measures.
 //
-//   npx tsx benchmarks/epochs.ts [--full] [--repeats N] [--js-batches N] [--json out.json]
+//   npx tsx benchmarks/epochs.ts [--repeats N] [--js] [--js-batches N] [--full] [--json out.json]
 //
-// Models (benchmarks/epoch-common.ts): MLP 784-128-10 ReLU and CNN conv 3×3×8
-// ReLU → max-pool 2×2 → dense 10, both softmax + cross-entropy, plain SGD
-// lr 0.1, batch 32, shuffled, on the 60,000 training images.
+// Networks (benchmarks/epoch-common.ts): MLP 784-128-10, the small CNN
+// (conv 3×3×8 → pool → dense 10) and the npm-start CNN (the fashion-mnist-cnn
+// preset: conv16-pool-conv32-pool-dense128-10), softmax + cross-entropy, plain
+// SGD, batch 32, shuffled, on the 60,000 training images.
 //
-// Native runs are whole epochs; the js backend is ~30–50× slower, so by
-// default it runs the first --js-batches batches (200) and the time is scaled
-// to the 1875 batches of an epoch (marked "extrapolated"). --full also runs one
-// whole js epoch of each model and checks its test accuracy against native's.
+// GFLOP/s counts the Dense and Conv2D multiply-adds of a training step
+// (multiplyAdds in epoch-common.ts) over the epoch's wall time, so everything
+// else an epoch does (activations, pooling, the optimizer, the loop itself)
+// shows up as a lower share of the peak.
 //
 // Every configuration runs --repeats times (default 3) round-robin, so a burst
 // of load from another process lands on one repeat of several configurations
 // rather than on every repeat of one; the table shows the median and the range.
+// --js adds the pure-JS backend on the first --js-batches batches (200),
+// scaled to an epoch; --full adds one whole js epoch and compares accuracy.
 
 import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { nativeAvailable, nativeInfo } from '../lib/index.js';
 import {
-  BATCH_SIZE, DATA_DIR, LEARNING_RATE, MODEL_LABEL, SEED,
-  fmt, loadDatasets, machineLine, markdownTable, median, timeLayerwiseEpoch,
+  BATCH_SIZE, DATA_DIR, LEARNING_RATE, MODEL_LABEL, MODELS, SEED,
+  buildModel, fmt, inputShapeOf, loadDatasets, machineLine, markdownTable, median, multiplyAdds, timeLayerwiseEpoch,
   type EpochTiming, type LayerwiseBackend, type ModelName,
 } from './epoch-common.js';
+import { measurePeak } from './peak.js';
 
 interface Config {
   model: ModelName;
@@ -38,23 +44,28 @@ interface Config {
 interface Result {
   model: ModelName;
   config: string;
+  threads?: number;
   extrapolated: boolean;
   batchesTimed: number;
   epochSeconds: number;
   runs: number[];
   samplesPerSecond: number;
+  gflops: number;
+  percentOfPeak?: number;
+  speedup?: number;
   testAccuracy?: number;
   trainLoss: number;
-  ratioVsJs?: number;
 }
 
 /** Accuracy may differ between backends only by float rounding (FMA, summation order). */
 const ACCURACY_TOLERANCE_POINTS = 0.2;
+const THREADS = [1, 2] as const;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       full: { type: 'boolean', default: false },
+      js: { type: 'boolean', default: false },
       repeats: { type: 'string', default: '3' },
       'js-batches': { type: 'string', default: '200' },
       json: { type: 'string' },
@@ -66,18 +77,20 @@ async function main(): Promise<void> {
   if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`--repeats must be a positive integer, got ${values.repeats}`);
   if (!Number.isInteger(jsBatches) || jsBatches < 1) throw new RangeError(`--js-batches must be a positive integer, got ${values['js-batches']}`);
   if (!nativeAvailable()) throw new Error(`the native addon does not load (${nativeInfo().error}); build it with npm run build:native`);
-  const defaultThreads = nativeInfo().threads!;
+  const withJs = values.js || values.full;
+  const loadAtStart = os.loadavg();
 
+  const peak = measurePeak();
   const data = await loadDatasets(values.data);
   console.log(`layerwise epoch benchmark — ${machineLine()}`);
+  console.log(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(' / ')}; FMA peak ${peak.source}`);
   console.log(`Fashion-MNIST from ${values.data}: ${data.flat.xTrain.shape[0]} training, ${data.flat.xTest.shape[0]} test images; ` +
-    `SGD lr ${LEARNING_RATE.mlp} (MLP) / ${LEARNING_RATE.cnn} (CNN), batch ${BATCH_SIZE}, shuffle, seed ${SEED}; ${repeats} repeats, median\n`);
+    `SGD lr ${MODELS.map((m) => LEARNING_RATE[m]).join(' / ')}, batch ${BATCH_SIZE}, shuffle, seed ${SEED}; ${repeats} repeats, median\n`);
 
   const configs: Config[] = [];
-  for (const model of ['mlp', 'cnn'] as const) {
-    configs.push({ model, label: `native, ${defaultThreads} threads (default)`, where: { backend: 'native' } });
-    configs.push({ model, label: 'native, 1 thread', where: { backend: 'native', threads: 1 } });
-    configs.push({ model, label: `js, ${jsBatches} batches → extrapolated`, where: { backend: 'js' }, batches: jsBatches });
+  for (const model of MODELS) {
+    for (const threads of THREADS) configs.push({ model, label: `native, ${threads} thread${threads > 1 ? 's' : ''}`, where: { backend: 'native', threads } });
+    if (withJs) configs.push({ model, label: `js, ${jsBatches} batches → extrapolated`, where: { backend: 'js' }, batches: jsBatches });
     if (values.full) configs.push({ model, label: 'js, full epoch', where: { backend: 'js' }, once: true });
   }
 
@@ -94,46 +107,58 @@ async function main(): Promise<void> {
   }
   for (const c of configs) if (c.once) await run(c);
 
+  const samples = data.flat.xTrain.shape[0];
   const results: Result[] = configs.map((c) => {
     const ts = timings.get(c)!;
     const seconds = median(ts.map((t) => t.epochSeconds));
+    const flop = 2 * multiplyAdds(buildModel(c.model), inputShapeOf(c.model)).training * samples;
+    const threads = c.where.backend === 'native' ? c.where.threads : undefined;
     return {
       model: c.model,
       config: c.label,
+      threads,
       extrapolated: ts[0].extrapolated,
       batchesTimed: ts[0].batchesTimed,
       epochSeconds: seconds,
       runs: ts.map((t) => t.epochSeconds),
-      samplesPerSecond: data.flat.xTrain.shape[0] / seconds,
+      samplesPerSecond: samples / seconds,
+      gflops: flop / seconds / 1e9,
+      percentOfPeak: threads !== undefined ? flop / seconds / 1e9 / peak.best[threads] : undefined,
       // Same seed and backend give the same weights every repeat; the last one stands for all.
       testAccuracy: ts.at(-1)!.testAccuracy,
       trainLoss: ts.at(-1)!.trainLoss,
     };
   });
-  // Ratios against the measured whole js epoch when there is one, else against the extrapolation.
-  for (const model of ['mlp', 'cnn'] as const) {
-    const mine = results.filter((r) => r.model === model);
-    const js = mine.find((r) => r.config === 'js, full epoch') ?? mine.find((r) => r.extrapolated)!;
-    for (const r of mine) r.ratioVsJs = js.epochSeconds / r.epochSeconds;
+  for (const model of MODELS) {
+    const one = results.find((r) => r.model === model && r.threads === 1)!;
+    for (const r of results) if (r.model === model && r.threads !== undefined) r.speedup = one.epochSeconds / r.epochSeconds;
   }
 
   const rows = results.map((r) => [
     MODEL_LABEL[r.model], r.config, fmt.seconds(r.epochSeconds),
     r.runs.length > 1 ? `${fmt.seconds(Math.min(...r.runs))}–${fmt.seconds(Math.max(...r.runs))}` : '—',
-    fmt.rate(r.samplesPerSecond), fmt.ratio(r.ratioVsJs!), fmt.percent(r.testAccuracy),
+    fmt.rate(r.samplesPerSecond), r.gflops.toFixed(1),
+    r.percentOfPeak === undefined ? '—' : `${(100 * r.percentOfPeak).toFixed(0)}% of ${peak.best[r.threads!]}`,
+    r.speedup === undefined ? '—' : `${r.speedup.toFixed(2)}×`,
+    fmt.percent(r.testAccuracy),
   ]);
   console.log('\n' + markdownTable(
-    ['model', 'backend / threads', 's / epoch (median)', 'range', 'samples/s', 'vs js', 'test accuracy'],
-    rows, [false, false, true, true, true, true, true],
+    ['network', 'backend / threads', 's / epoch (median)', 'range', 'samples/s', 'GFLOP/s', '% of FMA peak (GFLOP/s)', 'speed-up vs 1 thread', 'test accuracy'],
+    rows, [false, false, true, true, true, true, true, true, true],
   ));
-  console.log(`\n"extrapolated": the js backend ran ${jsBatches} batches of ${BATCH_SIZE} and the time was scaled to a whole epoch; ` +
-    (values.full ? '"vs js" compares with the measured full js epoch.' : '"vs js" compares with that extrapolation (run with --full for a measured js epoch).'));
+  console.log(`\nGFLOP/s: Dense and Conv2D multiply-adds of the training steps (×2) per second of epoch; % of the FMA peak measured by this run for that thread count.`);
+  if (withJs) console.log(`"extrapolated": the js backend ran ${jsBatches} batches of ${BATCH_SIZE}, scaled to a whole epoch.`);
+  console.log(`load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} (${os.cpus().length} CPUs)`);
+  for (const model of MODELS) {
+    const two = results.find((r) => r.model === model && r.threads === 2)!;
+    console.log(`${MODEL_LABEL[model]}: 2 threads vs 1: ${two.speedup!.toFixed(2)}×`);
+  }
 
   let accuracyOk = true;
   if (values.full) {
     console.log('\nTest accuracy after one epoch, js vs native (same seed):');
-    for (const model of ['mlp', 'cnn'] as const) {
-      const nat = results.find((r) => r.model === model && r.config.startsWith('native') && r.config.includes('default'))!;
+    for (const model of MODELS) {
+      const nat = results.find((r) => r.model === model && r.threads === 1)!;
       const js = results.find((r) => r.model === model && r.config === 'js, full epoch')!;
       const diff = 100 * Math.abs(nat.testAccuracy! - js.testAccuracy!);
       const ok = diff <= ACCURACY_TOLERANCE_POINTS;
@@ -148,7 +173,9 @@ async function main(): Promise<void> {
       benchmark: 'layerwise epochs',
       date: new Date().toISOString(),
       machine: machineLine(),
-      settings: { batchSize: BATCH_SIZE, learningRate: LEARNING_RATE, optimizer: 'sgd', seed: SEED, repeats, jsBatches, full: values.full },
+      loadAverage: { start: loadAtStart, end: os.loadavg() },
+      peak,
+      settings: { batchSize: BATCH_SIZE, learningRate: LEARNING_RATE, optimizer: 'sgd', seed: SEED, repeats, jsBatches, js: withJs, full: values.full },
       results,
     }, null, 2) + '\n');
     console.log(`\nwrote ${values.json}`);
