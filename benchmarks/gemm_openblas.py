@@ -3,11 +3,13 @@
 
 Usage: gemm_openblas.py --threads 1,2 --shapes JSON [--budget SECONDS]
 
---shapes is a JSON list of {"name", "m", "n", "k", "transA", "transB"} with
+--shapes is a JSON list of {"name", "m", "n", "k", "transA", "transB", "fresh"?} with
 the same meaning as layerwise's matmul: C[m×n] = op(A)·op(B), where A is
 stored k×m when transA and B is stored n×k when transB. Transposed operands
 are passed as numpy transposed views, which numpy hands to cblas_sgemm as a
-transpose flag (no copy), so OpenBLAS runs the same product we do.
+transpose flag (no copy), so OpenBLAS runs the same product we do. The
+product writes into one preallocated output, or with "fresh": true into a new
+array each call (`a @ b`, what a numpy user writes).
 
 Prints one JSON object: OpenBLAS version, the core type it runs (its own
 openblas_get_corename()), how the thread count was set, and per thread count
@@ -167,7 +169,9 @@ def main():
             flops = 2.0 * m * n * k
             # Big products: fewer runs (a 2048³ sgemm is ~0.1-0.2 s).
             budget = args.budget * (2 if flops > 2e9 else 1)
-            r = median_seconds(lambda: np.matmul(opa, opb, out=c), budget, 3, 100000)
+            # "fresh": numpy allocates the result each call, as `a @ b` does.
+            product = (lambda: opa @ opb) if s.get('fresh') else (lambda: np.matmul(opa, opb, out=c))
+            r = median_seconds(product, budget, 3, 100000)
             rows.append({'name': s['name'], 'gflops': flops / r['seconds'] / 1e9, **r})
         results[str(t)] = {'threadsReported': threads.current(), 'rows': rows}
         if limiter is not None:

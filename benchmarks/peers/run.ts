@@ -1,325 +1,315 @@
-// npm run bench:peers: the epochs of benchmarks/epochs.ts, run through other
-// neural-network libraries and layerwise in one process, one table.
+// npm run bench:peers: layerwise against the engines a Node team would
+// otherwise use, measured side by side in one run, one thread each:
 //
-//   npm --prefix benchmarks/peers ci && npx tsx benchmarks/peers/run.ts
-//       [--probe-batches N] [--full-under S] [--repeats N] [--json out.json] [--no-torch]
+//   1. training epochs vs PyTorch (CPU, SGD, batch 32) on the MLP, the small
+//      CNN and the npm-start CNN: epoch-time ratio (torch_epochs.py);
+//   2. inference vs onnxruntime-node on the same three networks exported with
+//      layerwise's toOnnx(): batch-1000 throughput and single-sample latency;
+//   3. ops.matmul 1024³ with the output allocated by the call vs numpy's a @ b,
+//      and the GEMM kernel (output reused) vs OpenBLAS sgemm, as GFLOP/s and
+//      % of the FMA peak this run measures;
+//   4. the peak RSS of a full-data MLP fit (a child process of its own).
 //
-// Peers: TensorFlow.js with its pure-JS CPU backend and its WASM SIMD backend
-// (the .wasm files are loaded from node_modules: nothing is fetched at run
-// time), ConvNetJS, and PyTorch (torch_epochs.py, one and two threads) when
-// /usr/bin/python3 can import torch (Debian: apt-get install python3-torch).
-// The peers live in this folder's own package.json so layerwise never depends
-// on them.
+//   npx tsx benchmarks/peers/run.ts [--repeats N] [--budget S] [--readme] [--json out.json]
+//       [--no-torch] [--js-peers]
 //
-// Same models, SGD learning rate, batch 32 and shuffling everywhere. Every
-// configuration first runs --probe-batches batches (200); when that projects
-// a whole epoch under --full-under seconds (90), a whole epoch then runs on a
-// fresh model (--repeats times, median, if under 20 s) and its test accuracy is
-// reported; otherwise the probe's time is scaled to the 1875 batches of an
-// epoch and the row is marked extrapolated.
+// --readme writes the one-run table into benchmarks/README.md (between the
+// peers markers), with the date, the machine, its load and this command.
+// --js-peers adds TensorFlow.js and ConvNetJS epochs on the two small networks
+// (install them first: npm --prefix benchmarks/peers ci). Nothing is
+// downloaded at run time: PyTorch and numpy are Debian's (python3-torch,
+// python3-numpy with libopenblas0), onnxruntime-node comes from the lockfile.
 
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { nativeInfo } from '../../lib/index.js';
+import { Tensor, getBackend, nativeInfo, ops, setNumThreads } from '../../lib/index.js';
 import {
-  BATCH_SIZE, DATA_DIR, LEARNING_RATE, MODEL_LABEL,
-  fmt, loadDatasets, machineLine, markdownTable, median, timeLayerwiseEpoch,
+  BATCH_SIZE, DATA_DIR, LEARNING_RATE, MODEL_LABEL, MODELS,
+  buildModel, fmt, inputShapeOf, loadDatasets, machineLine, markdownTable, median, timeLayerwiseEpoch,
   type Datasets, type ModelName,
 } from '../epoch-common.js';
-
-/** What one training run reports: the seconds for `batches` batches, and test accuracy after a whole epoch. */
-interface Run { seconds: number; batches: number; testAccuracy?: number }
-
-interface Peer {
-  framework: string;
-  backend: string;
-  /** Trains a fresh model on the first `batches` batches of shuffled data, or on all of it. */
-  train(model: ModelName, batches?: number): Promise<Run>;
-}
-
-interface Row {
-  model: ModelName;
-  framework: string;
-  backend: string;
-  /** undefined when the peer cannot train this model. */
-  epochSeconds?: number;
-  runs: number[];
-  extrapolated: boolean;
-  batchesTimed: number;
-  testAccuracy?: number;
-  note?: string;
-  speedupDefault?: number;
-  speedupOneThread?: number;
-}
+import { measurePeak, type Peak } from '../peak.js';
+import { compareInference, onnxruntimeVersion, type InferenceResult } from './inference.js';
+import { convnetPeer, loadTf, tfPeer, type Peer, type SmallModel } from './js-peers.js';
 
 const PEERS_DIR = __dirname;
-const TORCH_PYTHON = '/usr/bin/python3';
-/** Whole epochs shorter than this are repeated for a median; longer ones run once. */
-const REPEAT_UNDER_SECONDS = 20;
+const ROOT = path.resolve(PEERS_DIR, '../..');
+const PYTHON = '/usr/bin/python3';
+const README = path.join(ROOT, 'benchmarks', 'README.md');
+const README_BEGIN = '<!-- bench:peers table begin -->';
+const README_END = '<!-- bench:peers table end -->';
+const RSS_TARGET_MB = 350;
+const GEMM_SIZES = [256, 512, 1024];
 
-// ---- TensorFlow.js -------------------------------------------------------
-// The peers are optional and absent when `npm run typecheck` runs on a clean
-// clone, so they are loaded with require() and used untyped rather than
-// imported with their types.
-/* eslint-disable @typescript-eslint/no-explicit-any */
-type Tf = any;
-
-function loadTf(): Tf {
-  const tf = require('@tensorflow/tfjs') as Tf;
-  const wasm = require('@tensorflow/tfjs-backend-wasm') as Tf;
-  // A local directory (trailing slash required): the backend reads the
-  // .wasm files shipped in the npm package instead of fetching them.
-  wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
-  return tf;
+function log(msg: string): void {
+  process.stderr.write(`${msg}\n`);
 }
 
-function buildTfModel(tf: Tf, model: ModelName): Tf {
-  const net = tf.sequential();
-  if (model === 'mlp') {
-    net.add(tf.layers.dense({ inputShape: [784], units: 128, activation: 'relu' }));
-  } else {
-    net.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: 'valid', activation: 'relu' }));
-    net.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
-    net.add(tf.layers.flatten());
+// ---- training epochs ----------------------------------------------------------
+
+interface EpochRow { model: ModelName; layerwise: number[]; torch?: number[]; torchVersion?: string; torchAccuracy?: number; layerwiseAccuracy?: number }
+
+async function layerwiseEpochs(data: Datasets, repeats: number): Promise<EpochRow[]> {
+  const rows: EpochRow[] = MODELS.map((model) => ({ model, layerwise: [] }));
+  for (let r = 0; r < repeats; r++) {
+    for (const row of rows) {
+      const t = await timeLayerwiseEpoch(row.model, data, { backend: 'native', threads: 1 });
+      row.layerwise.push(t.epochSeconds);
+      row.layerwiseAccuracy = t.testAccuracy;
+      log(`  layerwise ${MODEL_LABEL[row.model]}, 1 thread: ${fmt.seconds(t.epochSeconds)} s/epoch, test accuracy ${fmt.percent(t.testAccuracy)}`);
+    }
   }
-  net.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
-  net.compile({ optimizer: tf.train.sgd(LEARNING_RATE[model]), loss: 'sparseCategoricalCrossentropy' });
-  return net;
+  return rows;
 }
-
-function tfPeer(tf: Tf, backend: 'cpu' | 'wasm', data: Datasets): Peer {
-  return {
-    framework: `TensorFlow.js ${tf.version.tfjs}`,
-    backend: backend === 'cpu' ? 'cpu (pure JS)' : 'wasm SIMD, 1 thread',
-    async train(model, batches) {
-      if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} did not initialise`);
-      const set = model === 'mlp' ? data.flat : data.images;
-      const used = batches === undefined ? set.xTrain.shape[0] : batches * BATCH_SIZE;
-      const shape = model === 'mlp' ? [784] : [28, 28, 1];
-      const x = tf.tensor(set.xTrain.data.subarray(0, used * 784), [used, ...shape]);
-      const y = tf.tensor(set.yTrain.data.subarray(0, used), [used, 1]);
-      const net = buildTfModel(tf, model);
-      try {
-        const t0 = performance.now();
-        await net.fit(x, y, { batchSize: BATCH_SIZE, epochs: 1, shuffle: true, verbose: 0 });
-        const seconds = (performance.now() - t0) / 1000;
-        let testAccuracy: number | undefined;
-        if (batches === undefined) {
-          const xTest = tf.tensor(set.xTest.data, [set.xTest.shape[0], ...shape]);
-          const predicted: Int32Array = tf.tidy(() => net.predict(xTest, { batchSize: 256 }).argMax(-1).dataSync());
-          xTest.dispose();
-          testAccuracy = accuracy(predicted, set.yTest.data);
-        }
-        return { seconds, batches: Math.ceil(used / BATCH_SIZE), testAccuracy };
-      } finally {
-        net.dispose();
-        x.dispose();
-        y.dispose();
-      }
-    },
-  };
-}
-
-// ---- ConvNetJS ------------------------------------------------------------
-// Trains one sample at a time; its Trainer sums gradients over batch_size
-// samples and divides by it before the step, which is SGD on the batch mean.
-// Its volumes are laid out [y][x][depth], so a 28×28×1 image copies in as is.
-
-function convnetPeer(data: Datasets): Peer {
-  const convnetjs = require('convnetjs') as Tf;
-  const layers = (model: ModelName): object[] => model === 'mlp'
-    ? [
-      { type: 'input', out_sx: 1, out_sy: 1, out_depth: 784 },
-      { type: 'fc', num_neurons: 128, activation: 'relu' },
-      { type: 'softmax', num_classes: 10 }, // adds the fc 128 → 10 before the softmax itself
-    ]
-    : [
-      { type: 'input', out_sx: 28, out_sy: 28, out_depth: 1 },
-      { type: 'conv', sx: 3, filters: 8, stride: 1, pad: 0, activation: 'relu' },
-      { type: 'pool', sx: 2, stride: 2 },
-      { type: 'softmax', num_classes: 10 },
-    ];
-  const toVol = (model: ModelName, pixels: Float32Array): Tf => {
-    const v = model === 'mlp' ? new convnetjs.Vol(1, 1, 784, 0) : new convnetjs.Vol(28, 28, 1, 0);
-    v.w.set(pixels);
-    return v;
-  };
-  return {
-    framework: 'ConvNetJS 0.3',
-    backend: 'JS (Float64), per sample',
-    async train(model, batches) {
-      const set = model === 'mlp' ? data.flat : data.images;
-      const used = batches === undefined ? set.xTrain.shape[0] : batches * BATCH_SIZE;
-      const net = new convnetjs.Net();
-      net.makeLayers(layers(model));
-      const trainer = new convnetjs.Trainer(net, { method: 'sgd', learning_rate: LEARNING_RATE[model], batch_size: BATCH_SIZE, momentum: 0, l2_decay: 0 });
-      const order = convnetjs.randperm(used) as number[];
-      const pixels = set.xTrain.data, labels = set.yTrain.data;
-      const t0 = performance.now();
-      // Building each sample's volume is part of ConvNetJS's data path, so it is timed too.
-      for (const i of order) trainer.train(toVol(model, pixels.subarray(i * 784, (i + 1) * 784)), labels[i]);
-      const seconds = (performance.now() - t0) / 1000;
-      let testAccuracy: number | undefined;
-      if (batches === undefined) {
-        const n = set.xTest.shape[0];
-        const predicted = new Int32Array(n);
-        for (let i = 0; i < n; i++) {
-          net.forward(toVol(model, set.xTest.data.subarray(i * 784, (i + 1) * 784)), false);
-          predicted[i] = net.getPrediction();
-        }
-        testAccuracy = accuracy(predicted, set.yTest.data);
-      }
-      return { seconds, batches: Math.ceil(used / BATCH_SIZE), testAccuracy };
-    },
-  };
-}
-
-// ---- layerwise --------------------------------------------------------------
-
-function layerwisePeer(data: Datasets, backend: 'js' | 'native', threads?: number): Peer {
-  const label = backend === 'js' ? 'js backend' : `native, ${threads ?? nativeInfo().threads} thread${(threads ?? nativeInfo().threads) === 1 ? '' : 's'}` +
-    (threads === undefined ? ' (default)' : '');
-  return {
-    framework: 'layerwise',
-    backend: label,
-    async train(model, batches) {
-      const t = await timeLayerwiseEpoch(model, data, backend === 'js' ? { backend } : { backend, threads }, batches);
-      // timeLayerwiseEpoch scales partial runs to an epoch; undo it to report the timed batches.
-      return { seconds: (t.epochSeconds / t.batchesPerEpoch) * t.batchesTimed, batches: t.batchesTimed, testAccuracy: t.testAccuracy };
-    },
-  };
-}
-
-// ---- PyTorch ----------------------------------------------------------------
 
 function torchAvailable(): boolean {
-  return spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Runs torch_epochs.py once per thread count (its BLAS threads are fixed at start-up). */
-function torchRows(threads: number, repeats: number): Row[] {
-  const script = path.join(PEERS_DIR, 'torch_epochs.py');
-  const out = spawnSync(TORCH_PYTHON, [script, '--threads', String(threads), '--repeats', String(repeats), '--data', DATA_DIR], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
-  });
-  if (out.status !== 0) throw new Error(`torch_epochs.py --threads ${threads} failed with status ${out.status}`);
+function torchEpochs(rows: EpochRow[], repeats: number): void {
+  const out = spawnSync(PYTHON, [path.join(PEERS_DIR, 'torch_epochs.py'), '--threads', '1', '--repeats', String(repeats),
+    '--data', DATA_DIR, '--models', MODELS.join(',')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  if (out.status !== 0) throw new Error(`torch_epochs.py failed with status ${out.status}`);
   const report = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as {
-    torch: string; results: { model: ModelName; threads: number; runs: number[]; epochSeconds: number; testAccuracy: number }[];
+    torch: string; results: { model: ModelName; runs: number[]; testAccuracy: number }[];
   };
-  return report.results.map((r) => ({
-    model: r.model, framework: `PyTorch ${report.torch}`, backend: `CPU, ${r.threads} thread${r.threads === 1 ? '' : 's'}`,
-    epochSeconds: r.epochSeconds, runs: r.runs, extrapolated: false, batchesTimed: Math.ceil(60000 / BATCH_SIZE), testAccuracy: r.testAccuracy,
-  }));
+  for (const r of report.results) {
+    const row = rows.find((x) => x.model === r.model)!;
+    Object.assign(row, { torch: r.runs, torchVersion: report.torch, torchAccuracy: r.testAccuracy });
+  }
 }
 
-// ---- measuring --------------------------------------------------------------
+// ---- matmul and GEMM ------------------------------------------------------------
 
-function accuracy(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
-  return correct / labels.length;
+interface GemmResult { fresh1024: number; reused: Record<number, number>; numpyFresh1024?: number; openblas: Record<number, number>; blas?: string; blasError?: string }
+
+function random(size: number, seed: number): Float32Array {
+  const a = new Float32Array(size);
+  let s = seed;
+  for (let i = 0; i < size; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+  }
+  return a;
 }
 
-async function measure(peer: Peer, model: ModelName, opts: { probeBatches: number; fullUnder: number; repeats: number }): Promise<Row> {
-  const row: Row = { model, framework: peer.framework, backend: peer.backend, runs: [], extrapolated: false, batchesTimed: 0 };
-  const batchesPerEpoch = Math.ceil(60000 / BATCH_SIZE);
-  const say = (what: string) => console.log(`  ${peer.framework}, ${peer.backend}, ${MODEL_LABEL[model]}: ${what}`);
-  let probe: Run;
+function gflopsOf(n: number, seconds: number): number {
+  return (2 * n * n * n) / seconds / 1e9;
+}
+
+/** Median seconds of fn over about `seconds` (at least 3 calls, after a warm-up). */
+function timeSync(fn: () => unknown, seconds: number): number {
+  fn();
+  const samples: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  while (samples.length < 3 || performance.now() < end) {
+    const t0 = performance.now();
+    fn();
+    samples.push((performance.now() - t0) / 1000);
+  }
+  return median(samples);
+}
+
+function gemms(budget: number): GemmResult {
+  setNumThreads(1);
+  const n = 1024;
+  const a = new Tensor(random(n * n, 1), [n, n]), b = new Tensor(random(n * n, 2), [n, n]);
+  const fresh1024 = gflopsOf(n, timeSync(() => ops.matmul(a, b), budget));
+  const reused: Record<number, number> = {};
+  for (const size of GEMM_SIZES) {
+    const x = random(size * size, 3), y = random(size * size, 4), c = new Float32Array(size * size);
+    const backend = getBackend();
+    reused[size] = gflopsOf(size, timeSync(() => backend.matmul(x, y, c, size, size, size, false, false, false), budget));
+  }
+  const result: GemmResult = { fresh1024, reused, openblas: {} };
+  const shapes = [
+    { name: 'fresh1024', m: n, n, k: n, transA: false, transB: false, fresh: true },
+    ...GEMM_SIZES.map((s) => ({ name: `sq${s}`, m: s, n: s, k: s, transA: false, transB: false })),
+  ];
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const py = spawnSync(PYTHON, [path.join(ROOT, 'benchmarks', 'gemm_openblas.py'), '--threads', '1', '--shapes', JSON.stringify(shapes), '--budget', String(budget)],
+    { encoding: 'utf8', env, maxBuffer: 1 << 24 });
+  if (py.status !== 0) {
+    result.blasError = (py.stderr || String(py.error)).trim().split('\n').at(-1);
+    return result;
+  }
+  const j = JSON.parse(py.stdout) as { library?: string; corename?: string; config?: string; results: Record<string, { rows: { name: string; gflops: number }[] }> };
+  // numpy links whatever libblas.so.3 Debian's alternatives select: name it, since reference BLAS is ~50× slower than OpenBLAS.
+  result.blas = j.library ? `${/OpenBLAS [\d.]+/.exec(j.config ?? '')?.[0] ?? path.basename(j.library)}${j.corename ? ` (${j.corename})` : ''}` : 'not OpenBLAS (numpy linked another libblas)';
+  for (const row of j.results['1']?.rows ?? []) {
+    if (row.name === 'fresh1024') result.numpyFresh1024 = row.gflops;
+    else result.openblas[Number(row.name.slice(2))] = row.gflops;
+  }
+  return result;
+}
+
+// ---- peak RSS -------------------------------------------------------------------
+
+function fitRss(): { maxRssMB: number; loadPeakMB?: number; fitPeakMB?: number; epochSeconds: number } | { error: string } {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(PEERS_DIR, 'fit-rss.ts')], { encoding: 'utf8', cwd: ROOT, maxBuffer: 1 << 20 });
+  if (r.status !== 0) return { error: (r.stderr || String(r.error)).trim().split('\n').at(-1) ?? 'failed' };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+// ---- JS peers (optional) ----------------------------------------------------------
+
+async function jsPeerEpochs(data: Datasets, probeBatches: number): Promise<string[][]> {
+  const tf = loadTf();
+  const rows: string[][] = [];
+  const peers: Peer<SmallModel>[] = [tfPeer(tf, 'cpu', data), tfPeer(tf, 'wasm', data), convnetPeer(data)];
+  for (const peer of peers) {
+    for (const model of ['mlp', 'cnn'] as const) {
+      let cell: string;
+      try {
+        const run = await peer.train(model, probeBatches);
+        cell = fmt.seconds((run.seconds / run.batches) * Math.ceil(60000 / BATCH_SIZE));
+      } catch (err) {
+        cell = `not supported: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+      }
+      log(`  ${peer.framework}, ${peer.backend}, ${MODEL_LABEL[model]}: ${cell} s/epoch (extrapolated from ${probeBatches} batches)`);
+      rows.push([MODEL_LABEL[model], `${peer.framework}, ${peer.backend}`, cell]);
+    }
+  }
+  return rows;
+}
+
+// ---- the table ------------------------------------------------------------------
+
+const ratio = (x: number) => `${x.toFixed(2)}×`;
+const us = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const gf = (x: number) => x.toFixed(x >= 100 ? 0 : 1);
+
+function table(epochs: EpochRow[], inference: Map<ModelName, InferenceResult>, g: GemmResult, rss: ReturnType<typeof fitRss>, peak: Peak): string {
+  const rows: string[][] = [];
+  const pctPeak = (x: number) => `${((100 * x) / peak.best[1]).toFixed(0)}% of peak`;
+  for (const e of epochs) {
+    const lw = median(e.layerwise);
+    const torch = e.torch ? median(e.torch) : undefined;
+    rows.push([`epoch, ${MODEL_LABEL[e.model]} (s)`, fmt.seconds(lw), torch === undefined ? '—' : `PyTorch ${fmt.seconds(torch)}`,
+      torch === undefined ? '—' : ratio(lw / torch), '≤ 0.5× (time)']);
+  }
+  for (const [model, r] of inference) {
+    rows.push([`predict batch 1000, ${MODEL_LABEL[model]} (samples/s)`, fmt.rate(r.layerwiseThroughput), `onnxruntime ${fmt.rate(r.ortThroughput)}`,
+      ratio(r.layerwiseThroughput / r.ortThroughput), '≥ 1× (speed)']);
+  }
+  for (const [model, r] of inference) {
+    rows.push([`single-sample latency, ${MODEL_LABEL[model]} (µs)`, us(r.layerwiseLatencyUs), `onnxruntime ${us(r.ortLatencyUs)}`,
+      ratio(r.layerwiseLatencyUs / r.ortLatencyUs), '≤ 1× (time)']);
+  }
+  rows.push(['ops.matmul 1024³, output allocated by the call (GFLOP/s)', `${gf(g.fresh1024)} (${pctPeak(g.fresh1024)})`,
+    g.numpyFresh1024 === undefined ? '—' : `numpy a @ b ${gf(g.numpyFresh1024)}`, g.numpyFresh1024 === undefined ? '—' : ratio(g.fresh1024 / g.numpyFresh1024), '≥ 0.9×']);
+  for (const size of GEMM_SIZES) {
+    const ob = g.openblas[size];
+    rows.push([`GEMM kernel ${size}³, output reused (GFLOP/s)`, `${gf(g.reused[size])} (${pctPeak(g.reused[size])})`,
+      ob === undefined ? '—' : `${g.blas?.startsWith('OpenBLAS') ? 'OpenBLAS' : 'numpy BLAS'} ${gf(ob)}`, ob === undefined ? '—' : ratio(g.reused[size] / ob), '≥ 0.9×']);
+  }
+  if ('error' in rss) rows.push(['peak RSS of a full-data MLP fit (MB)', `failed: ${rss.error}`, '—', '—', `≤ ${RSS_TARGET_MB} MB`]);
+  else {
+    // The whole process's peak comes while loadMnist decodes the data set; the fit's own peak is measured after a reset.
+    const peakMB = Math.max(rss.maxRssMB, rss.loadPeakMB ?? 0);
+    const fit = rss.fitPeakMB ?? peakMB;
+    rows.push(['peak RSS of a full-data MLP fit (MB): during the fit / whole process incl. loading', `${fit.toFixed(0)} / ${peakMB.toFixed(0)}`, '—',
+      fit <= RSS_TARGET_MB ? 'holds' : 'missed', `≤ ${RSS_TARGET_MB} MB`]);
+  }
+  return markdownTable(['what (one thread each)', 'layerwise', 'peer', 'layerwise ÷ peer', 'target'], rows, [false, true, true, true, false]);
+}
+
+function machineSummary(loadStart: number[], peak: Peak): string {
+  let cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   try {
-    probe = await peer.train(model, opts.probeBatches);
-  } catch (err) {
-    // tfjs's WASM backend has no Conv2DBackpropFilter kernel: report it instead of stopping.
-    row.note = `not supported: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
-    say(row.note);
-    return row;
-  }
-  const projected = (probe.seconds / probe.batches) * batchesPerEpoch;
-  if (projected > opts.fullUnder) {
-    Object.assign(row, { epochSeconds: projected, runs: [projected], extrapolated: true, batchesTimed: probe.batches });
-    say(`${fmt.seconds(projected)} s/epoch, extrapolated from ${probe.batches} batches (${probe.seconds.toFixed(1)} s)`);
-    return row;
-  }
-  const repeats = projected < REPEAT_UNDER_SECONDS ? opts.repeats : 1;
-  for (let r = 0; r < repeats; r++) {
-    const run = await peer.train(model);
-    row.runs.push(run.seconds);
-    row.testAccuracy = run.testAccuracy;
-    say(`${fmt.seconds(run.seconds)} s/epoch, test accuracy ${fmt.percent(run.testAccuracy)}`);
-  }
-  Object.assign(row, { epochSeconds: median(row.runs), batchesTimed: batchesPerEpoch });
-  return row;
+    const first = readFileSync('/proc/cpuinfo', 'utf8').split('\n\n')[0];
+    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(first)?.[1]?.trim();
+    cpu = `${field('model name') ?? cpu} (family ${field('cpu family')}, model ${field('model')})`;
+  } catch { /* not Linux */ }
+  return `${cpu}, ${os.cpus().length} cores; load average ${loadStart.map((l) => l.toFixed(2)).join(' / ')} at start, ` +
+    `${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} at end; FMA peak ${peak.best[1]} GFLOP/s on 1 thread, ${peak.best[2]} on 2 (the better of a measurement at the start and one at the end; at the start: ${peak.source})`;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      'probe-batches': { type: 'string', default: '200' },
-      'full-under': { type: 'string', default: '90' },
       repeats: { type: 'string', default: '3' },
+      budget: { type: 'string', default: '2' },
+      readme: { type: 'boolean', default: false },
       json: { type: 'string' },
       'no-torch': { type: 'boolean', default: false },
+      'js-peers': { type: 'boolean', default: false },
+      'probe-batches': { type: 'string', default: '200' },
     },
   });
-  const opts = { probeBatches: Number(values['probe-batches']), fullUnder: Number(values['full-under']), repeats: Number(values.repeats) };
+  const repeats = Number(values.repeats), budget = Number(values.budget);
+  if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`--repeats must be a positive integer, got ${values.repeats}`);
+  if (!(budget > 0)) throw new RangeError(`--budget must be a positive number of seconds, got ${values.budget}`);
+  const started = new Date();
+  const loadStart = os.loadavg();
+  const restoreThreads = nativeInfo().threads;
+  const t0 = performance.now();
+
+  log('FMA peak…');
+  const peak = measurePeak();
   const data = await loadDatasets();
-  console.log(`\nlayerwise vs other libraries, one epoch — ${machineLine()}`);
-  console.log(`SGD lr ${LEARNING_RATE.mlp}, batch ${BATCH_SIZE}, shuffled, 60,000 training images; ` +
-    `whole epochs when ${opts.probeBatches} batches project under ${opts.fullUnder} s, else extrapolated\n`);
+  log(`layerwise vs peers — ${machineLine()}`);
 
-  // layerwise runs first, before any peer library is even loaded: a heap full
-  // of another library's garbage made its CNN epochs up to ~10% slower in a trial.
-  const rows: Row[] = [];
-  for (const peer of [layerwisePeer(data, 'native'), layerwisePeer(data, 'native', 1), layerwisePeer(data, 'js')]) {
-    for (const model of ['mlp', 'cnn'] as const) rows.push(await measure(peer, model, opts));
-  }
-  const tf = loadTf();
-  for (const peer of [tfPeer(tf, 'cpu', data), tfPeer(tf, 'wasm', data), convnetPeer(data)]) {
-    for (const model of ['mlp', 'cnn'] as const) rows.push(await measure(peer, model, opts));
-  }
-  if (values['no-torch']) {
-    console.log('  PyTorch: skipped (--no-torch)');
-  } else if (torchAvailable()) {
-    for (const threads of [1, 2]) rows.push(...torchRows(threads, opts.repeats));
-  } else {
-    console.log(`  PyTorch: skipped, ${TORCH_PYTHON} cannot import torch (Debian: apt-get install python3-torch)`);
-  }
+  log('Training epochs, one thread, SGD batch 32…');
+  const epochs = await layerwiseEpochs(data, repeats);
+  let torchNote = '';
+  if (values['no-torch']) torchNote = 'PyTorch skipped (--no-torch)';
+  else if (!torchAvailable()) torchNote = `PyTorch skipped: ${PYTHON} cannot import torch (apt-get install python3-torch)`;
+  else torchEpochs(epochs, repeats);
+  if (torchNote) log(`  ${torchNote}`);
 
-  // Group the table by model (the torch rows arrive last); sort is stable, so each group keeps its run order.
-  rows.sort((a, b) => Number(a.model === 'cnn') - Number(b.model === 'cnn'));
-
-  // Speed-up = the peer's seconds / layerwise's, for layerwise native with default threads and with one.
-  for (const model of ['mlp', 'cnn'] as const) {
-    const mine = rows.filter((r) => r.model === model);
-    const lwDefault = mine.find((r) => r.framework === 'layerwise' && r.backend.endsWith('(default)'))!.epochSeconds!;
-    const lwOne = mine.find((r) => r.framework === 'layerwise' && r.backend === 'native, 1 thread')!.epochSeconds!;
-    for (const r of mine) {
-      if (r.epochSeconds === undefined) continue;
-      r.speedupDefault = r.epochSeconds / lwDefault;
-      r.speedupOneThread = r.epochSeconds / lwOne;
-    }
+  log('Inference vs onnxruntime-node, one thread…');
+  const inference = new Map<ModelName, InferenceResult>();
+  for (const model of MODELS) {
+    const net = buildModel(model);
+    net.build(inputShapeOf(model));
+    const r = await compareInference(net, inputShapeOf(model), budget);
+    inference.set(model, r);
+    log(`  ${MODEL_LABEL[model]}: batch 1000 ${fmt.rate(r.layerwiseThroughput)} vs ${fmt.rate(r.ortThroughput)} samples/s; ` +
+      `single sample ${us(r.layerwiseLatencyUs)} vs ${us(r.ortLatencyUs)} µs; outputs differ by ≤ ${r.maxDifference.toExponential(1)}`);
   }
 
-  const table = rows.map((r) => [
-    MODEL_LABEL[r.model], r.framework, r.backend,
-    r.epochSeconds === undefined ? '—' : fmt.seconds(r.epochSeconds),
-    r.note ?? (r.extrapolated ? `extrapolated from ${r.batchesTimed} batches` : r.runs.length > 1 ? `whole epoch, median of ${r.runs.length}` : 'whole epoch'),
-    r.epochSeconds === undefined ? '—' : fmt.rate(60000 / r.epochSeconds),
-    r.speedupDefault === undefined ? '—' : fmt.ratio(r.speedupDefault),
-    r.speedupOneThread === undefined ? '—' : fmt.ratio(r.speedupOneThread),
-    fmt.percent(r.testAccuracy),
-  ]);
-  console.log('\n' + markdownTable(
-    ['model', 'framework', 'backend', 's / epoch', 'how', 'samples/s', `layerwise (${nativeInfo().threads} thr) speed-up`, 'layerwise (1 thr) speed-up', 'test accuracy'],
-    table, [false, false, false, true, false, true, true, true, true],
-  ));
-  console.log('\nspeed-up = the row\'s seconds per epoch ÷ layerwise native\'s (>1: layerwise is faster). ' +
-    'Test accuracy only where a whole epoch ran; initialisations differ between libraries, so accuracies agree only roughly.');
+  log('matmul and GEMM vs numpy / OpenBLAS, one thread…');
+  const g = gemms(Math.min(budget, 1));
+  log('Peak RSS of a full-data MLP fit (child process)…');
+  const rss = fitRss();
 
+  // Other processes only lower a peak run: measure again at the end and keep the better of the two.
+  const peakEnd = measurePeak();
+  for (const t of [1, 2]) peak.best[t] = Math.max(peak.best[t], peakEnd.best[t]);
+  const jsRows = values['js-peers'] ? await jsPeerEpochs(data, Number(values['probe-batches'])) : [];
+  setNumThreads(restoreThreads!);
+
+  const command = `npx tsx benchmarks/peers/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const torchVersion = epochs.find((e) => e.torchVersion)?.torchVersion;
+  const lines = [
+    `**${started.toISOString().slice(0, 16).replace('T', ' ')} UTC**, ${machineSummary(loadStart, peak)}.`,
+    `Engines: layerwise native ${nativeInfo().isa}, 1 thread; PyTorch ${torchVersion ?? '—'} (CPU, 1 thread); onnxruntime-node ${onnxruntimeVersion()} (1 intra-op thread, layerwise's toOnnx() export); ` +
+      `numpy BLAS: ${g.blas ?? g.blasError ?? '—'}. Epochs: SGD lr ${MODELS.map((m) => LEARNING_RATE[m]).join(' / ')}, batch ${BATCH_SIZE}, 60,000 images, median of ${repeats}.` +
+      (torchNote ? ` ${torchNote}.` : ''),
+    `Command: \`${command}\` (${((performance.now() - t0) / 1000).toFixed(0)} s).`,
+    '',
+    table(epochs, inference, g, rss, peak),
+  ];
+  if (jsRows.length) lines.push('', markdownTable(['network', 'JS peer', 's / epoch (extrapolated)'], jsRows, [false, false, true]));
+  const text = lines.join('\n');
+  console.log(`\n${text}\n`);
+
+  if (values.readme) {
+    const readme = readFileSync(README, 'utf8');
+    const begin = readme.indexOf(README_BEGIN), end = readme.indexOf(README_END);
+    if (begin < 0 || end < begin) throw new Error(`${README} has no ${README_BEGIN} … ${README_END} section`);
+    writeFileSync(README, `${readme.slice(0, begin + README_BEGIN.length)}\n${text}\n${readme.slice(end)}`);
+    log(`wrote the table into ${path.relative(process.cwd(), README)}`);
+  }
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify({ benchmark: 'layerwise vs peers, one epoch', date: new Date().toISOString(), machine: machineLine(), settings: opts, rows }, null, 2) + '\n');
-    console.log(`wrote ${values.json}`);
+    writeFileSync(values.json, JSON.stringify({ benchmark: 'layerwise vs peers', date: started.toISOString(), machine: machineLine(), peak, epochs,
+      inference: Object.fromEntries(inference), gemm: g, rss }, null, 2) + '\n');
   }
 }
 

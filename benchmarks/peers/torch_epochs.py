@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch (CPU) timings of the same two epochs as benchmarks/epochs.ts.
+"""PyTorch (CPU) timings of the same epochs as benchmarks/epochs.ts (MLP, small CNN, npm-start CNN).
 
     /usr/bin/python3 benchmarks/peers/torch_epochs.py --threads N [--repeats 3] [--data DIR]
 
@@ -29,7 +29,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument('--threads', type=int, required=True)
 parser.add_argument('--repeats', type=int, default=3)
 parser.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
-parser.add_argument('--models', default='mlp,cnn')
+parser.add_argument('--models', default='mlp,cnn,startCnn')
 args = parser.parse_args()
 
 for var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
@@ -42,7 +42,7 @@ from torch import nn  # noqa: E402
 
 torch.set_num_threads(args.threads)
 BATCH_SIZE = 32
-LEARNING_RATE = {'mlp': 0.1, 'cnn': 0.1}
+LEARNING_RATE = {'mlp': 0.1, 'cnn': 0.1, 'startCnn': 0.05}
 SEED = 1
 
 
@@ -68,8 +68,13 @@ def load(split):
 def build(model):
     if model == 'mlp':
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-    # conv 3×3 1→8 valid (26×26) → ReLU → max-pool 2 (13×13) → 1352 → 10
-    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(13 * 13 * 8, 10))
+    if model == 'cnn':
+        # conv 3×3 1→8 valid (26×26) → ReLU → max-pool 2 (13×13) → 1352 → 10
+        return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(13 * 13 * 8, 10))
+    # the npm-start CNN (fashion-mnist-cnn preset): same-padded convs 16 and 32, each pooled, dense 128 → 10
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(7 * 7 * 32, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
 def epoch(model, x_train, y_train, x_test, y_test):
