@@ -10,7 +10,8 @@
 
 import { parseArgs } from 'node:util';
 import {
-  EarlyStopping, fashionMnistDir, getBackend, loadMnist, nativeInfo, setBackend, setNumThreads, type Network,
+  EarlyStopping, fashionMnistDir, getBackend, loadMnist, describeSchedule, nativeInfo, scheduleInSteps, setBackend, setNumThreads, type EpochSchedule,
+  type Network,
 } from '../lib/index.js';
 
 export interface RunOptions {
@@ -19,7 +20,9 @@ export interface RunOptions {
   flatten: boolean;
   epochs: number;
   batchSize?: number;
+  /** The rate, or the peak of `schedule`. */
   learningRate?: number;
+  schedule?: EpochSchedule;
 }
 
 export interface RunResult {
@@ -58,14 +61,17 @@ export async function runFashionMnist(options: RunOptions, argv = process.argv.s
   console.log(`${options.name} on Fashion-MNIST from ${dataDir}`);
   console.log(`  ${data.xTrain.shape[0]} training and ${data.xTest.shape[0]} test images; backend ${backend}` +
     (backend === 'native' ? ` (${info.isa}, ${info.threads} threads)` : '') +
-    `; Adam lr ${learningRate}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
+    `; Adam lr ${learningRate}${options.schedule ? ` (${describeSchedule(options.schedule)})` : ''}, batch ${batchSize}, ${epochs} epochs, seed ${seed}`);
 
   const net = options.build(seed).use('sparseCategoricalCrossEntropy');
   // Model selection on data held out from the training set (the last 10%):
   // the test set is looked at once, after training.
+  const validationSplit = 0.1;
+  const batchesPerEpoch = Math.ceil((data.xTrain.shape[0] - Math.floor(data.xTrain.shape[0] * validationSplit)) / batchSize);
+  const rate = options.schedule ? scheduleInSteps(options.schedule, learningRate, epochs, batchesPerEpoch) : learningRate;
   const best = new EarlyStopping({ monitor: 'valAccuracy', patience: epochs, restoreBestWeights: true });
   const history = await net.fit(data.xTrain, data.yTrain, {
-    epochs, batchSize, optimizer: 'adam', learningRate, seed, validationSplit: 0.1, callbacks: [best],
+    epochs, batchSize, optimizer: 'adam', learningRate: rate, seed, validationSplit, callbacks: [best],
     onEpochEnd: (epoch, logs) => {
       console.log(`  epoch ${epoch}/${epochs}  loss ${logs.loss.toFixed(4)}  accuracy ${(100 * logs.accuracy!).toFixed(2)}%` +
         `  validation accuracy ${(100 * logs.valAccuracy!).toFixed(2)}%  ${logs.seconds.toFixed(1)} s`);

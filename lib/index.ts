@@ -66,7 +66,7 @@ export type {
   GlobalAveragePooling2DSpec, GlobalMaxPooling2DSpec, ReshapeSpec, RandomFlipSpec, RandomTranslationSpec,
 } from './layer-spec.js';
 export { createPredictor, type Predictor, type PredictorOptions } from './predictor.js';
-export { PRESETS, getPreset, presetNames, type Preset } from './presets.js';
+export { PRESETS, getPreset, presetNames, scheduleInSteps, describeSchedule, type Preset, type EpochSchedule } from './presets.js';
 export {
   exponentialDecay, stepDecay, cosineDecay, getSchedule,
   type LearningRateSchedule, type ScheduleConfig, type ScheduleKind, type ExponentialDecayOptions, type StepDecayOptions, type CosineDecayOptions,

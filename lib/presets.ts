@@ -2,7 +2,21 @@
 // written as data (NetworkSpec), so the CLI, a worker thread and a saved model
 // all build them the same way through networkFromSpec.
 
+import { cosineDecay, type LearningRateSchedule } from './schedules.js';
+import type { LayerSpec } from './layer-spec.js';
 import type { NetworkSpec } from './serialize.js';
+
+/**
+ * A preset's learning-rate schedule in epochs: a linear warm-up from 0 to the
+ * learning rate, then a half cosine down to `alpha` times it at the end of the
+ * last epoch. Turned into optimizer steps once the batches per epoch are known.
+ */
+export interface EpochSchedule {
+  kind: 'cosineDecay';
+  warmupEpochs: number;
+  /** Floor as a fraction of the peak rate (default 0). */
+  alpha?: number;
+}
 
 /** A named network with the training settings its example uses. */
 export interface Preset {
@@ -12,10 +26,43 @@ export interface Preset {
   /** Whether the network takes images as [n, rows·cols] (Dense first) rather than [n, rows, cols, 1]. */
   flatten: boolean;
   /** Training settings the matching example uses; command-line options override them. */
-  training: { epochs: number; batchSize: number; optimizer: 'sgd' | 'adam' | 'rmsprop'; learningRate: number };
+  training: {
+    epochs: number; batchSize: number; optimizer: 'sgd' | 'adam' | 'rmsprop';
+    /** The rate, or the peak rate of `schedule`. */
+    learningRate: number;
+    schedule?: EpochSchedule;
+  };
 }
 
 const CROSS_ENTROPY = 'sparseCategoricalCrossEntropy';
+
+// The two BatchNorm presets: the same augmentation, conv blocks, head and
+// training, differing in how the 7×7×128 feature maps reach the head.
+function convBnRelu(filters: number): LayerSpec[] {
+  return [
+    { type: 'Conv2D', filters, kernelSize: 3, padding: 'same', kernelInitializer: 'heUniform' },
+    { type: 'BatchNormalization' },
+    { type: 'Activation', kind: 'relu' },
+  ];
+}
+const BN_FEATURES: LayerSpec[] = [
+  { type: 'RandomFlip', mode: 'horizontal', inputShape: [28, 28, 1] },
+  { type: 'RandomTranslation', height: 2 / 28, width: 2 / 28 },
+  ...convBnRelu(32), { type: 'MaxPool2D', poolSize: 2 },
+  ...convBnRelu(64), { type: 'MaxPool2D', poolSize: 2 },
+  ...convBnRelu(128),
+];
+const BN_HEAD: LayerSpec[] = [
+  { type: 'Dense', outputSize: 128, kernelInitializer: 'heUniform' },
+  { type: 'BatchNormalization' },
+  { type: 'Activation', kind: 'relu' },
+  { type: 'Dropout', rate: 0.3 },
+  { type: 'Dense', outputSize: 10 },
+  { type: 'Activation', kind: 'softmax' },
+];
+const BN_TRAINING: Preset['training'] = {
+  epochs: 10, batchSize: 64, optimizer: 'adam', learningRate: 0.002, schedule: { kind: 'cosineDecay', warmupEpochs: 1 },
+};
 
 /** The networks `layerwise train <preset>` knows, by name. */
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
@@ -40,29 +87,20 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   },
   'fashion-mnist-bn': {
     name: 'fashion-mnist-bn',
-    description: 'conv 3×3 ×32 → batch-norm → ReLU → max-pool → conv 3×3 ×64 → batch-norm → ReLU → max-pool → dense 128 → batch-norm → ReLU → dropout 0.3 → dense 10 → softmax (examples/fashion-mnist-bn.ts)',
+    description: 'random horizontal flip and ±2-pixel shift (training only) → conv 3×3 ×32 → batch-norm → ReLU → max-pool → ' +
+      'conv 3×3 ×64 → batch-norm → ReLU → max-pool → conv 3×3 ×128 → batch-norm → ReLU → dense 128 → batch-norm → ReLU → ' +
+      'dropout 0.3 → dense 10 → softmax; Adam with a cosine learning-rate decay (examples/fashion-mnist-bn.ts)',
     flatten: false,
-    training: { epochs: 10, batchSize: 64, optimizer: 'adam', learningRate: 0.001 },
-    spec: {
-      layers: [
-        { type: 'Conv2D', filters: 32, kernelSize: 3, padding: 'same', kernelInitializer: 'heUniform', inputShape: [28, 28, 1] },
-        { type: 'BatchNormalization' },
-        { type: 'Activation', kind: 'relu' },
-        { type: 'MaxPool2D', poolSize: 2 },
-        { type: 'Conv2D', filters: 64, kernelSize: 3, padding: 'same', kernelInitializer: 'heUniform' },
-        { type: 'BatchNormalization' },
-        { type: 'Activation', kind: 'relu' },
-        { type: 'MaxPool2D', poolSize: 2 },
-        { type: 'Flatten' },
-        { type: 'Dense', outputSize: 128, kernelInitializer: 'heUniform' },
-        { type: 'BatchNormalization' },
-        { type: 'Activation', kind: 'relu' },
-        { type: 'Dropout', rate: 0.3 },
-        { type: 'Dense', outputSize: 10 },
-        { type: 'Activation', kind: 'softmax' },
-      ],
-      loss: CROSS_ENTROPY,
-    },
+    training: BN_TRAINING,
+    spec: { layers: [...BN_FEATURES, { type: 'Flatten' }, ...BN_HEAD], loss: CROSS_ENTROPY },
+  },
+  'fashion-mnist-bn-gap': {
+    name: 'fashion-mnist-bn-gap',
+    description: 'fashion-mnist-bn with global average pooling in place of flattening: the 7×7×128 maps are averaged per channel ' +
+      'before dense 128 → batch-norm → ReLU → dropout 0.3 → dense 10 → softmax; the same augmentation and training',
+    flatten: false,
+    training: BN_TRAINING,
+    spec: { layers: [...BN_FEATURES, { type: 'GlobalAveragePooling2D' }, ...BN_HEAD], loss: CROSS_ENTROPY },
   },
   'fashion-mnist-mlp': {
     name: 'fashion-mnist-mlp',
@@ -79,6 +117,23 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     },
   },
 });
+
+/**
+ * The schedule of a run of `epochs` epochs of `batchesPerEpoch` batches
+ * peaking at `learningRate`. A run shorter than the warm-up warms up for half
+ * of it, so the decay still happens.
+ */
+export function scheduleInSteps(schedule: EpochSchedule, learningRate: number, epochs: number, batchesPerEpoch: number): LearningRateSchedule {
+  const total = epochs * batchesPerEpoch;
+  const warmupSteps = Math.min(Math.round(schedule.warmupEpochs * batchesPerEpoch), Math.floor(total / 2));
+  return cosineDecay({ initialLearningRate: learningRate, decaySteps: total - warmupSteps, warmupSteps, alpha: schedule.alpha ?? 0 });
+}
+
+/** "cosine decay after 1 warm-up epoch", for reports. */
+export function describeSchedule(schedule: EpochSchedule): string {
+  const floor = schedule.alpha ? ` to ${schedule.alpha} of the peak` : '';
+  return `peak of a cosine decay${floor} after ${schedule.warmupEpochs} warm-up epoch${schedule.warmupEpochs === 1 ? '' : 's'}`;
+}
 
 /** A deep copy of a preset (callers may set spec.seed), or undefined for an unknown name. */
 export function getPreset(name: string): Preset | undefined {

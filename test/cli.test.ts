@@ -263,6 +263,25 @@ describe('layerwise CLI', function () {
     expect(JSON.parse(evaluation.stdout)).to.include({ samples: 200 });
   });
 
+  for (const preset of ['fashion-mnist-bn', 'fashion-mnist-bn-gap']) {
+    it(`${preset} trains from the CLI: its cosine schedule warms up over the first epoch and decays to 0 by the last, chosen on validation, tested once`, async () => {
+      const out = path.join(tempDir(), 'm');
+      const run = await cli(['train', preset, '--data', sample, '--limit', '200', '--epochs', '2', '--batch-size', '20', '--seed', '1', '--out', out, '--json']);
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.events[0]).to.include({ event: 'start', learningRate: 0.002, schedule: 'peak of a cosine decay after 1 warm-up epoch', validation: 'validation split' });
+      // 180 training samples: 9 batches an epoch, the first 9 steps warming up.
+      const rates = byType(run, 'epoch').map((e) => e.learningRate as number);
+      expect(rates[0]).to.be.within(0.8 * 0.002, 0.002);
+      expect(rates[1]).to.be.below(0.0001);
+      const summary = JSON.parse(readFileSync(path.join(out, 'training.json'), 'utf8'));
+      expect(summary.settings.schedule).to.deep.equal({ kind: 'cosineDecay', warmupEpochs: 1 });
+      expect(summary).to.include({ evaluatedOn: 'test split' });
+      expect(summary.selection).to.include({ on: 'validation split', monitor: 'valAccuracy' });
+      expect(summary.testAccuracy).to.be.a('number');
+      expect(readFileSync(path.join(out, 'report.html'), 'utf8')).to.contain('learning rate 0.002 (peak of a cosine decay after 1 warm-up epoch)');
+    });
+  }
+
   it('a CSV model validates on a stratified shuffled split by default, and evaluate/predict default to its data and label column', async () => {
     const dir = tempDir();
     const rows = ['x1,x2,kind,x3'];
@@ -375,7 +394,7 @@ describe('layerwise CLI', function () {
     const cases: [string, string[], RegExp][] = [
       ['no command', ['frobnicate'], /unknown command 'frobnicate'/],
       ['no network', ['train'], /missing argument: usage: layerwise train/],
-      ['an unknown network', ['train', 'resnet-9000'], /'resnet-9000' is neither a preset \(fashion-mnist-cnn, fashion-mnist-bn, fashion-mnist-mlp\) nor a spec file/],
+      ['an unknown network', ['train', 'resnet-9000'], /'resnet-9000' is neither a preset \(fashion-mnist-cnn, fashion-mnist-bn, fashion-mnist-bn-gap, fashion-mnist-mlp\) nor a spec file/],
       ['a bad number', ['train', 'fashion-mnist-mlp', '--epochs', 'zero'], /--epochs must be an integer ≥ 1 but is 'zero'/],
       ['a bad choice', ['train', 'fashion-mnist-mlp', '--optimizer', 'lbfgs'], /--optimizer must be one of sgd, adam, rmsprop but is 'lbfgs'/],
       ['an unknown option', ['train', 'fashion-mnist-mlp', '--epoch', '3'], /Unknown option '--epoch' \(did you mean --epochs\?\) \(see: layerwise train --help\)/],

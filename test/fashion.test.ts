@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { buildCnn } from '../examples/fashion-mnist-cnn.js';
 import { buildMlp } from '../examples/fashion-mnist-mlp.js';
 import { buildBnCnn } from '../examples/fashion-mnist-bn.js';
-import { FASHION_MNIST_SAMPLE_DIR, getBackend, getPreset, loadMnist, networkFromSpec, setBackend, Tensor } from '../lib/index.js';
+import { FASHION_MNIST_SAMPLE_DIR, getBackend, getPreset, loadMnist, networkFromSpec, scheduleInSteps, setBackend, Tensor } from '../lib/index.js';
 import { batchCpuMeter, withEventLoopWatch, withOneKernelThread } from './helpers.js';
 
 describe('Fashion-MNIST sample [native]', function () {
@@ -43,6 +43,20 @@ describe('Fashion-MNIST sample [native]', function () {
 });
 
 describe('the CLI presets and the examples', () => {
+  it('a preset schedule warms up linearly over its warm-up epochs, then follows a half cosine to 0 at the last step', () => {
+    const schedule = scheduleInSteps({ kind: 'cosineDecay', warmupEpochs: 1 }, 0.002, 10, 100);
+    expect(schedule.at(0)).to.equal(0);
+    expect(schedule.at(50)).to.be.closeTo(0.001, 1e-12);
+    expect(schedule.at(100)).to.be.closeTo(0.002, 1e-12);
+    expect(schedule.at(100 + 450)).to.be.closeTo(0.001, 1e-12);
+    expect(schedule.at(999)).to.be.below(1e-6);
+    // A one-epoch run still decays: it warms up for half of it.
+    const short = scheduleInSteps({ kind: 'cosineDecay', warmupEpochs: 1 }, 0.002, 1, 100);
+    expect(short.at(50)).to.be.closeTo(0.002, 1e-12);
+    expect(short.at(99)).to.be.below(1e-5);
+  });
+
+
   // The same networks are written as code (examples/, for reading) and as
   // data (lib/presets.ts, for the CLI); this keeps them from drifting apart.
   for (const [name, build, input] of [

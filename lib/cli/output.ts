@@ -15,6 +15,8 @@ export interface StartEvent {
   batchesPerEpoch: number;
   optimizer: string;
   learningRate: number;
+  /** How the rate changes over the run, when it does (the rate is then its peak). */
+  schedule?: string;
   seed: number;
   backend: string;
   threads?: number;
@@ -123,7 +125,7 @@ export class TtyReporter implements Reporter {
     const validation = e.validation === 'none' ? 'no validation' : `${e.validationSamples} ${e.validation} samples for validation`;
     this.line(`Training ${e.spec} on ${e.trainSamples} samples from ${e.data} (${validation})`);
     const backend = e.backend === 'native' ? `native (${e.isa}, ${threadCount(e.threads)})` : e.backend;
-    this.line(`  backend ${backend}; ${e.optimizer} lr ${e.learningRate}, batch ${e.batchSize}, ${e.epochs} epochs, seed ${e.seed}; model → ${e.out}`);
+    this.line(`  backend ${backend}; ${e.optimizer} lr ${e.learningRate}${e.schedule ? ` (${e.schedule})` : ''}, batch ${e.batchSize}, ${e.epochs} epochs, seed ${e.seed}; model → ${e.out}`);
     if (e.resumedFrom) this.line(`  resuming at epoch ${e.resumedFrom.epoch}, after batch ${e.resumedFrom.batch}`);
   }
 

@@ -20,7 +20,7 @@ import { fashionMnistDir } from '../data/index.js';
 import type { Evaluation, Network, TrainingState } from '../network.js';
 import { takeRows, trainTestSplit } from '../splits.js';
 import { getOptimizer, type Optimizer } from '../optimizers.js';
-import { getPreset, presetNames } from '../presets.js';
+import { describeSchedule, getPreset, presetNames, scheduleInSteps, type EpochSchedule } from '../presets.js';
 import { MinMaxScaler, StandardScaler } from '../preprocessing.js';
 import { randomSeed } from '../random.js';
 import { networkFromSpec, type NetworkSpec } from '../serialize.js';
@@ -51,6 +51,7 @@ report.html and training.json beside it. Presets: ${presetNames().join(', ')}.
                             save it in the model as its first layer, so evaluate and predict
                             take raw features too (default: none)
   --epochs N  --batch-size N  --optimizer sgd|adam|rmsprop  --lr X  --seed N
+                            (--lr sets the peak of a preset's learning-rate schedule)
   --validation-split X      hold out the last fraction X of the training samples; the best
                             epoch on it is reported (default for MNIST data: 0.1, and the test
                             split is evaluated once, after training; for CSV data: a shuffled
@@ -102,7 +103,10 @@ export interface RunSettings {
   epochs: number;
   batchSize: number;
   optimizer: OptimizerName;
+  /** The rate, or the peak of `schedule`. */
   learningRate: number;
+  /** The preset's learning-rate schedule, if it has one. */
+  schedule?: EpochSchedule;
   seed: number;
   validationSplit?: number;
   scale?: ScalerName;
@@ -222,7 +226,9 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       reporter.note(`scaling features (${settings.scale}) fitted on the ${trainSamples} training rows`);
     }
 
-    const optimizer: Optimizer = checkpoint?.optimizer ?? getOptimizer(settings.optimizer, settings.learningRate);
+    const optimizer: Optimizer = checkpoint?.optimizer ?? getOptimizer(settings.optimizer, settings.schedule
+      ? scheduleInSteps(settings.schedule, settings.learningRate, settings.epochs, batchesPerEpoch)
+      : settings.learningRate);
     let state: TrainingState | undefined = checkpoint ? resumable(checkpoint.file.state, batchesPerEpoch) : undefined;
     if (state && state.epoch > settings.epochs) {
       throw new UsageError(`--epochs ${settings.epochs}: the checkpoint is already at epoch ${state.epoch}`);
@@ -231,7 +237,8 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     reporter.start({
       spec: settings.model, data: data.source, trainSamples, validationSamples: split !== undefined ? n - trainSamples : validationData ? test!.x.shape[0] : 0,
       validation, epochs: settings.epochs, batchSize: settings.batchSize, batchesPerEpoch, optimizer: settings.optimizer,
-      learningRate: optimizer.learningRate, seed: settings.seed, backend: runtime.backend, threads: runtime.threads, isa: runtime.isa, out,
+      learningRate: settings.schedule ? settings.learningRate : optimizer.learningRate,
+      schedule: settings.schedule ? describeSchedule(settings.schedule) : undefined, seed: settings.seed, backend: runtime.backend, threads: runtime.threads, isa: runtime.isa, out,
       resumedFrom: checkpoint ? { epoch: checkpoint.file.state.epoch, batch: checkpoint.file.state.batch } : undefined,
     });
 
@@ -456,6 +463,7 @@ function freshSettings(r: Requested, runtime: { backend: string; threads?: numbe
     optimizer,
     // The optimizer's own default when neither the command line nor a preset says.
     learningRate: r.learningRate ?? (optimizer === defaults?.optimizer ? defaults.learningRate : undefined) ?? getOptimizer(optimizer).learningRate,
+    schedule: defaults?.schedule,
     seed,
     validationSplit: r.validationSplit,
     scale: r.scale,
@@ -550,6 +558,7 @@ function describeSettings(
 ): [string, string][] {
   const config = optimizer.getConfig();
   const extra = Object.entries(config).filter(([k]) => k !== 'name' && k !== 'learningRate').map(([k, v]) => `${k} ${String(v)}`).join(', ');
+  const rate = s.schedule ? `${s.learningRate} (${describeSchedule(s.schedule)})` : String(optimizer.learningRate);
   return [
     ['network', s.model],
     ['layers', s.spec.layers.map((l) => l.type).join(' → ')],
@@ -561,7 +570,7 @@ function describeSettings(
     ['feature scaling', s.scale === undefined ? 'none' : `${s.scale}, fitted on the training rows`],
     ['epochs', String(s.epochs)],
     ['batch size', String(s.batchSize)],
-    ['optimizer', `${s.optimizer}, learning rate ${optimizer.learningRate}${extra ? `, ${extra}` : ''}`],
+    ['optimizer', `${s.optimizer}, learning rate ${rate}${extra ? `, ${extra}` : ''}`],
     ['seed', String(s.seed)],
     ['backend', runtime.backend + (runtime.backend === 'native' ? ` (${runtime.isa}, ${runtime.threads} threads)` : '')],
   ];
