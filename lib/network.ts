@@ -3,6 +3,7 @@
 // the returned ∂E/∂X to the layer before it. An optimizer then updates every
 // parameter from the gradients the layers left behind.
 
+import { readFileSync } from 'node:fs';
 import { getBackend } from './backends/index.js';
 import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
 import { Activation } from './layers/activation.js';
@@ -182,6 +183,8 @@ export class Network {
   private fitting = false;
   /** Whether every layer has been built (from an inputShape or a first batch). */
   private shapesKnown = false;
+  /** predict's default chunk (predictChunk) and the layer count it was worked out for. */
+  private chunkFor?: { layers: number; rows: number };
 
   constructor(options: NetworkOptions = {}) {
     checkOptions(options, ['seed'], 'Network options');
@@ -239,6 +242,7 @@ export class Network {
   build(inputShape: readonly number[]): number[] {
     const out = buildChain(this.layers, inputShape);
     this.shapesKnown = true;
+    this.chunkFor = undefined;
     return out;
   }
 
@@ -350,7 +354,7 @@ export class Network {
     return [...this.parameters().map((p) => p.value), ...this.stateTensors().map((t) => t.value)];
   }
 
-  /** Outputs for samples x [n, ...], computed in batches with training off. */
+  /** Outputs for samples x [n, ...], computed in chunks with training off (by default chunks whose largest layer output fits L2; see predictChunk). */
   predict(xIn: TensorLike, options: { batchSize?: number } = {}): Tensor {
     return runToEnd(this.predictionSteps(xIn, options));
   }
@@ -376,12 +380,12 @@ export class Network {
   /** predict's work, one batch per step, so the sync and async forms share it. */
   private *predictionSteps(xIn: TensorLike, options: { batchSize?: number }): Generator<void, Tensor> {
     checkOptions(options, ['batchSize'], 'predict options');
-    const { batchSize = 256 } = options;
     this.requireLayers();
     const x = toTensor(xIn, 'predict input');
-    assertPositiveInteger(batchSize, 'batchSize');
+    if (options.batchSize !== undefined) assertPositiveInteger(options.batchSize, 'batchSize');
     yield* rejectNonFinite(x, 'predict input');
     const samples = x.rank === 0 ? 0 : x.shape[0];
+    const batchSize = options.batchSize ?? this.predictChunk(x);
     // Layers return their reused workspaces, so each batch's output is copied
     // once into the result the caller keeps (a later predict cannot change it).
     if (samples <= batchSize) return this.forward(x).clone();
@@ -394,6 +398,27 @@ export class Network {
       if (end < samples) yield;
     }
     return result!;
+  }
+
+  /**
+   * predict's default chunk: as many samples as keep the largest layer output
+   * of a chunk within one core's L2 cache, so each layer reads what the one
+   * before it wrote while it is still cached, and the workspaces each layer
+   * keeps stay that size. A fixed count fits no network: 256 MLP rows are
+   * 128 KiB, 256 images of a 16-filter 28×28 conv are 13 MiB.
+   */
+  private predictChunk(x: Tensor): number {
+    if (!this.shapesKnown && x.rank >= 1) this.build(x.shape.slice(1));
+    if (this.chunkFor?.layers !== this.layers.length) {
+      let widest = 0;
+      for (const layer of this.layers) {
+        const out = layer.outputShape;
+        if (out === undefined) return DEFAULT_PREDICT_BATCH;
+        widest = Math.max(widest, sizeOf(out));
+      }
+      this.chunkFor = { layers: this.layers.length, rows: Math.max(1, Math.floor(l2CacheBytes() / (4 * Math.max(widest, 1)))) };
+    }
+    return this.chunkFor.rows;
   }
 
   /** evaluate's work, one batch per step, so the sync and async forms share it. */
@@ -807,6 +832,23 @@ function checkSamples(x: Tensor, y: Tensor, prefix = ''): void {
     throw new ShapeError(`expected ${prefix}x and ${prefix}y with the same number of samples but got ${formatShape(x.shape)} and ${formatShape(y.shape)}`);
   }
   if (x.shape[0] === 0) throw new DataError(`expected at least one ${prefix}sample but got none`);
+}
+
+/** predict's chunk when a layer's output shape is not known (a custom layer that reports none). */
+const DEFAULT_PREDICT_BATCH = 256;
+let l2Bytes: number | undefined;
+
+/** One core's L2 cache in bytes, read once from Linux's sysfs; 1 MiB where it cannot be read. */
+function l2CacheBytes(): number {
+  if (l2Bytes === undefined) {
+    l2Bytes = 1 << 20;
+    try {
+      const text = readFileSync('/sys/devices/system/cpu/cpu0/cache/index2/size', 'utf8').trim();
+      const m = /^(\d+)([KM]?)$/.exec(text);
+      if (m) l2Bytes = Number(m[1]) * (m[2] === 'M' ? 1 << 20 : m[2] === 'K' ? 1 << 10 : 1);
+    } catch { /* not Linux: keep 1 MiB */ }
+  }
+  return l2Bytes;
 }
 
 /** Elements scanned for NaN/±Infinity between two chances to yield: 4 MiB, well under a millisecond. */

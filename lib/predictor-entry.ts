@@ -1,6 +1,8 @@
 // The body of a createPredictor worker: build the network from its spec, point
 // every parameter at its slice of the shared weights, then answer batches.
 
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setBackend, setNumThreads } from './backends/index.js';
 import { networkFromSpec } from './serialize.js';
@@ -9,7 +11,25 @@ import type { PredictorReply, PredictorStart } from './predictor.js';
 
 const port = parentPort!;
 
+/** Nice steps a worker runs below the thread that created it. */
+const WORKER_NICENESS = 5;
+
+/**
+ * Lowers this worker thread's scheduling priority below its creator's, so
+ * that with as many busy workers as cores the caller's event loop still gets a
+ * core as soon as it has work (createPredictor's heartbeat-lag target); the
+ * workers lose only what the caller actually uses. Linux only: setpriority()
+ * on a thread id changes that thread alone.
+ */
+function yieldToCaller(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + WORKER_NICENESS));
+  } catch { /* not Linux, or not allowed: the caller's priority */ }
+}
+
 async function start(init: PredictorStart): Promise<void> {
+  yieldToCaller();
   setBackend(init.backend);
   if (init.threads !== undefined) setNumThreads(init.threads);
   for (const m of init.modules) {

@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { Network } from './network.js';
 import { networkToSpec, type NetworkSpec } from './serialize.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
-import { getBackend, type BackendName } from './backends/index.js';
+import { availableParallelism } from 'node:os';
+import { getBackend, nativeAvailable, nativeInfo, setNumThreads, type BackendName } from './backends/index.js';
 import { OptionError, ShapeError, StateError, WorkerError, rebuildError } from './errors.js';
 import { checkOptions } from './options.js';
 import { assertPositiveInteger, formatShape } from './shape.js';
@@ -24,7 +25,12 @@ export interface PredictorOptions {
   maxBatch?: number;
   /** Longest a request waits for others to batch with, in ms (default 1). */
   maxDelayMs?: number;
-  /** Native kernel threads per process (the addon's count is shared by all threads). */
+  /**
+   * Native kernel threads (default ⌊cores ÷ workers⌋, at least 1: the workers
+   * are the parallelism, and more kernel threads than cores only queue). The
+   * addon's count is process-wide, so this sets it for the calling thread too,
+   * until close() puts back the count it found.
+   */
   threads?: number;
   backend?: BackendName;
   /** Modules each worker imports first (custom layers' registerLayer). */
@@ -87,10 +93,23 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   }
   // One sample's shape, to tell a single sample from a batch.
   const sampleShape = inputSampleShape(model);
-  const start: PredictorStart = { spec, weights, backend: options.backend ?? (getBackend().name as BackendName), threads: options.threads, modules: options.modules ?? [] };
+  const backend = options.backend ?? (getBackend().name as BackendName);
+  const native = backend === 'native' && nativeAvailable();
+  const threads = options.threads ?? (native ? Math.max(1, Math.floor(availableParallelism() / count)) : undefined);
+  const threadsBefore = native ? nativeInfo().threads : undefined;
+  // Set here as well as in each worker: a worker may load its own copy of the
+  // addon (another file on disk), whose count would not be this one's.
+  if (native && threads !== undefined) setNumThreads(threads);
+  /** Puts back the count found, unless someone changed it since. */
+  const restoreThreads = (): void => {
+    if (threadsBefore !== undefined && threads !== undefined && nativeInfo().threads === threads) setNumThreads(threadsBefore);
+  };
+  const start: PredictorStart = { spec, weights, backend, threads, modules: options.modules ?? [] };
 
   const slots: Slot[] = [];
-  const queue: Request[] = [];
+  // A FIFO read from `head`: shift() would move every waiting request once per dispatch.
+  let queue: Request[] = [];
+  let head = 0;
   let queued = 0;
   let timer: NodeJS.Timeout | undefined;
   let nextId = 1;
@@ -108,12 +127,12 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       timer = undefined;
     }
     for (const slot of slots) {
-      if (queue.length === 0) return;
+      if (head === queue.length) break;
       if (slot.busy) continue;
       const batch: Request[] = [];
       let samples = 0;
-      while (queue.length > 0 && (batch.length === 0 || samples + queue[0].samples <= maxBatch)) {
-        const r = queue.shift()!;
+      while (head < queue.length && (batch.length === 0 || samples + queue[head].samples <= maxBatch)) {
+        const r = queue[head++];
         batch.push(r);
         samples += r.samples;
       }
@@ -128,6 +147,13 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       const id = nextId++;
       slot.busy = { id, requests: batch };
       slot.worker.postMessage({ id, input, shape: [samples, ...batch[0].shapeTail] }, [input.buffer]);
+    }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    } else if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
     }
   };
 
@@ -147,12 +173,13 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       const rowSize = reply.output.length / reply.shape[0];
       let row = 0;
       for (const r of busy.requests) {
-        const data = reply.output.slice(row * rowSize, (row + r.samples) * rowSize);
+        // Views of the transferred reply, not copies: the batch's output buffer now belongs to this thread alone.
+        const data = reply.output.subarray(row * rowSize, (row + r.samples) * rowSize);
         row += r.samples;
         r.resolve(new Tensor(data, r.single ? reply.shape.slice(1) : [r.samples, ...reply.shape.slice(1)]));
       }
     }
-    if (queue.length > 0) schedule();
+    if (head < queue.length) schedule();
   };
 
   const entry = workerEntry('predictor-entry');
@@ -185,6 +212,7 @@ export async function createPredictor(model: Network, options: PredictorOptions 
     });
   }))).catch(async (err) => {
     await Promise.all(slots.map((s) => s.worker.terminate()));
+    restoreThreads();
     throw err;
   });
 
@@ -216,8 +244,12 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       closed = true;
       if (timer) clearTimeout(timer);
       const err = new StateError('the predictor was closed');
-      for (const r of queue.splice(0)) r.reject(err);
+      const waiting = queue.slice(head);
+      queue = [];
+      head = 0;
+      for (const r of waiting) r.reject(err);
       await Promise.all(slots.map((s) => s.worker.terminate()));
+      restoreThreads();
     },
   };
 }

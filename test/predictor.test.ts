@@ -2,7 +2,22 @@
 // results, batching concurrent requests, sharing one copy of the weights.
 
 import { expect } from 'chai';
-import { Conv2D, Dense, Flatten, MaxPool2D, Network, OptionError, ShapeError, StateError, Tensor, createPredictor } from '../lib/index.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Conv2D, Dense, Flatten, MaxPool2D, Network, OptionError, ShapeError, StateError, Tensor, createPredictor, nativeAvailable, nativeInfo } from '../lib/index.js';
+
+/** Nice values of this process's threads (Linux), or undefined elsewhere. */
+function threadNiceValues(): number[] | undefined {
+  try {
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the nice value; the command name before it may hold spaces.
+    return readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+  } catch {
+    return undefined;
+  }
+}
 
 function images(n: number): Tensor {
   const t = Tensor.zeros([n, 8, 8, 1]);
@@ -52,5 +67,47 @@ describe('createPredictor', function () {
     const outcome = await pending;
     // Either answered before close or refused by it, never left hanging.
     if (outcome !== undefined) expect(outcome).to.be.instanceOf(StateError);
+  });
+
+  it('gives each of its workers cores ÷ workers native kernel threads by default, and close() puts the count back', async function () {
+    if (!nativeAvailable()) this.skip();
+    const before = nativeInfo().threads;
+    const predictor = await createPredictor(net, { workers: 2, backend: 'native' });
+    try {
+      expect(nativeInfo().threads).to.equal(Math.max(1, Math.floor(availableParallelism() / 2)));
+      expect((await predictor.predict(images(1).reshape([8, 8, 1]))).shape).to.deep.equal([5]);
+    } finally {
+      await predictor.close();
+    }
+    expect(nativeInfo().threads).to.equal(before);
+  });
+
+  it('runs its workers at a lower scheduling priority than the calling thread (Linux)', async function () {
+    const niceBefore = threadNiceValues();
+    if (niceBefore === undefined) this.skip();
+    const own = Math.max(...niceBefore!);
+    const predictor = await createPredictor(net, { workers: 2, backend: 'js' });
+    try {
+      const lowered = threadNiceValues()!.filter((n) => n > own);
+      // Never above 19, the lowest priority there is.
+      expect(lowered.length).to.equal(own >= 19 ? 0 : 2);
+    } finally {
+      await predictor.close();
+    }
+  });
+});
+
+describe('predict without a batchSize', () => {
+  it('works in chunks that fit the cache and returns what one whole batch gives, bit for bit', () => {
+    // 28×28×16 floats per image after the conv: ~49 KiB, so an L2-sized chunk holds far fewer than 60 images.
+    const cnn = new Network({ seed: 9 })
+      .add(new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [28, 28, 1], activation: 'relu' }))
+      .add(new MaxPool2D({ poolSize: 2 })).add(new Flatten()).add(new Dense(14 * 14 * 16, 4));
+    const x = Tensor.zeros([60, 28, 28, 1]);
+    for (let i = 0; i < x.size; i++) x.data[i] = Math.sin(i * 0.013);
+    const whole = cnn.predict(x, { batchSize: 60 });
+    const chunked = cnn.predict(x);
+    expect(chunked.shape).to.deep.equal([60, 4]);
+    expect(Array.from(chunked.data)).to.deep.equal(Array.from(whole.data));
   });
 });
