@@ -10,8 +10,13 @@
 #include "cpu.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
 
 namespace lw {
 namespace {
@@ -53,6 +58,80 @@ Isa initial_isa() {
   return best_supported();
 }
 
+// "32K", "1024K", "32M" → bytes; 0 when unreadable.
+int64_t parse_size(const char* text) {
+  char* end = nullptr;
+  const long long v = std::strtoll(text, &end, 10);
+  if (end == text || v <= 0) return 0;
+  if (*end == 'K') return v << 10;
+  if (*end == 'M') return v << 20;
+  if (*end == 'G') return v << 30;
+  return v;
+}
+
+bool read_line(const char* path, char* buf, size_t size) {
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return false;
+  const bool ok = std::fgets(buf, static_cast<int>(size), f) != nullptr;
+  std::fclose(f);
+  return ok;
+}
+
+void from_sysfs(CacheSizes& c) {
+  for (int i = 0; i < 8; ++i) {
+    char path[96], level[16], type[32], size[32];
+    std::snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    if (!read_line(path, level, sizeof level)) continue;
+    std::snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+    if (!read_line(path, type, sizeof type) || std::strncmp(type, "Instruction", 11) == 0) continue;
+    std::snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    if (!read_line(path, size, sizeof size)) continue;
+    const int64_t bytes = parse_size(size);
+    const int lv = std::atoi(level);
+    if (lv == 1 && c.l1d == 0) c.l1d = bytes;
+    if (lv == 2 && c.l2 == 0) c.l2 = bytes;
+    if (lv == 3 && c.l3 == 0) c.l3 = bytes;
+  }
+}
+
+void from_cpuid(CacheSizes& c) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  // Deterministic cache parameters: leaf 4 (Intel) or 0x8000001D (AMD), one
+  // subleaf per cache; size = ways · partitions · line size · sets.
+  unsigned a, b, d, e;
+  unsigned leaf = 4;
+  if (__get_cpuid(0x80000000, &a, &b, &d, &e) && a >= 0x8000001D) {
+    unsigned x, y, z, w;
+    if (__get_cpuid_count(0x8000001D, 0, &x, &y, &z, &w) && (x & 0x1f) != 0) leaf = 0x8000001D;
+  }
+  for (unsigned sub = 0; sub < 8; ++sub) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(leaf, sub, &eax, &ebx, &ecx, &edx)) return;
+    const unsigned type = eax & 0x1f;  // 0 none, 1 data, 2 instruction, 3 unified
+    if (type == 0) return;
+    if (type == 2) continue;
+    const int level = (eax >> 5) & 0x7;
+    const int64_t bytes = int64_t((ebx >> 22) + 1) * (((ebx >> 12) & 0x3ff) + 1) *
+                          ((ebx & 0xfff) + 1) * (int64_t(ecx) + 1);
+    if (level == 1 && c.l1d == 0) c.l1d = bytes;
+    if (level == 2 && c.l2 == 0) c.l2 = bytes;
+    if (level == 3 && c.l3 == 0) c.l3 = bytes;
+  }
+#endif
+}
+
+CacheSizes detect_caches() {
+  CacheSizes c = {0, 0, 0};
+  from_sysfs(c);
+  if (c.l1d == 0 || c.l2 == 0) from_cpuid(c);
+  // Anything still unknown (or absurd) gets a size every x86-64 and arm64
+  // core of the last decade has at least.
+  if (c.l1d < (16 << 10) || c.l1d > (1 << 20)) c.l1d = 32 << 10;
+  if (c.l2 < (128 << 10) || c.l2 > (64 << 20)) c.l2 = 512 << 10;
+  if (c.l3 < c.l2) c.l3 = c.l2 > (4 << 20) ? c.l2 : (4 << 20);
+  return c;
+}
+
 constexpr int kUnset = -1;
 std::atomic<int> g_isa{kUnset};
 
@@ -82,6 +161,11 @@ bool set_isa(Isa isa) {
   if (!cpu_supports(isa)) return false;
   g_isa.store(static_cast<int>(isa), std::memory_order_release);
   return true;
+}
+
+const CacheSizes& cache_sizes() {
+  static const CacheSizes sizes = detect_caches();
+  return sizes;
 }
 
 const char* isa_name(Isa isa) {

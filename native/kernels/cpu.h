@@ -6,8 +6,18 @@
 // with LAYERWISE_ISA=baseline|avx2|avx512 (a forced variant the CPU cannot run
 // falls back to the best one it can, so a bad setting never raises SIGILL).
 #pragma once
+#include <cstdint>
 
 namespace lw {
+
+// Per-core data cache sizes in bytes, read once at first use: Linux's sysfs
+// (/sys/devices/system/cpu/cpu0/cache), else cpuid's cache-parameter leaves
+// on x86, else 32 KB / 512 KB / 4 MB. The GEMM derives its blocking from
+// them (gemm.cc) instead of constants tuned on one machine.
+struct CacheSizes {
+  int64_t l1d, l2, l3;
+};
+const CacheSizes& cache_sizes();
 
 enum class Isa { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
 

@@ -141,7 +141,7 @@ LW_TARGET_AVX2 void macro(const MacroArgs& g) {
 #undef LW_TARGET_AVX2
 
 const KernelSet* kernels_avx2() {
-  static const KernelSet k = {kMR, kNR, 144, 256, 2048, &macro, &direct_kernel,
+  static const KernelSet k = {kMR, kNR, 0, 0, 0, &macro, &direct_kernel,
                               "avx2 6x16"};
   return &k;
 }

@@ -125,7 +125,7 @@ void macro(const MacroArgs& g) {
 }  // namespace
 
 const KernelSet* kernels_baseline() {
-  static const KernelSet k = {kMR, kNR, 96, 256, 2048, &macro, &direct_kernel,
+  static const KernelSet k = {kMR, kNR, 0, 0, 0, &macro, &direct_kernel,
                               "baseline 6x8"};
   return &k;
 }

@@ -54,7 +54,9 @@ using DirectKernel = void (*)(const DirectArgs&, int64_t i0, int64_t i1,
                               int64_t j0, int64_t j1);
 
 // One instruction-set variant: its tile shape, its cache blocking, its
-// macro-kernel and its direct loop. MC is a multiple of MR and NC of NR.
+// macro-kernel and its direct loop. MC is a multiple of MR and NC of NR. The
+// variants leave mc/kc/nc at 0: gemm.cc derives them from the cache sizes
+// read at run time (cpu.h).
 struct KernelSet {
   int mr, nr;
   int64_t mc, kc, nc;
