@@ -13,12 +13,16 @@
 //
 // Variants:
 //   * 1×1, stride 1, no padding, out = in: x already is cols, so one sgemm.
+//   * forward with one input channel and a small filter (a first layer on
+//     grey images, K = 9 for 3×3): the direct kernel of conv2d_direct.h,
+//     four pixels × 16 channels per register block, compiled per ISA. The
+//     profile of the npm-start CNN showed im2col + packing costing as much as
+//     the K = 9 GEMM itself there.
 //   * everything else: im2col + sgemm over tiles of at most kMaxTileRows
 //     pixels × kMaxKChunk taps, so the column scratch stays bounded (≤ 2 MB per
-//     thread) whatever the batch, image or filter size. That includes a first
-//     layer (in_c == 1, 3×3): a direct loop vectorised over out_c, register-
-//     blocked and compiled per ISA, measured 1.2–5× slower there than im2col +
-//     the packed sgemm, so the direct loops below only serve as fallbacks.
+//     thread) whatever the batch, image or filter size. The simple direct
+//     loops below (one pixel at a time) only serve as fallbacks when scratch
+//     cannot be allocated.
 //
 // Threading (threadpool.h): the batch dimension is split, not the GEMMs.
 // The cost model (ranges_for, from the call's flops and bytes) decides
@@ -51,6 +55,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "conv2d_direct.h"
 #include "gemm.h"
 #include "threadpool.h"
 
@@ -432,7 +437,11 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
     return;
   }
   const Tiling t = make_tiling(K, M);
+  const bool direct = conv2d_forward_direct_applies(g);
+  // Ranges are whole output rows (PixelRanges), which the direct kernel takes.
   auto run = [&](int64_t p0, int64_t p1) {
+    if (direct)
+      return conv2d_forward_direct_rows(g, x, w, y, accumulate, p0 / g.out_w, p1 / g.out_w);
     for (int64_t p = p0; p < p1; p += t.mt)
       forward_tile(g, x, w, y, accumulate, t, p, std::min(t.mt, p1 - p));
   };
