@@ -73,19 +73,24 @@ describe('native kernels on two threads (cost-model splits)', function () {
     }
   }
 
-  // One input channel and a small filter take the direct kernel
-  // (native/kernels/conv2d_direct.h): 16- and 8-wide channel blocks, a tail,
-  // windows clipped by padding at every border, strides, accumulate.
+  // One input channel and a small filter take the direct kernels
+  // (native/kernels/conv2d_direct.h) for the forward pass and the filter
+  // gradient: 16- and 8-wide channel blocks, a tail, windows clipped by
+  // padding at every border, strides, accumulate.
   for (const [n, side, outC, k, stride, pad] of [
     [1, 1, 8, 1, 1, 0], [3, 3, 17, 3, 1, 1], [17, 17, 8, 3, 1, 0], [3, 17, 129, 5, 2, 2],
     [129, 28, 16, 3, 1, 1], [17, 13, 9, 2, 3, 1], [1, 129, 24, 3, 2, 0],
   ] as const) {
-    it(`conv2d forward, one input channel (direct kernel): batch ${n}, ${side}×${side} → ${outC}, ${k}×${k} stride ${stride} pad ${pad}`, () => {
+    it(`conv2d forward and filter gradient, one input channel (direct kernels): batch ${n}, ${side}×${side} → ${outC}, ${k}×${k} stride ${stride} pad ${pad}`, () => {
       const out = Math.floor((side + 2 * pad - k) / stride) + 1;
       const g: ConvGeometry = { n, inH: side, inW: side, inC: 1, kH: k, kW: k, outC, strideH: stride, strideW: stride, padTop: pad, padLeft: pad, outH: out, outW: out };
       const xs = n * side * side, ws = k * k * outC, ys = n * out * out * outC;
       check((b, [x, w, y]) => b.conv2dForward(x, w, y, g, false), [randomArray(xs, 1), randomArray(ws, 2), randomArray(ys, 3)], [2], { tol: 2e-5 });
       check((b, [x, w, y]) => b.conv2dForward(x, w, y, g, true), [randomArray(xs, 4), randomArray(ws, 5), randomArray(ys, 6)], [2], { tol: 2e-5 });
+      for (const acc of [false, true]) {
+        check((b, [x, dy, dw]) => b.conv2dBackwardFilter(x, dy, dw, g, acc), [randomArray(xs, 7), randomArray(ys, 8), randomArray(ws, 9)], [2],
+          { tol: 2e-4 * Math.max(1, Math.sqrt(n * out)), sameOrder: false });
+      }
     });
   }
 

@@ -127,3 +127,71 @@ LW_CONV_ATTR void LW_CONV_NAME(const ConvGeometry& g, const float* x,
     for (; j < g.out_w; ++j) edge_pixel(j);
   }
 }
+
+// dst[u,v,0,:] += Σ x[b, i·sh + u − pt, j·sw + v − pl] · dy[b,i,j,:] over the
+// output rows [row0, row1): the filter gradient for one input channel. One
+// vector of dy per pixel is multiplied by each of the pixel's k_h·k_w input
+// taps into that tap's accumulator (channels in blocks of 16 and 8, the rest
+// one by one); padding taps are skipped. Each tap sums its pixels in row-major
+// order, so a range's result depends only on the range.
+LW_CONV_ATTR void LW_CONV_FILTER_NAME(const ConvGeometry& g, const float* x,
+                                      const float* dy, float* dst,
+                                      int64_t row0, int64_t row1) {
+  const int64_t OC = g.out_c, KH = g.k_h, KW = g.k_w, in_w = g.in_w;
+  int64_t o = 0;
+#define LW_CONV_FILTER_BLOCK(VEC, WIDTH)                                       \
+  for (; o + WIDTH <= OC; o += WIDTH) {                                        \
+    VEC acc[25];                                                               \
+    for (int64_t t = 0; t < KH * KW; ++t) acc[t] = VEC{};                      \
+    for (int64_t row = row0; row < row1; ++row) {                              \
+      const int64_t b = row / g.out_h, i = row % g.out_h;                      \
+      const float* xb = x + b * g.in_h * in_w;                                 \
+      const float* dyrow = dy + row * g.out_w * OC + o;                        \
+      const int64_t r0 = i * g.stride_h - g.pad_top;                           \
+      int64_t u_lo = r0 < 0 ? -r0 : 0;                                         \
+      int64_t u_hi = g.in_h - r0 < KH ? g.in_h - r0 : KH;                      \
+      if (u_lo > KH) u_lo = KH;                                                \
+      if (u_hi < u_lo) u_hi = u_lo;                                            \
+      for (int64_t j = 0; j < g.out_w; ++j) {                                  \
+        const int64_t q0 = j * g.stride_w - g.pad_left;                        \
+        int64_t v_lo = q0 < 0 ? -q0 : 0;                                       \
+        int64_t v_hi = in_w - q0 < KW ? in_w - q0 : KW;                        \
+        if (v_lo > KW) v_lo = KW;                                              \
+        if (v_hi < v_lo) v_hi = v_lo;                                          \
+        VEC d;                                                                 \
+        __builtin_memcpy(&d, dyrow + j * OC, sizeof(VEC));                     \
+        for (int64_t u = u_lo; u < u_hi; ++u) {                                \
+          const float* xr = xb + (r0 + u) * in_w + q0;                         \
+          for (int64_t v = v_lo; v < v_hi; ++v) acc[u * KW + v] += xr[v] * d;  \
+        }                                                                      \
+      }                                                                        \
+    }                                                                          \
+    for (int64_t t = 0; t < KH * KW; ++t) {                                    \
+      VEC cur;                                                                 \
+      __builtin_memcpy(&cur, dst + t * OC + o, sizeof(VEC));                   \
+      cur += acc[t];                                                           \
+      __builtin_memcpy(dst + t * OC + o, &cur, sizeof(VEC));                   \
+    }                                                                          \
+  }
+  LW_CONV_FILTER_BLOCK(ConvVec16, 16)
+  LW_CONV_FILTER_BLOCK(ConvVec8, 8)
+#undef LW_CONV_FILTER_BLOCK
+  for (; o < OC; ++o) {
+    float acc[25] = {};
+    for (int64_t row = row0; row < row1; ++row) {
+      const int64_t b = row / g.out_h, i = row % g.out_h;
+      const float* xb = x + b * g.in_h * in_w;
+      const int64_t r0 = i * g.stride_h - g.pad_top;
+      for (int64_t j = 0; j < g.out_w; ++j) {
+        const int64_t q0 = j * g.stride_w - g.pad_left;
+        const float d = dy[(row * g.out_w + j) * OC + o];
+        for (int64_t u = 0; u < KH; ++u) {
+          if (r0 + u < 0 || r0 + u >= g.in_h) continue;
+          for (int64_t v = 0; v < KW; ++v)
+            if (q0 + v >= 0 && q0 + v < in_w) acc[u * KW + v] += xb[(r0 + u) * in_w + q0 + v] * d;
+        }
+      }
+    }
+    for (int64_t t = 0; t < KH * KW; ++t) dst[t * OC + o] += acc[t];
+  }
+}
