@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { nativeAvailable, nativeInfo, setBackend, setNumThreads } from '../lib/index.js';
 import {
-  DATA_DIR, MODELS, MODEL_LABEL, fmt, loadDatasets, machineLine, markdownTable, median, timeLayerwiseEpoch,
+  BATCH_SIZE, DATA_DIR, MODELS, MODEL_LABEL, fmt, loadDatasets, machineLine, markdownTable, median, timeLayerwiseEpoch,
   type Datasets, type ModelName,
 } from './epoch-common.js';
 
