@@ -12,7 +12,8 @@
 // Only one region runs at a time (try_lock on `region_mu`); a caller finding
 // the pool busy (another worker_thread's region) runs its tasks itself, and a
 // parallel_for issued from inside a task runs serially, so nothing can
-// deadlock. Workers spin for a few tens of microseconds after a region before
+// deadlock. After a helper stalls a region (a busy machine descheduled it),
+// regions run on the caller alone for a while (RegionCloser's back-off). Workers spin for a few tens of microseconds after a region before
 // sleeping on a condition variable, because training issues many small
 // products back to back and a futex wake-up per product would cost more than
 // the work it splits.
@@ -97,8 +98,14 @@ struct Region {
   std::atomic<int> active{0};    // helpers that joined and have not left
 };
 
+using Clock = std::chrono::steady_clock;
+
 struct Pool {
   std::mutex region_mu;   // held by the thread that owns the current region
+  // Guarded by region_mu: regions started before serial_until run on the
+  // caller alone (see RegionCloser), and the back-off that set it.
+  Clock::time_point serial_until{};
+  std::chrono::microseconds backoff{0};
   std::mutex mu;          // guards `current`, Region::joined, `workers`
   std::condition_variable wake;
   std::condition_variable done;
@@ -182,22 +189,56 @@ int ensure_workers(Pool& p, int want) {
   return p.workers < want ? p.workers : want;
 }
 
+// A helper stalled a region when the caller, done with every task it could
+// claim, waited for the helper longer than it had worked itself (and more
+// than kStallFloor). With tasks cut finer than threads, that does not happen
+// on a machine with a free core: the wait is at most one task. It happens
+// when the helper's core is taken by other processes and the helper is
+// descheduled holding a task — then a second thread is slower than one, for
+// as long as the machine stays busy. So after a stall, regions run on the
+// caller alone for a back-off that doubles with each stall in a row (from
+// kBackoffMin up to kBackoffMax) and halves after each clean region; the
+// tasks, and so the results, are the same either way.
+constexpr std::chrono::microseconds kStallFloor{50};
+constexpr std::chrono::microseconds kBackoffMin{1000};
+constexpr std::chrono::microseconds kBackoffMax{64000};
+
 // Closes the region and waits for the helpers that joined it, also when the
 // caller's own task throws.
 struct RegionCloser {
   Pool& p;
   Region& r;
+  Clock::time_point started;
   ~RegionCloser() {
     {
       std::lock_guard<std::mutex> lk(p.mu);
       p.current = nullptr;
     }
+    const Clock::time_point own_done = Clock::now();
     spin_until([&] { return r.active.load(std::memory_order_acquire) == 0; },
                std::chrono::microseconds(200));
     {
       std::unique_lock<std::mutex> lk(p.mu);
       p.done.wait(lk, [&] { return r.active.load(std::memory_order_acquire) == 0; });
     }
+    const Clock::time_point end = Clock::now();
+    const auto waited = end - own_done;
+    if (waited > kStallFloor && waited > own_done - started) {
+      p.backoff = p.backoff < kBackoffMin ? kBackoffMin
+                  : (2 * p.backoff > kBackoffMax ? kBackoffMax : 2 * p.backoff);
+      p.serial_until = end + p.backoff;
+    } else {
+      p.backoff /= 2;
+    }
+    tl_in_region = false;
+    p.region_mu.unlock();
+  }
+};
+
+// Releases region_mu after a region run on the caller alone.
+struct SerialRegion {
+  Pool& p;
+  ~SerialRegion() {
     tl_in_region = false;
     p.region_mu.unlock();
   }
@@ -228,14 +269,20 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
     for (int64_t t = 0; t < tasks; ++t) fn(t);
     return;
   }
+  const Clock::time_point started = Clock::now();
+  tl_in_region = true;
+  if (started < p.serial_until) {  // backing off after a stall (RegionCloser)
+    SerialRegion serial{p};
+    for (int64_t t = 0; t < tasks; ++t) fn(t);
+    return;
+  }
   const int64_t want = (tasks < threads ? tasks : threads) - 1;
   const int helpers = ensure_workers(p, static_cast<int>(want));
   Region r;
   r.fn = &fn;
   r.tasks = tasks;
   r.max_helpers = helpers;
-  tl_in_region = true;
-  RegionCloser closer{p, r};
+  RegionCloser closer{p, r, started};
   {
     std::lock_guard<std::mutex> lk(p.mu);
     p.current = &r;

@@ -1,0 +1,127 @@
+// threadpool_test.cc — checks the pool and its cost model (threadpool.cc):
+// every task of a region runs exactly once on 1 and 2 threads; the cost model
+// keeps small calls on one range and cuts big ones into more ranges than
+// threads, with range bounds that tile [0, units) on multiples of the grain;
+// and after a helper stalls a region (here: it sleeps, as a helper
+// descheduled by a busy machine does), the next regions run on the caller
+// alone, with the same tasks. Exits non-zero on failure.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "expect.h"
+#include "threadpool.h"
+
+namespace {
+
+void every_task_once() {
+  for (int threads : {1, 2}) {
+    lw::set_num_threads(threads);
+    for (int64_t tasks : {1, 2, 3, 17, 129}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks));
+      for (auto& h : hits) h = 0;
+      lw::parallel_for(tasks, [&](int64_t t) { hits[static_cast<size_t>(t)]++; });
+      for (int64_t t = 0; t < tasks; ++t)
+        EXPECT(hits[static_cast<size_t>(t)] == 1, "threads %d, tasks %lld: task %lld ran %d times",
+               threads, (long long)tasks, (long long)t, hits[static_cast<size_t>(t)].load());
+    }
+  }
+}
+
+void cost_model() {
+  lw::set_num_threads(1);
+  EXPECT(lw::ranges_for(1000, 1e12, 1e12) == 1, "one thread: one range");
+  lw::set_num_threads(2);
+  EXPECT(lw::threads_for(1e3, 1e3) == 1, "a microsecond of work stays on one thread");
+  EXPECT(lw::ranges_for(1000, 1e3, 1e3) == 1, "a microsecond of work is one range");
+  EXPECT(lw::threads_for(1e10, 1e9) == 2, "a big call uses both threads");
+  const int64_t big = lw::ranges_for(1000, 1e10, 1e9);
+  EXPECT(big > 2 && big <= 1000, "a big call is cut finer than the threads (got %lld)", (long long)big);
+  EXPECT(lw::ranges_for(3, 1e10, 1e9) == 3, "never more ranges than units");
+  for (int64_t units : {1, 5, 17, 129, 1000})
+    for (int64_t ranges : {1, 2, 3, 8})
+      for (int64_t grain : {1, 16}) {
+        int64_t expect_begin = 0;
+        for (int64_t r = 0; r < ranges; ++r) {
+          int64_t b, e;
+          lw::range_bounds(units, ranges, r, grain, &b, &e);
+          EXPECT(b == expect_begin && b <= e, "units %lld ranges %lld grain %lld: range %lld is [%lld, %lld)",
+                 (long long)units, (long long)ranges, (long long)grain, (long long)r, (long long)b, (long long)e);
+          EXPECT(b % grain == 0 || b == units, "range start %lld off the grain %lld", (long long)b, (long long)grain);
+          expect_begin = e;
+        }
+        EXPECT(expect_begin == units, "ranges end at %lld, not %lld", (long long)expect_begin, (long long)units);
+      }
+}
+
+// One stall and the region right after it; false when inconclusive (the
+// helper never joined, or the caller was descheduled between the two regions
+// for longer than the shortest back-off, so the back-off may have run out).
+bool stall_then_region(int* elsewhere_out) {
+  using clock = std::chrono::steady_clock;
+  const std::thread::id caller = std::this_thread::get_id();
+  // The caller keeps its task until the helper has claimed the other one;
+  // the helper then sleeps for twice the caller's time so far (at least
+  // 5 ms), so the caller waits longer than it worked: a stall.
+  std::atomic<bool> helper_claimed{false};
+  clock::time_point helper_done{};
+  const auto start = clock::now();
+  lw::parallel_for(2, [&](int64_t) {
+    if (std::this_thread::get_id() != caller) {
+      helper_claimed = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5) + 2 * (clock::now() - start));
+      helper_done = clock::now();
+      return;
+    }
+    const auto deadline = clock::now() + std::chrono::milliseconds(200);
+    while (!helper_claimed && clock::now() < deadline) std::this_thread::yield();
+  });
+  if (!helper_claimed) return false;
+  std::atomic<int> elsewhere{0}, ran{0};
+  clock::time_point first_task{};
+  std::atomic<bool> first{true};
+  // Tasks of ~50 µs each: long enough that an idle helper would join.
+  lw::parallel_for(64, [&](int64_t) {
+    if (first.exchange(false)) first_task = clock::now();
+    ++ran;
+    if (std::this_thread::get_id() != caller) ++elsewhere;
+    const auto until = clock::now() + std::chrono::microseconds(50);
+    while (clock::now() < until) {
+    }
+  });
+  EXPECT(ran == 64, "%d of 64 tasks ran after the stall", ran.load());
+  *elsewhere_out = elsewhere;
+  // The region started after first_task at the latest, and the stall was
+  // recorded after helper_done: under 1 ms apart, the back-off was on.
+  return first_task - helper_done < std::chrono::microseconds(900);
+}
+
+void stall_backs_off() {
+  lw::set_num_threads(2);
+  int conclusive = 0;
+  for (int attempt = 0; attempt < 30 && conclusive < 3; ++attempt) {
+    int elsewhere = 0;
+    if (!stall_then_region(&elsewhere)) continue;
+    ++conclusive;
+    EXPECT(elsewhere == 0, "%d tasks ran on a helper right after a stall", elsewhere);
+    // Let the back-off run out before the next attempt.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  EXPECT(conclusive > 0, "no conclusive attempt: the helper never joined, or the caller was always descheduled");
+}
+
+}  // namespace
+
+int main() {
+  every_task_once();
+  cost_model();
+  stall_backs_off();
+  if (g_failures) {
+    std::printf("threadpool_test FAILED (%d)\n", g_failures);
+    return 1;
+  }
+  std::printf("threadpool_test passed\n");
+  return 0;
+}
