@@ -3,8 +3,7 @@
 // the returned ∂E/∂X to the layer before it. An optimizer then updates every
 // parameter from the gradients the layers left behind.
 
-import { readFileSync } from 'node:fs';
-import { getBackend } from './backends/index.js';
+import { getBackend, nativeInfo } from './backends/index.js';
 import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
 import { Activation } from './layers/activation.js';
 import { Layer, type Parameter, type StateTensor } from './layers/layer.js';
@@ -836,19 +835,10 @@ function checkSamples(x: Tensor, y: Tensor, prefix = ''): void {
 
 /** predict's chunk when a layer's output shape is not known (a custom layer that reports none). */
 const DEFAULT_PREDICT_BATCH = 256;
-let l2Bytes: number | undefined;
 
-/** One core's L2 cache in bytes, read once from Linux's sysfs; 1 MiB where it cannot be read. */
+/** One core's L2 cache in bytes, as the native kernels read it; 1 MiB without the addon. */
 function l2CacheBytes(): number {
-  if (l2Bytes === undefined) {
-    l2Bytes = 1 << 20;
-    try {
-      const text = readFileSync('/sys/devices/system/cpu/cpu0/cache/index2/size', 'utf8').trim();
-      const m = /^(\d+)([KM]?)$/.exec(text);
-      if (m) l2Bytes = Number(m[1]) * (m[2] === 'M' ? 1 << 20 : m[2] === 'K' ? 1 << 10 : 1);
-    } catch { /* not Linux: keep 1 MiB */ }
-  }
-  return l2Bytes;
+  return nativeInfo().caches?.l2 ?? 1 << 20;
 }
 
 /** Elements scanned for NaN/±Infinity between two chances to yield: 4 MiB, well under a millisecond. */

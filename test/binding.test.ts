@@ -2,6 +2,7 @@
 // JavaScript error; none may crash the process or touch memory it does not own.
 
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { nativeAvailable, nativeBinding, nativeInfo } from '../lib/backends/index.js';
 import type { NativeBinding } from '../lib/backends/native.js';
 
@@ -105,6 +106,18 @@ describe('raw native binding under hostile arguments', function () {
     expect(info.isa).to.be.oneOf(['baseline', 'avx2', 'avx512']);
     expect(info.supportedIsas).to.include('baseline');
     if (process.env.LAYERWISE_ADDON) expect(info.path).to.contain(process.env.LAYERWISE_ADDON.replace(/^\.\//, ''));
+  });
+
+  it('reports the cache sizes its blocking uses (and predict chunks by): those of sysfs where Linux has them', () => {
+    const { l1d, l2, l3 } = nativeInfo().caches!;
+    for (const size of [l1d, l2, l3]) expect(Number.isInteger(size) && size > 0, String(size)).to.equal(true);
+    expect(l1d).to.be.at.most(l2);
+    let sysfs: string | undefined;
+    try {
+      sysfs = readFileSync('/sys/devices/system/cpu/cpu0/cache/index2/size', 'utf8').trim();
+    } catch { /* no sysfs: the cpuid or default value stands */ }
+    const m = sysfs === undefined ? null : /^(\d+)K$/.exec(sysfs);
+    if (m) expect(l2).to.equal(Number(m[1]) * 1024);
   });
 
   for (const sig of SIGNATURES) {

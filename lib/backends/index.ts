@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import type { Backend } from './backend.js';
 import { jsBackend } from './js.js';
-import { createNativeBackend, type NativeBinding } from './native.js';
+import { createNativeBackend, type CacheSizes, type NativeBinding } from './native.js';
 import { BackendError, OptionError } from '../errors.js';
 
 /** `'native'` (the C++ addon) or `'js'` (pure JavaScript). */
@@ -134,6 +134,8 @@ export interface NativeInfo {
   isa?: string;
   supportedIsas?: string[];
   threads?: number;
+  /** Per-core L1 data and L2 and the shared L3 cache, in bytes, as the kernels' blocking reads them (sysfs, else cpuid). */
+  caches?: CacheSizes;
 }
 
 /** Whether the native addon loaded, from which file (or why not), its instruction-set variant and thread count. */
@@ -141,7 +143,7 @@ export function nativeInfo(): NativeInfo {
   const load = loadNative();
   if (!load.binding) return { available: false, error: load.error?.message };
   const info = load.binding.info();
-  return { available: true, path: load.path, isa: info.isa, supportedIsas: info.supported, threads: info.threads };
+  return { available: true, path: load.path, isa: info.isa, supportedIsas: info.supported, threads: info.threads, caches: info.caches };
 }
 
 /** Threads the native kernels may use; 0 means one per core. */

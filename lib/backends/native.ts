@@ -6,6 +6,13 @@ import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from './back
 import { ACTIVATION_KINDS } from './backend.js';
 import { OptionError, ShapeError } from '../errors.js';
 
+/** Cache sizes in bytes (info().caches). */
+export interface CacheSizes {
+  l1d: number;
+  l2: number;
+  l3: number;
+}
+
 /** What the addon exports (native/binding/addon.cc). */
 export interface NativeBinding {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
@@ -42,7 +49,7 @@ export interface NativeBinding {
   mse(pred: Float32Array, target: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
   mseGradient(pred: Float32Array, target: Float32Array, grad: Float32Array): void;
-  info(): { isa: string; threads: number; supported: string[] };
+  info(): { isa: string; threads: number; supported: string[]; caches: CacheSizes };
   setIsa(isa: string): void;
   setNumThreads(n: number): void;
 }

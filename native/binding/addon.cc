@@ -566,12 +566,18 @@ lw::Isa ParseIsa(Napi::Env env, const std::string& name) {
   ThrowRange(env, "isa must be 'baseline', 'avx2' or 'avx512' but got '" + name + "'");
 }
 
-// info() → { isa, threads, supported: string[] }
+// info() → { isa, threads, supported: string[], caches: { l1d, l2, l3 } (bytes, as the GEMM blocking reads them) }
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("isa", lw::isa_name(lw::active_isa()));
   out.Set("threads", lw::num_threads());
+  const lw::CacheSizes& cache = lw::cache_sizes();
+  Napi::Object caches = Napi::Object::New(env);
+  caches.Set("l1d", static_cast<double>(cache.l1d));
+  caches.Set("l2", static_cast<double>(cache.l2));
+  caches.Set("l3", static_cast<double>(cache.l3));
+  out.Set("caches", caches);
   Napi::Array supported = Napi::Array::New(env);
   uint32_t i = 0;
   for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512})
