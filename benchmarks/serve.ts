@@ -10,32 +10,41 @@
 // load average is printed).
 //
 //   npx tsx benchmarks/serve.ts            SERVE_REQUESTS=1000 SERVE_BURSTS=20 SERVE_ROUNDS=5
+//                                          SERVE_PRIORITY=idle|low|normal (createPredictor priority)
 //
 // Targets (issue 11): every request completes; 2 workers ≥ 1.6× one worker's
 // throughput; heartbeat lag < 5 ms.
 
 import { availableParallelism, loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { createPredictor, getPreset, nativeAvailable, nativeInfo, networkFromSpec, Tensor } from '../lib/index.js';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { createPredictor, getPreset, nativeAvailable, nativeInfo, networkFromSpec, Tensor, type WorkerPriority } from '../lib/index.js';
 
 const REQUESTS = Number(process.env.SERVE_REQUESTS ?? 1000);
 const BURSTS = Number(process.env.SERVE_BURSTS ?? 20);
 const ROUNDS = Number(process.env.SERVE_ROUNDS ?? 5);
+const PRIORITY = (process.env.SERVE_PRIORITY ?? 'idle') as WorkerPriority;
 const MAX_BATCH = 64;
 const LAG_TARGET_MS = 5;
 const SPEEDUP_TARGET = 1.6;
 
-interface Served { requests: number; seconds: number; maxLagMs: number; p99LagMs: number; mainBusy: number; threads?: number }
+interface Served { requests: number; seconds: number; maxLagMs: number; p99LagMs: number; mainBusy: number; maxGcMs: number; threads?: number }
 
 async function serve(workers: number, samples: Tensor[]): Promise<Served> {
   const net = networkFromSpec({ ...getPreset('fashion-mnist-cnn')!.spec, seed: 1 });
   // One kernel thread for the single worker, so the ratio measures what a
   // second worker adds; two workers get createPredictor's default (cores ÷ workers).
-  const predictor = await createPredictor(net, { workers, maxBatch: MAX_BATCH, maxDelayMs: 1, ...(workers === 1 ? { threads: 1 } : {}) });
+  const predictor = await createPredictor(net, { workers, maxBatch: MAX_BATCH, maxDelayMs: 1, priority: PRIORITY, ...(workers === 1 ? { threads: 1 } : {}) });
   try {
     await Promise.all(samples.slice(0, 2 * MAX_BATCH).map((s) => predictor.predict(s))); // warm-up
     const threads = nativeAvailable() ? nativeInfo().threads : undefined;
     const lags: number[] = [];
+    // The main thread's garbage-collection pauses: with busy workers on every
+    // core, V8's parallel GC helpers can wait for a core, stretching a pause.
+    let maxGcMs = 0;
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) maxGcMs = Math.max(maxGcMs, e.duration);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
     let last = performance.now();
     const heartbeat = setInterval(() => {
       const now = performance.now();
@@ -55,8 +64,9 @@ async function serve(workers: number, samples: Tensor[]): Promise<Served> {
     // One more beat after the burst: a stall at its very end counts too.
     await new Promise((resolve) => setTimeout(resolve, 15));
     clearInterval(heartbeat);
+    gcObserver.disconnect();
     lags.sort((a, b) => a - b);
-    return { requests: completed, seconds, maxLagMs: Math.max(0, lags.at(-1) ?? 0), p99LagMs: Math.max(0, lags[Math.floor(lags.length * 0.99)] ?? 0), mainBusy, threads };
+    return { requests: completed, seconds, maxLagMs: Math.max(0, lags.at(-1) ?? 0), p99LagMs: Math.max(0, lags[Math.floor(lags.length * 0.99)] ?? 0), mainBusy, maxGcMs, threads };
   } finally {
     await predictor.close();
   }
@@ -70,7 +80,7 @@ async function main(): Promise<void> {
     for (let k = 0; k < t.size; k++) t.data[k] = ((i * 7919 + k * 104729) % 256) / 255;
     return t;
   });
-  console.log(`createPredictor on fashion-mnist-cnn: ${BURSTS} bursts of ${REQUESTS} concurrent single-sample requests, maxBatch ${MAX_BATCH}, maxDelayMs 1; ` +
+  console.log(`createPredictor on fashion-mnist-cnn: ${BURSTS} bursts of ${REQUESTS} concurrent single-sample requests, maxBatch ${MAX_BATCH}, maxDelayMs 1, worker priority ${PRIORITY}; ` +
     `${availableParallelism()} CPUs; load average ${load()} at start; ${ROUNDS} rounds`);
   const speedups: number[] = [], lagsMax: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -79,7 +89,7 @@ async function main(): Promise<void> {
     const rate = (r: Served): number => r.requests / r.seconds;
     const describe = (r: Served, n: number): string =>
       `${n} worker${n > 1 ? 's' : ''} (${r.threads ?? '?'} kernel thread${r.threads === 1 ? '' : 's'} each) ${rate(r).toFixed(0)}/s, ` +
-      `heartbeat lag max ${r.maxLagMs.toFixed(1)} ms / p99 ${r.p99LagMs.toFixed(1)} ms, main thread busy ${(100 * r.mainBusy).toFixed(0)}%`;
+      `heartbeat lag max ${r.maxLagMs.toFixed(1)} ms / p99 ${r.p99LagMs.toFixed(1)} ms, main thread busy ${(100 * r.mainBusy).toFixed(0)}%, longest GC pause ${r.maxGcMs.toFixed(1)} ms`;
     speedups.push(rate(two) / rate(one));
     lagsMax.push(Math.max(one.maxLagMs, two.maxLagMs));
     console.log(`round ${round}: ${describe(one, 1)}; ${describe(two, 2)}; speed-up ${speedups.at(-1)!.toFixed(2)}×`);

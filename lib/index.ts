@@ -65,7 +65,7 @@ export type {
   LayerSpec, DenseSpec, ActivationSpec, Conv2DSpec, MaxPool2DSpec, AvgPool2DSpec, DropoutSpec, FlattenSpec, NormalizationSpec, BatchNormalizationSpec,
   GlobalAveragePooling2DSpec, GlobalMaxPooling2DSpec, ReshapeSpec, RandomFlipSpec, RandomTranslationSpec,
 } from './layer-spec.js';
-export { createPredictor, type Predictor, type PredictorOptions } from './predictor.js';
+export { createPredictor, type Predictor, type PredictorOptions, type WorkerPriority } from './predictor.js';
 export { PRESETS, getPreset, presetNames, scheduleInSteps, describeSchedule, type Preset, type EpochSchedule } from './presets.js';
 export {
   exponentialDecay, stepDecay, cosineDecay, getSchedule,

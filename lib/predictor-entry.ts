@@ -4,24 +4,26 @@
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { setBackend, setNumThreads } from './backends/index.js';
+import { makeThreadIdlePriority, setBackend, setNumThreads } from './backends/index.js';
 import { networkFromSpec } from './serialize.js';
 import { Tensor } from './tensor.js';
 import type { PredictorReply, PredictorStart } from './predictor.js';
 
 const port = parentPort!;
 
-/** Nice steps a worker runs below the thread that created it. */
+/** Nice steps a 'low' priority worker runs below the thread that created it. */
 const WORKER_NICENESS = 5;
 
 /**
- * Lowers this worker thread's scheduling priority below its creator's, so
- * that with as many busy workers as cores the caller's event loop still gets a
- * core as soon as it has work (createPredictor's heartbeat-lag target); the
- * workers lose only what the caller actually uses. Linux only: setpriority()
- * on a thread id changes that thread alone.
+ * Lowers this worker thread's scheduling priority (PredictorOptions.priority),
+ * so that with as many busy workers as cores the caller's event loop still
+ * gets a core as soon as it has work. Linux only: the OS calls used act on
+ * this thread alone. 'idle' falls back to 'low' where the idle class is
+ * unavailable (no addon, or refused).
  */
-function yieldToCaller(): void {
+function lowerPriority(priority: PredictorStart['priority']): void {
+  if (priority === 'normal') return;
+  if (priority === 'idle' && makeThreadIdlePriority()) return;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + WORKER_NICENESS));
@@ -29,7 +31,7 @@ function yieldToCaller(): void {
 }
 
 async function start(init: PredictorStart): Promise<void> {
-  yieldToCaller();
+  lowerPriority(init.priority);
   setBackend(init.backend);
   if (init.threads !== undefined) setNumThreads(init.threads);
   for (const m of init.modules) {

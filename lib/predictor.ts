@@ -35,7 +35,22 @@ export interface PredictorOptions {
   backend?: BackendName;
   /** Modules each worker imports first (custom layers' registerLayer). */
   modules?: string[];
+  /**
+   * How the workers' threads yield to the rest of the process (Linux; ignored
+   * elsewhere). `'idle'` (the default) puts them in the OS's idle scheduling
+   * class: whenever the calling thread — or V8's garbage-collector helpers —
+   * wakes, it takes a core at once, so the caller's event loop stays
+   * responsive with as many busy workers as cores. Idle threads run only on
+   * cores nothing else wants, so on a machine that other busy processes keep
+   * saturated the predictor slows to a crawl: choose `'low'` there (five nice
+   * steps below the caller: a fair but smaller share) or `'normal'`.
+   */
+  priority?: WorkerPriority;
 }
+
+/** Scheduling priority of createPredictor's workers (see PredictorOptions.priority). */
+export type WorkerPriority = 'idle' | 'low' | 'normal';
+const PRIORITIES: readonly WorkerPriority[] = ['idle', 'low', 'normal'];
 
 /** A pool of prediction workers, from createPredictor. */
 export interface Predictor {
@@ -53,6 +68,7 @@ export interface PredictorStart {
   backend: BackendName;
   threads?: number;
   modules: string[];
+  priority: WorkerPriority;
 }
 
 export type PredictorReply =
@@ -76,11 +92,13 @@ interface Slot {
 /** Starts `workers` threads serving `model`'s predict; see the file comment. */
 export async function createPredictor(model: Network, options: PredictorOptions = {}): Promise<Predictor> {
   if (!(model instanceof Network)) throw new OptionError('createPredictor: expected a Network');
-  checkOptions(options, ['workers', 'maxBatch', 'maxDelayMs', 'threads', 'backend', 'modules'], 'createPredictor options');
+  checkOptions(options, ['workers', 'maxBatch', 'maxDelayMs', 'threads', 'backend', 'modules', 'priority'], 'createPredictor options');
   const count = assertPositiveInteger(options.workers ?? 2, 'createPredictor workers');
   const maxBatch = assertPositiveInteger(options.maxBatch ?? 64, 'createPredictor maxBatch');
   const maxDelayMs = options.maxDelayMs ?? 1;
   if (!(Number.isFinite(maxDelayMs) && maxDelayMs >= 0)) throw new OptionError(`expected a non-negative number for maxDelayMs but got ${maxDelayMs}`);
+  const priority = options.priority ?? 'idle';
+  if (!PRIORITIES.includes(priority)) throw new OptionError(`expected one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')} for createPredictor priority but got ${JSON.stringify(priority)}`);
   const spec = networkToSpec(model);
   // Parameters and state (BatchNormalization's running statistics), in the order the worker maps them back.
   const tensors = [...model.parameters().map((p) => p.value), ...model.stateTensors().map((t) => t.value)];
@@ -104,7 +122,7 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   const restoreThreads = (): void => {
     if (threadsBefore !== undefined && threads !== undefined && nativeInfo().threads === threads) setNumThreads(threadsBefore);
   };
-  const start: PredictorStart = { spec, weights, backend, threads, modules: options.modules ?? [] };
+  const start: PredictorStart = { spec, weights, backend, threads, modules: options.modules ?? [], priority };
 
   const slots: Slot[] = [];
   // A FIFO read from `head`: shift() would move every waiting request once per dispatch.
@@ -171,12 +189,13 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       for (const r of busy.requests) r.reject(err);
     } else {
       const rowSize = reply.output.length / reply.shape[0];
+      const rowShape = reply.shape.slice(1);
       let row = 0;
       for (const r of busy.requests) {
         // Views of the transferred reply, not copies: the batch's output buffer now belongs to this thread alone.
         const data = reply.output.subarray(row * rowSize, (row + r.samples) * rowSize);
         row += r.samples;
-        r.resolve(new Tensor(data, r.single ? reply.shape.slice(1) : [r.samples, ...reply.shape.slice(1)]));
+        r.resolve(new Tensor(data, r.single ? rowShape : [r.samples, ...rowShape]));
       }
     }
     if (head < queue.length) schedule();

@@ -370,6 +370,8 @@ export const SPECS: Spec[] = [
   { fn: 'setNumThreads', kinds: ['threads'], valid: (f) => [f.int(0, 3)] },
   // Few rounds: a valid call must stay short under the fuzzer's call count.
   { fn: 'fmaPeak', kinds: ['isa', 'size', 'threads'], valid: (f) => [f.pick(supportedIsas), f.int(0, 1000), f.int(1, 2)] },
+  // Takes nothing; on the main thread (where the fuzzers call it) it refuses and returns false.
+  { fn: 'makeThreadIdlePriority', kinds: [], valid: () => [] },
 ];
 
 let supportedIsas: string[] = ['baseline'];

@@ -6,18 +6,22 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Conv2D, Dense, Flatten, MaxPool2D, Network, OptionError, ShapeError, StateError, Tensor, createPredictor, nativeAvailable, nativeInfo } from '../lib/index.js';
 
-/** Nice values of this process's threads (Linux), or undefined elsewhere. */
-function threadNiceValues(): number[] | undefined {
+/** Each thread of this process: its nice value and scheduling policy (Linux), or undefined elsewhere. */
+function threadPriorities(): { nice: number; policy: number }[] | undefined {
   try {
-    // Field 19 of /proc/<pid>/task/<tid>/stat is the nice value; the command name before it may hold spaces.
+    // Fields 19 and 41 of /proc/<pid>/task/<tid>/stat; the command name before them may hold spaces.
     return readdirSync('/proc/self/task').map((tid) => {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { nice: Number(fields[16]), policy: Number(fields[38]) };
     });
   } catch {
     return undefined;
   }
 }
+
+/** Linux's SCHED_IDLE policy number. */
+const SCHED_IDLE = 5;
 
 function images(n: number): Tensor {
   const t = Tensor.zeros([n, 8, 8, 1]);
@@ -82,18 +86,33 @@ describe('createPredictor', function () {
     expect(nativeInfo().threads).to.equal(before);
   });
 
-  it('runs its workers at a lower scheduling priority than the calling thread (Linux)', async function () {
-    const niceBefore = threadNiceValues();
-    if (niceBefore === undefined) this.skip();
-    const own = Math.max(...niceBefore!);
-    const predictor = await createPredictor(net, { workers: 2, backend: 'js' });
+  it('runs its workers in the idle scheduling class by default, and at five nice steps lower with priority low (Linux)', async function () {
+    const before = threadPriorities();
+    if (before === undefined) this.skip();
+    expect(before!.filter((t) => t.policy === SCHED_IDLE)).to.have.length(0);
+    const own = Math.max(...before!.map((t) => t.nice));
+    // The idle class needs the addon (the call is native); without it the workers fall back to 'low'.
+    const idle = await createPredictor(net, { workers: 2, backend: 'js' });
     try {
-      const lowered = threadNiceValues()!.filter((n) => n > own);
-      // Never above 19, the lowest priority there is.
-      expect(lowered.length).to.equal(own >= 19 ? 0 : 2);
+      const threads = threadPriorities()!;
+      if (nativeAvailable()) expect(threads.filter((t) => t.policy === SCHED_IDLE)).to.have.length(2);
+      else expect(threads.filter((t) => t.nice > own)).to.have.length(own >= 19 ? 0 : 2);
+      expect((await idle.predict(images(1).reshape([8, 8, 1]))).shape).to.deep.equal([5]);
     } finally {
-      await predictor.close();
+      await idle.close();
     }
+    const low = await createPredictor(net, { workers: 2, backend: 'js', priority: 'low' });
+    try {
+      const threads = threadPriorities()!;
+      expect(threads.filter((t) => t.policy === SCHED_IDLE)).to.have.length(0);
+      // Never above 19, the lowest priority there is.
+      expect(threads.filter((t) => t.nice > own)).to.have.length(own >= 19 ? 0 : 2);
+    } finally {
+      await low.close();
+    }
+    const bad = await createPredictor(net, { priority: 'lowest' as never }).then(() => undefined, (e: unknown) => e);
+    expect(bad).to.be.instanceOf(OptionError);
+    expect((bad as Error).message).to.match(/'idle', 'low', 'normal' for createPredictor priority but got "lowest"/);
   });
 });
 

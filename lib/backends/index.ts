@@ -152,5 +152,15 @@ export function setNumThreads(n: number): void {
   nativeBinding().setNumThreads(n);
 }
 
+/**
+ * Moves the calling thread (a worker_thread) to the OS's idle scheduling
+ * class: any normal thread that wakes then takes its core at once. False when
+ * the addon is not loaded or the OS has no such class (Linux has).
+ */
+export function makeThreadIdlePriority(): boolean {
+  const binding = loadNative().binding;
+  return binding !== undefined && typeof binding.makeThreadIdlePriority === 'function' && binding.makeThreadIdlePriority();
+}
+
 export { jsBackend };
 export type { Backend };

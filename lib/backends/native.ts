@@ -52,6 +52,8 @@ export interface NativeBinding {
   info(): { isa: string; threads: number; supported: string[]; caches: CacheSizes };
   setIsa(isa: string): void;
   setNumThreads(n: number): void;
+  /** Moves the calling thread to the OS's idle scheduling class; false where that is unavailable (see native/kernels/cpu.h). */
+  makeThreadIdlePriority(): boolean;
 }
 
 // Packed geometries are handed straight to one synchronous binding call (which

@@ -606,6 +606,12 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// makeThreadIdlePriority() → whether the calling thread now runs in the OS's
+// idle class (createPredictor's workers: see cpu.h).
+Napi::Value MakeThreadIdlePriority(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), lw::make_current_thread_idle_priority());
+}
+
 // fmaPeak(isa, rounds, threads) → GFLOP/s of independent multiply-adds in that
 // variant (0 if the CPU cannot run it), for the benchmarks' "% of peak". Both
 // counts are capped so a stray call cannot occupy the machine for long.
@@ -657,6 +663,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"setIsa", SetIsa},
       {"setNumThreads", SetNumThreads},
       {"fmaPeak", FmaPeak},
+      {"makeThreadIdlePriority", MakeThreadIdlePriority},
   };
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

@@ -17,6 +17,11 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace lw {
 namespace {
@@ -174,6 +179,20 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx512: return "avx512";
     default: return "baseline";
   }
+}
+
+bool make_current_thread_idle_priority() {
+#if defined(__linux__) && defined(SCHED_IDLE)
+  // Never the process's main thread: it runs the event loop this protects
+  // (and a stray call, such as a fuzzer's, must not slow the whole process).
+  if (syscall(SYS_gettid) == getpid()) return false;
+  // On Linux a pid of 0 names the calling thread, not the whole process.
+  sched_param param{};
+  param.sched_priority = 0;
+  return sched_setscheduler(0, SCHED_IDLE, &param) == 0;
+#else
+  return false;
+#endif
 }
 
 }  // namespace lw

@@ -26,4 +26,11 @@ bool cpu_supports(Isa isa);       // whether this CPU can run the variant
 bool set_isa(Isa isa);            // false (and unchanged) if unsupported
 const char* isa_name(Isa isa);    // "baseline" | "avx2" | "avx512"
 
+// Moves the calling thread (only it) to the OS's idle scheduling class, so
+// any normal thread that wakes on a busy core runs at once instead of waiting
+// for a time slice. For inference workers whose caller's event loop must stay
+// responsive. Linux only (SCHED_IDLE); false where unavailable or refused,
+// and on the process's main thread, which it never moves.
+bool make_current_thread_idle_priority();
+
 }  // namespace lw
