@@ -6,7 +6,7 @@
 import { getBackend, nativeInfo } from './backends/index.js';
 import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
 import { Activation } from './layers/activation.js';
-import { Layer, type Parameter, type StateTensor } from './layers/layer.js';
+import { BackwardFusion, Layer, type Parameter, type StateTensor } from './layers/layer.js';
 import { buildChain, buildLayer, summarize, type NetworkSummary } from './summary.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
 import { chooseMetrics, countCorrect, countPredictions, MetricTotals, validationName, type ExtraMetric, type MetricName, type MetricValues } from './metrics.js';
@@ -466,6 +466,7 @@ export class Network {
     return this.runFit(xIn, yIn, options).finally(() => {
       this.fitting = false;
       this.setTraining(false);
+      this.linkBackwardFusion(false);
     });
   }
 
@@ -530,6 +531,7 @@ export class Network {
     // Layers that learn their input width from data (Conv2D without inputShape, BatchNormalization)
     // build now, from one sample, so rollback points and the optimizer see every parameter from the start.
     this.forward(x.slice(0, 1));
+    this.linkBackwardFusion(true);
 
     const callbacks: Callback[] = [...(options.callbacks ?? [])];
     if (options.onEpochEnd || options.onBatchEnd) callbacks.push({ onEpochEnd: options.onEpochEnd, onBatchEnd: options.onBatchEnd });
@@ -695,6 +697,23 @@ export class Network {
       if (!Number.isInteger(label) || label < 0 || label >= classes) {
         throw new DataError(`${what} holds ${label} in sample ${i}, but class ids must be integers in [0, ${classes - 1}] for this ${classes}-way output`);
       }
+    }
+  }
+
+  /**
+   * For the length of a fit, pairs a layer that ends in an elementwise
+   * activation with a following layer whose backward takes it over
+   * (BackwardFusion: Conv2D or Activation → MaxPool2D). Only fit links them:
+   * its backward always runs the whole chain in order, which a hand-written
+   * loop over the layers need not do.
+   */
+  private linkBackwardFusion(on: boolean): void {
+    for (let i = 0; i < this.layers.length; i++) {
+      const next = this.layers[i + 1];
+      const tail = on && next !== undefined ? this.layers[i].fusibleTail() : undefined;
+      const fusion = tail && new BackwardFusion(tail.activation, tail.biasGradient);
+      const accepted = next !== undefined && next.acceptFusion(fusion);
+      this.layers[i].fusionWithNext = accepted ? fusion : undefined;
     }
   }
 

@@ -315,6 +315,43 @@ describe('native vs js on random inputs of awkward sizes', function () {
     });
   }
 
+  // Awkward channel counts and batch sizes, overlapping windows and padding.
+  const throughPools: Array<[string, (c: number) => PoolGeometry]> = [
+    ['2×2 stride 2 on 7×6', (c) => ({ n: 3, inH: 7, inW: 6, c, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 3, outW: 3 })],
+    ['3×3 stride 1 same on 5×4', (c) => ({ n: 2, inH: 5, inW: 4, c, poolH: 3, poolW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, outH: 5, outW: 4 })],
+  ];
+  for (const size of SIZES) {
+    for (const [label, geometry] of throughPools) {
+      it(`max-pool backward through an activation, with per-channel sums: ${size} channels, ${label}`, () => {
+        const g = geometry(size);
+        const xs = g.n * g.inH * g.inW * g.c, ys = g.n * g.outH * g.outW * g.c;
+        for (const kind of ['linear', 'relu', 'sigmoid', 'tanh', 'leakyRelu'] as ActivationKind[]) {
+          // The pool's input is the activation's output; its own output and winners come from the js reference.
+          const act = new Float32Array(xs);
+          jsBackend.activationForward(kind, randomArray(xs, 1, -3, 3), act, 0.2);
+          const y = new Float32Array(ys), argmax = new Int32Array(ys);
+          jsBackend.maxPool2dForward(act, y, argmax, g);
+          const dy = randomArray(ys, 2);
+          compare((b, [d, dx, sums]) => b.maxPool2dBackwardActivation(d, argmax, y, dx, g, kind, 0.2, sums),
+            [dy, new Float32Array(xs), new Float32Array(g.c)], [1, 2], 1e-5);
+          // Its definition: max-pool backward, then f' over the whole input, then column sums.
+          for (const b of [jsBackend, native]) {
+            const want = new Float32Array(xs), wantSums = new Float32Array(g.c);
+            b.maxPool2dBackward(dy, argmax, want, g);
+            b.activationBackward(kind, act, act, want, want, 0.2);
+            b.sumRows(want, wantSums, xs / g.c, g.c, false);
+            const dx = new Float32Array(xs), sums = new Float32Array(g.c), noSums = new Float32Array(xs);
+            b.maxPool2dBackwardActivation(dy, argmax, y, dx, g, kind, 0.2, sums);
+            b.maxPool2dBackwardActivation(dy, argmax, y, noSums, g, kind, 0.2, null);
+            expectClose(dx, want, { rtol: 1e-6, atol: 1e-6, what: `${b.name} ${kind} dx` });
+            expectClose(noSums, want, { rtol: 1e-6, atol: 1e-6, what: `${b.name} ${kind} dx without sums` });
+            expectClose(sums, wantSums, { rtol: 1e-5, atol: 1e-5, what: `${b.name} ${kind} sums` });
+          }
+        }
+      });
+    }
+  }
+
   for (const size of SIZES) {
     it(`softmax and optimizer kernels on ${size} elements`, () => {
       compare((b, [x, y]) => b.softmaxRows(x, y, size, 7), [randomArray(size * 7, 1, -20, 20), new Float32Array(size * 7)], [1], 1e-5);

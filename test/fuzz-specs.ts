@@ -205,6 +205,17 @@ export const SPECS: Spec[] = [
     js: ([dy, am, dx, g]) => jsBackend.maxPool2dBackward(dy as Float32Array, am as Int32Array, dx as Float32Array, unpackPool(g as Int32Array)),
   },
   {
+    fn: 'maxPool2dBackwardActivation', kinds: ['buffer', 'ints', 'buffer', 'out', 'poolGeometry', 'activation', 'scalar', 'out'],
+    valid: (f) => {
+      const g = poolGeometry(f), s = poolSizes(g);
+      const argmax = Int32Array.from({ length: s.y }, () => f.int(-3, s.image + 3));
+      // sums is optional: null skips them.
+      return [f.floats(s.y), argmax, f.floats(s.y), f.floats(s.x), g, f.int(0, 4), 0.2, f.chance(0.5) ? f.floats(g[3]) : null];
+    },
+    js: ([dy, am, y, dx, g, kind, alpha, sums]) => jsBackend.maxPool2dBackwardActivation(dy as Float32Array, am as Int32Array, y as Float32Array,
+      dx as Float32Array, unpackPool(g as Int32Array), ACTIVATION_KINDS[kind as number], alpha as number, sums as Float32Array | null),
+  },
+  {
     fn: 'avgPool2dForward', kinds: ['buffer', 'out', 'poolGeometry'],
     valid: (f) => {
       const g = poolGeometry(f), s = poolSizes(g);

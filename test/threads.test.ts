@@ -117,6 +117,21 @@ describe('native kernels on two threads (cost-model splits)', function () {
     });
   }
 
+  for (const n of BATCHES) {
+    it(`max-pool backward through the activation before it, with the bias-gradient sums: 2×2 on 26×26×8, batch ${n}`, () => {
+      const g: PoolGeometry = { n, inH: 26, inW: 26, c: 8, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 13, outW: 13 };
+      const xs = n * 26 * 26 * 8, ys = n * 13 * 13 * 8;
+      const x = randomArray(xs, 3, -1, 1);
+      const y = new Float32Array(ys), argmax = new Int32Array(ys);
+      jsBackend.maxPool2dForward(x, y, argmax, g);
+      for (const kind of ['relu', 'sigmoid', 'leakyRelu'] as ActivationKind[]) {
+        // The per-image sums are added in image order: the same bits on 1 and 2 threads.
+        check((b, [d, dx, sums]) => b.maxPool2dBackwardActivation(d, argmax, y, dx, g, kind, 0.2, sums),
+          [randomArray(ys, 4), new Float32Array(xs), new Float32Array(8)], [1, 2], { tol: 1e-5 });
+      }
+    });
+  }
+
   for (const rows of BATCHES) {
     it(`elementwise passes over ${rows} rows of 28×28×16`, () => {
       const cols = 28 * 28 * 16;

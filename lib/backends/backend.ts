@@ -96,6 +96,16 @@ export interface Backend {
   maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, g: PoolGeometry): void;
   /** dx = 0, then dy scattered to the argmax positions. */
   maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: PoolGeometry): void;
+  /**
+   * maxPool2dBackward through the activation `kind` that produced x (f' a
+   * function of f's output, as for biasActivation): dy · f'(y) is scattered,
+   * y being the pool's output (f's output at each winner). When `sums` [c] is
+   * given it receives the per-channel sum of what was scattered (Σ dx over
+   * the batch: the bias gradient of the layer f ends), summed per image and
+   * then over images in order.
+   */
+  maxPool2dBackwardActivation(dy: Float32Array, argmax: Int32Array, y: Float32Array, dx: Float32Array, g: PoolGeometry,
+    kind: ActivationKind, alpha: number, sums: Float32Array | null): void;
   /** y = window means over in-bounds taps only (0 for windows with none). */
   avgPool2dForward(x: Float32Array, y: Float32Array, g: PoolGeometry): void;
   /** dx = 0, then each dy spread evenly over its window's in-bounds taps. */

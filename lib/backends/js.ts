@@ -189,6 +189,29 @@ export const jsBackend: Backend = {
     }
   },
 
+  maxPool2dBackwardActivation(dy, argmax, y, dx, g, kind, alpha, sums) {
+    activationDerivativeTimes(kind, 0, 0, alpha); // rejects an unknown kind even when no window has a winner
+    dx.fill(0);
+    const size = imageSize(g);
+    const perImage = g.outH * g.outW * g.c;
+    const scratch = accumulatorsOf(sums ? 2 * g.c : 0);
+    const totals = sums ? scratch.subarray(0, g.c) : undefined;
+    const partial = sums ? scratch.subarray(g.c) : undefined;
+    for (let b = 0; b < g.n; b++) {
+      partial?.fill(0);
+      for (let t = 0; t < perImage; t++) {
+        const o = b * perImage + t;
+        const at = argmax[o];
+        if (at < 0 || at >= size) continue;
+        const through = Math.fround(activationDerivativeTimes(kind, y[o], dy[o], alpha));
+        dx[b * size + at] += through;
+        if (partial) partial[t % g.c] += through;
+      }
+      if (totals) for (let ch = 0; ch < g.c; ch++) totals[ch] += partial![ch];
+    }
+    if (sums) sums.set(totals!);
+  },
+
   avgPool2dForward(x, y, g) {
     forEachWindow(g, (b, yIndex, ch, taps) => {
       let sum = 0;
@@ -423,6 +446,18 @@ function forEachWindow(g: PoolGeometry, fn: (b: number, yIndex: number, ch: numb
         for (let ch = 0; ch < g.c; ch++) fn(b, yBase + ch, ch, taps);
       }
     }
+  }
+}
+
+/** dy · f'(x) for f'(x) taken from y = f(x), as activationBackward does with x = y. */
+function activationDerivativeTimes(kind: ActivationKind, y: number, dy: number, alpha: number): number {
+  switch (kind) {
+    case 'leakyRelu': return y > 0 ? dy : Math.fround(alpha) * dy;
+    case 'linear': return dy;
+    case 'relu': return y > 0 ? dy : 0;
+    case 'sigmoid': return dy * y * (1 - y);
+    case 'tanh': return dy * (1 - y * y);
+    default: throw unknownActivation(kind);
   }
 }
 

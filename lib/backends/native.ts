@@ -27,6 +27,8 @@ export interface NativeBinding {
   multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
   maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, g: Int32Array): void;
   maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: Int32Array): void;
+  maxPool2dBackwardActivation(dy: Float32Array, argmax: Int32Array, y: Float32Array, dx: Float32Array, g: Int32Array,
+    kind: number, alpha: number, sums: Float32Array | null): void;
   avgPool2dForward(x: Float32Array, y: Float32Array, g: Int32Array): void;
   avgPool2dBackward(dy: Float32Array, dx: Float32Array, g: Int32Array): void;
   globalAvgPoolForward(x: Float32Array, y: Float32Array, n: number, pixels: number, c: number): void;
@@ -101,6 +103,8 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     multiply: (a, b, out) => binding.multiply(a, b, out),
     maxPool2dForward: (x, y, argmax, g) => binding.maxPool2dForward(x, y, argmax, packPoolGeometry(g)),
     maxPool2dBackward: (dy, argmax, dx, g) => binding.maxPool2dBackward(dy, argmax, dx, packPoolGeometry(g)),
+    maxPool2dBackwardActivation: (dy, argmax, y, dx, g, kind, alpha, sums) =>
+      binding.maxPool2dBackwardActivation(dy, argmax, y, dx, packPoolGeometry(g), activationCode(kind), alpha, sums),
     avgPool2dForward: (x, y, g) => binding.avgPool2dForward(x, y, packPoolGeometry(g)),
     avgPool2dBackward: (dy, dx, g) => binding.avgPool2dBackward(dy, dx, packPoolGeometry(g)),
     globalAvgPoolForward: (x, y, n, pixels, c) => binding.globalAvgPoolForward(x, y, n, pixels, c),

@@ -7,7 +7,7 @@ import { ACTIVATION_KINDS, type ActivationKind } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { Layer, type LayerConfig } from './layer.js';
+import { Layer, type LayerConfig, type TrailingActivation } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { Workspace } from '../workspace.js';
@@ -83,6 +83,8 @@ export class Activation extends Layer {
     if (!sameShape(outputGradient.shape, input.shape)) {
       throw new ShapeError(`expected ${formatShape(input.shape)} for Activation output gradient but got ${formatShape(outputGradient.shape)}`);
     }
+    // Fused: the next layer already applied this activation's derivative.
+    if (this.takeFusedGradient(outputGradient)) return outputGradient;
     const inputGradient = this.inputGradientSpace.tensor(input.shape);
     if (this.kind === 'custom') {
       const d = this.derivative!;
@@ -95,6 +97,12 @@ export class Activation extends Layer {
       getBackend().activationBackward(this.kind, input.data, this.output!.data, outputGradient.data, inputGradient.data, this.alpha);
     }
     return inputGradient;
+  }
+
+  override fusibleTail(): { activation: TrailingActivation; biasGradient: Float32Array | null } | undefined {
+    if (this.kind === 'custom' || this.kind === 'softmax') return undefined;
+    if (this.kind === 'leakyRelu' && !(this.alpha >= 0)) return undefined;
+    return { activation: { kind: this.kind, alpha: this.alpha }, biasGradient: null };
   }
 
   override getConfig(): LayerConfig {

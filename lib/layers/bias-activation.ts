@@ -8,6 +8,7 @@ import { getBackend } from '../backends/index.js';
 import { Tensor } from '../tensor.js';
 import { Workspace } from '../workspace.js';
 import { Activation, type ActivationName } from './activation.js';
+import type { TrailingActivation } from './layer.js';
 
 export class BiasActivation {
   readonly name?: ActivationName;
@@ -39,6 +40,14 @@ export class BiasActivation {
     }
     backend.addRowVector(y.data, bias, rows, cols);
     return this.separate ? this.separate.forward(y) : y;
+  }
+
+  /** The activation as a following layer may apply its derivative (see BackwardFusion); undefined for softmax and leakyRelu with alpha < 0. */
+  trailing(): TrailingActivation | undefined {
+    if (this.separate) return undefined;
+    const kind = this.fused ?? 'linear';
+    if (kind === 'leakyRelu' && !(this.alpha >= 0)) return undefined;
+    return { kind, alpha: this.alpha };
   }
 
   /** ∂E/∂(pre-activation) from ∂E/∂Y. */

@@ -24,7 +24,7 @@ import { Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Workspace } from '../workspace.js';
-import { Layer, type LayerConfig, type Parameter } from './layer.js';
+import { Layer, type LayerConfig, type Parameter, type TrailingActivation } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
@@ -162,15 +162,22 @@ export class Conv2D extends Layer {
     if (outputGradient.size !== sizeOf(expected) || outputGradient.shape.at(-1) !== this.filters) {
       throw new ShapeError(`expected ${formatShape(expected)} for Conv2D output gradient but got ${formatShape(outputGradient.shape)}`);
     }
-    outputGradient = this.tail.backward(outputGradient);
+    // Fused: the next layer applied the activation's derivative and summed the bias gradient.
+    const fused = this.takeFusedGradient(outputGradient);
+    if (!fused) outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
     const dy = outputGradient.data;
-    backend.sumRows(dy, this._biasGrad!.data, g.n * g.outH * g.outW, this.filters, false);
+    if (!fused) backend.sumRows(dy, this._biasGrad!.data, g.n * g.outH * g.outW, this.filters, false);
     backend.conv2dBackwardFilter(input.data, dy, this._weightsGrad!.data, g, false);
     const inputGradient = this.inputGradientSpace.tensor(this.inputGradientNeeded ? input.shape : [0]);
     if (this.inputGradientNeeded) backend.conv2dBackwardInput(dy, this._weights!.data, inputGradient.data, g, false);
     this.sgdStep(learningRate);
     return inputGradient;
+  }
+
+  override fusibleTail(): { activation: TrailingActivation; biasGradient: Float32Array | null } | undefined {
+    const activation = this._biasGrad && this.tail.trailing();
+    return activation && { activation, biasGradient: this._biasGrad!.data };
   }
 
   override getConfig(): LayerConfig {

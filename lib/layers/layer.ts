@@ -22,6 +22,7 @@
 // - Shape-preserving layers (Activation, Dropout, BatchNormalization) inherit
 //   the default `computeOutputShape`, which returns the input shape.
 
+import type { ActivationKind } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -45,6 +46,29 @@ export interface StateTensor {
   readonly value: Tensor;
 }
 
+/**
+ * An elementwise activation a layer ends with, whose derivative follows from
+ * its output alone (relu, leakyRelu with alpha ≥ 0, sigmoid, tanh, linear).
+ */
+export interface TrailingActivation {
+  readonly kind: ActivationKind;
+  readonly alpha: number;
+}
+
+/**
+ * Backward fusion of two neighbouring layers, linked by Network.fit for the
+ * length of a fit: the later layer (MaxPool2D) applies the derivative of the
+ * earlier layer's trailing activation to its own, smaller gradient and sums
+ * the result into the earlier layer's bias gradient, so the earlier layer's
+ * backward skips both passes over its whole output. `pending` is the
+ * gradient the later layer last returned, until the earlier layer takes it:
+ * only that exact tensor counts as already through the activation.
+ */
+export class BackwardFusion {
+  pending?: Tensor;
+  constructor(readonly activation: TrailingActivation, readonly biasGradient: Float32Array | null) {}
+}
+
 /** A layer's type name and constructor options, as stored in a model file. */
 export interface LayerConfig {
   type: string;
@@ -62,6 +86,37 @@ export abstract class Layer {
   inputGradientNeeded = true;
 
   private frozen = false;
+
+  /**
+   * Set by Network.fit when the next layer's backward takes over this
+   * layer's trailing activation (see BackwardFusion); undefined otherwise.
+   */
+  fusionWithNext?: BackwardFusion;
+
+  /**
+   * What a following layer may take over in backward (see BackwardFusion):
+   * the trailing activation and the bias gradient it feeds, if any.
+   * Undefined (the default): nothing.
+   */
+  fusibleTail(): { activation: TrailingActivation; biasGradient: Float32Array | null } | undefined {
+    return undefined;
+  }
+
+  /**
+   * Offers this layer the previous layer's tail (undefined withdraws an
+   * earlier offer); true when its backward will apply it. Default: declines.
+   */
+  acceptFusion(_fusion: BackwardFusion | undefined): boolean {
+    return false;
+  }
+
+  /** Whether `outputGradient` is the one the next layer already took through this layer's activation; consumes it. */
+  protected takeFusedGradient(outputGradient: Tensor): boolean {
+    const fusion = this.fusionWithNext;
+    if (fusion === undefined || fusion.pending !== outputGradient) return false;
+    fusion.pending = undefined;
+    return true;
+  }
 
   /**
    * False freezes the layer: optimizers leave its parameters alone, while

@@ -12,7 +12,7 @@ import { getBackend } from '../backends/index.js';
 import { assertPositiveInteger, describe, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { IndexWorkspace, Workspace } from '../workspace.js';
-import { Layer, type LayerConfig } from './layer.js';
+import { Layer, type BackwardFusion, type LayerConfig } from './layer.js';
 import { outputAndPad, pair, type Padding } from './conv2d.js';
 import { OptionError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
@@ -93,20 +93,41 @@ abstract class Pool2D extends Layer {
 /** Max pooling over `poolSize` windows of channels-last images `[n, h, w, c]`. */
 export class MaxPool2D extends Pool2D {
   private argmax?: Int32Array;
+  private output?: Tensor;
   private readonly argmaxSpace = new IndexWorkspace();
+  private fusion?: BackwardFusion;
 
   override forward(input: Tensor): Tensor {
     const g = this.prepare(input);
     const y = this.outputSpace.tensor([g.n, g.outH, g.outW, g.c]);
     this.argmax = this.argmaxSpace.array(y.size);
     getBackend().maxPool2dForward(input.data, y.data, this.argmax, g);
+    this.output = y;
     return y;
+  }
+
+  /**
+   * Takes over the previous layer's activation (and bias gradient): each
+   * winner's input is that activation's output, and equals the pool's own
+   * output, so f' is applied over the pooled tensor instead of the whole
+   * input, and the bias gradient is summed over it too.
+   */
+  override acceptFusion(fusion: BackwardFusion | undefined): boolean {
+    this.fusion = fusion;
+    return fusion !== undefined;
   }
 
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const g = this.checkGradient(outputGradient);
     const dx = this.inputGradientSpace.tensor(this.input!.shape);
-    getBackend().maxPool2dBackward(outputGradient.data, this.argmax!, dx.data, g);
+    const fusion = this.fusion;
+    if (fusion) {
+      const { kind, alpha } = fusion.activation;
+      getBackend().maxPool2dBackwardActivation(outputGradient.data, this.argmax!, this.output!.data, dx.data, g, kind, alpha, fusion.biasGradient);
+      fusion.pending = dx;
+    } else {
+      getBackend().maxPool2dBackward(outputGradient.data, this.argmax!, dx.data, g);
+    }
     return dx;
   }
 }

@@ -401,6 +401,16 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The checks both max-pool backward passes share.
+void RequireMaxPoolBackward(Napi::Env env, const Napi::Float32Array& dy, const Napi::Int32Array& argmax,
+                            const Napi::Float32Array& dx, const lw::PoolGeometry& g) {
+  RequireLength(env, dy, lw::pool_output_size(g), "dy");
+  RequireLength(env, argmax, lw::pool_output_size(g), "argmax");
+  RequireLength(env, dx, lw::pool_input_size(g), "dx");
+  RequireDisjoint(env, dx, dy, "dx", "dy");
+  RequireDisjoint(env, dx, argmax, "dx", "argmax");
+}
+
 // maxPool2dBackward(dy, argmax, dx, geometry)
 Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -409,12 +419,36 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   auto argmax = Ints(info, 1, "argmax");
   auto dx = Floats(info, 2, "dx");
   const lw::PoolGeometry g = PoolGeometryArg(info, 3);
-  RequireLength(env, dy, lw::pool_output_size(g), "dy");
-  RequireLength(env, argmax, lw::pool_output_size(g), "argmax");
-  RequireLength(env, dx, lw::pool_input_size(g), "dx");
-  RequireDisjoint(env, dx, dy, "dx", "dy");
-  RequireDisjoint(env, dx, argmax, "dx", "argmax");
+  RequireMaxPoolBackward(env, dy, argmax, dx, g);
   lw::max_pool2d_backward(g, dy.Data(), argmax.Data(), dx.Data());
+  return env.Undefined();
+}
+
+// maxPool2dBackwardActivation(dy, argmax, y, dx, geometry, kind, alpha, sums | null)
+Napi::Value MaxPool2dBackwardActivation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 8, "maxPool2dBackwardActivation");
+  auto dy = Floats(info, 0, "dy");
+  auto argmax = Ints(info, 1, "argmax");
+  auto y = Floats(info, 2, "y");
+  auto dx = Floats(info, 3, "dx");
+  const lw::PoolGeometry g = PoolGeometryArg(info, 4);
+  const lw::Activation f = ActivationKind(info, 5);
+  const float alpha = Scalar(info, 6, "alpha");
+  RequireMaxPoolBackward(env, dy, argmax, dx, g);
+  RequireLength(env, y, lw::pool_output_size(g), "y");
+  RequireDisjoint(env, dx, y, "dx", "y");
+  float* sums = nullptr;
+  if (!info[7].IsNull()) {
+    auto s = Floats(info, 7, "sums");
+    RequireLength(env, s, g.c, "sums");
+    RequireDisjoint(env, s, dx, "sums", "dx");
+    RequireDisjoint(env, s, dy, "sums", "dy");
+    RequireDisjoint(env, s, y, "sums", "y");
+    RequireDisjoint(env, s, argmax, "sums", "argmax");
+    sums = s.Data();
+  }
+  lw::max_pool2d_backward_activation(g, dy.Data(), argmax.Data(), y.Data(), f, alpha, dx.Data(), sums);
   return env.Undefined();
 }
 
@@ -650,6 +684,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"multiply", Multiply},
       {"maxPool2dForward", MaxPool2dForward},
       {"maxPool2dBackward", MaxPool2dBackward},
+      {"maxPool2dBackwardActivation", MaxPool2dBackwardActivation},
       {"avgPool2dForward", AvgPool2dForward},
       {"avgPool2dBackward", AvgPool2dBackward},
       {"globalAvgPoolForward", GlobalAvgPool<false>},

@@ -65,6 +65,8 @@ void activation_forward_serial(Activation f, const float* x, float* y,
   }
 }
 
+}  // namespace
+
 void activation_backward_serial(Activation f, const float* x, const float* y,
                                 const float* dy, float* dx, int64_t count,
                                 float alpha) {
@@ -94,8 +96,6 @@ void activation_backward_serial(Activation f, const float* x, const float* y,
       break;
   }
 }
-
-}  // namespace
 
 void activation_forward(Activation f, const float* x, float* y, int64_t count,
                         float alpha) {

@@ -15,6 +15,11 @@ void activation_forward(Activation f, const float* x, float* y, int64_t count,
 // dx = dy · f'(x), using y = f(x) where that is cheaper. dx may alias dy.
 void activation_backward(Activation f, const float* x, const float* y,
                          const float* dy, float* dx, int64_t count, float alpha);
+// The same on the calling thread only, for kernels that apply f' to a piece
+// of their own work (already split across the pool).
+void activation_backward_serial(Activation f, const float* x, const float* y,
+                                const float* dy, float* dx, int64_t count,
+                                float alpha);
 
 // Row-wise softmax of a rows×cols matrix, max-subtracted so large logits do
 // not overflow. y may alias x.

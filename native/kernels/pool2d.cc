@@ -13,7 +13,9 @@
 #include "pool2d.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 #include "threadpool.h"
 
@@ -107,6 +109,67 @@ void max_pool2d_backward(const PoolGeometry& g, const float* dy,
       if (at >= 0 && at < image) dxb[at] += dyb[t];
     }
   });
+}
+
+void max_pool2d_backward_activation(const PoolGeometry& g, const float* dy,
+                                    const int32_t* argmax, const float* y,
+                                    Activation f, float alpha, float* dx,
+                                    float* sums) {
+  const int64_t C = g.c, image = g.in_h * g.in_w * C;
+  const int64_t per_out = g.out_h * g.out_w * C;
+  if (sums != nullptr)
+    for (int64_t ch = 0; ch < C; ++ch) sums[ch] = 0.0f;
+  if (pool_input_size(g) == 0 || per_out == 0) {
+    if (pool_input_size(g) > 0) std::fill(dx, dx + pool_input_size(g), 0.0f);
+    return;
+  }
+  // Per-image channel sums (float within an image, double across images in
+  // image order below).
+  std::vector<float> partial(sums != nullptr ? size_t(g.n * C) : 0);
+  per_image(g, [&](int64_t b) {
+    float* dxb = dx + b * image;
+    const float* dyb = dy + b * per_out;
+    const float* yb = y + b * per_out;
+    const int32_t* ab = argmax + b * per_out;
+    // f' for the whole image first: one vectorised pass (C is often 8, too
+    // short to pay a call per pixel), kept in a per-thread buffer. Then the
+    // zero fill and scatter of max_pool2d_backward (writing each tap once
+    // with its gradient or 0 was measured 3× slower: per-tap overhead).
+    thread_local std::vector<float> through;
+    if (through.size() < size_t(per_out)) through.resize(size_t(per_out));
+    float* tb = through.data();
+    activation_backward_serial(f, yb, yb, dyb, tb, per_out, alpha);
+    std::fill(dxb, dxb + image, 0.0f);
+    for (int64_t t = 0; t < per_out; ++t) {
+      const int64_t at = ab[t];
+      if (at >= 0 && at < image)
+        dxb[at] += tb[t];
+      else
+        tb[t] = 0.0f;  // no winner: counts in no sum either
+    }
+    if (sums == nullptr) return;
+    // Σ over pixels per channel through `span` accumulators (a multiple of C
+    // near 64), so the loop runs long enough to vectorise even for C = 8.
+    const int64_t span = C >= 64 ? C : C * (64 / C);
+    thread_local std::vector<float> lanes;
+    lanes.assign(size_t(span), 0.0f);
+    float* __restrict acc = lanes.data();
+    int64_t t0 = 0;
+    for (; t0 + span <= per_out; t0 += span) {
+      const float* __restrict src = tb + t0;
+      for (int64_t k = 0; k < span; ++k) acc[k] += src[k];
+    }
+    for (int64_t k = 0; t0 + k < per_out; ++k) acc[k] += tb[t0 + k];
+    float* pb = partial.data() + b * C;
+    for (int64_t ch = 0; ch < C; ++ch) pb[ch] = 0.0f;
+    for (int64_t k = 0; k < span; ++k) pb[k % C] += acc[k];
+  });
+  if (sums == nullptr) return;
+  for (int64_t ch = 0; ch < C; ++ch) {
+    double total = 0.0;
+    for (int64_t b = 0; b < g.n; ++b) total += double(partial[size_t(b * C + ch)]);
+    sums[ch] = static_cast<float>(total);
+  }
 }
 
 void avg_pool2d_forward(const PoolGeometry& g, const float* x, float* y) {

@@ -29,6 +29,8 @@
 #pragma once
 #include <cstdint>
 
+#include "elementwise.h"
+
 namespace lw {
 
 struct PoolGeometry {
@@ -47,6 +49,19 @@ void max_pool2d_forward(const PoolGeometry& g, const float* x, float* y,
                         int32_t* argmax);
 void max_pool2d_backward(const PoolGeometry& g, const float* dy,
                          const int32_t* argmax, float* dx);
+// max_pool2d_backward through the elementwise activation f that produced x
+// (f' a function of f's output, as in bias_activation): the gradient every
+// winner receives is dy · f'(y), y being the pool's own output, which is
+// exactly f's output at the winner. So the layer before the pool need not
+// apply f' over all of x; the pool does it over its 1/(pool area) as many
+// outputs. When `sums` is not null it receives, per channel, the sum of
+// what was scattered (Σ dx over the batch, the bias gradient of the layer
+// that f ends), summed per image in double and then over images in order,
+// so it does not depend on the thread count.
+void max_pool2d_backward_activation(const PoolGeometry& g, const float* dy,
+                                    const int32_t* argmax, const float* y,
+                                    Activation f, float alpha, float* dx,
+                                    float* sums);
 void avg_pool2d_forward(const PoolGeometry& g, const float* x, float* y);
 void avg_pool2d_backward(const PoolGeometry& g, const float* dy, float* dx);
 

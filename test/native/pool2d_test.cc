@@ -4,7 +4,9 @@
 // a brute-force reference over a sweep of geometries (negative pads and
 // outputs larger than the input allows included, buffers between guard
 // zones), the adjoint identity <forward(x), dy> = <x, backward(dy)> and a
-// finite-difference check of both backward passes. Exits non-zero on failure.
+// finite-difference check of both backward passes, and the max backward
+// through an activation against its definition (max backward, then f' over
+// the whole input, then column sums). Exits non-zero on failure.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "elementwise.h"
 #include "expect.h"
 #include "pool2d.h"
 #include "threadpool.h"
@@ -203,6 +206,36 @@ void sweep(std::mt19937& rng) {
               EXPECT(intact(dx), "max backward out of bounds, case %d", cases);
               EXPECT(std::fabs(dot(y.data() + kGuard, dy.data(), ys) - dot(x.data(), dx.data() + kGuard, xs)) < 1e-4,
                      "max adjoint, case %d", cases);
+
+              // Through an activation: the pool's input is f's output.
+              for (lw::Activation f : {lw::Activation::kLinear, lw::Activation::kRelu, lw::Activation::kSigmoid,
+                                       lw::Activation::kTanh, lw::Activation::kLeakyRelu}) {
+                std::vector<float> fx(x.size()), fy(static_cast<size_t>(ys));
+                std::vector<int32_t> fam(static_cast<size_t>(ys));
+                lw::activation_forward(f, x.data(), fx.data(), xs, 0.1f);
+                lw::max_pool2d_forward(g, fx.data(), fy.data(), fam.data());
+                std::vector<float> want(static_cast<size_t>(xs));
+                lw::max_pool2d_backward(g, dy.data(), fam.data(), want.data());
+                lw::activation_backward(f, fx.data(), fx.data(), want.data(), want.data(), xs, 0.1f);
+                std::vector<double> want_sums(static_cast<size_t>(c), 0.0);
+                for (int64_t i = 0; i < xs; ++i) want_sums[size_t(i % c)] += want[size_t(i)];
+                std::vector<float> sums(size_t(c + 2 * kGuard), kSentinel);
+                lw::max_pool2d_backward_activation(g, dy.data(), fam.data(), fy.data(), f, 0.1f, dx.data() + kGuard,
+                                                   sums.data() + kGuard);
+                EXPECT(intact(dx) && intact(sums), "max backward through f%d out of bounds, case %d", int(f), cases);
+                for (int64_t i = 0; i < xs; ++i)
+                  EXPECT(near(dx[size_t(kGuard + i)], want[size_t(i)]), "max backward through f%d case %d element %lld: %g vs %g",
+                         int(f), cases, (long long)i, dx[size_t(kGuard + i)], want[size_t(i)]);
+                for (int64_t ch = 0; ch < c; ++ch)
+                  EXPECT(near(sums[size_t(kGuard + ch)], float(want_sums[size_t(ch)]), 1e-4f),
+                         "max backward through f%d case %d sum %lld: %g vs %g", int(f), cases, (long long)ch,
+                         sums[size_t(kGuard + ch)], want_sums[size_t(ch)]);
+                lw::max_pool2d_backward_activation(g, dy.data(), fam.data(), fy.data(), f, 0.1f, dx.data() + kGuard, nullptr);
+                for (int64_t i = 0; i < xs; ++i)
+                  EXPECT(near(dx[size_t(kGuard + i)], want[size_t(i)]), "max backward through f%d (no sums) case %d element %lld",
+                         int(f), cases, (long long)i);
+                if (g_failures > 20) return;
+              }
 
               lw::avg_pool2d_forward(g, x.data(), y.data() + kGuard);
               EXPECT(intact(y), "avg forward out of bounds, case %d", cases);
