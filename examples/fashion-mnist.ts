@@ -10,7 +10,7 @@
 
 import { parseArgs } from 'node:util';
 import {
-  EarlyStopping, fashionMnistDir, getBackend, loadMnist, describeSchedule, nativeInfo, scheduleInSteps, setBackend, setNumThreads, type EpochSchedule,
+  RestoreBestWeights, fashionMnistDir, getBackend, loadMnist, describeSchedule, nativeInfo, scheduleInSteps, setBackend, setNumThreads, type EpochSchedule,
   type Network,
 } from '../lib/index.js';
 
@@ -69,7 +69,8 @@ export async function runFashionMnist(options: RunOptions, argv = process.argv.s
   const validationSplit = 0.1;
   const batchesPerEpoch = Math.ceil((data.xTrain.shape[0] - Math.floor(data.xTrain.shape[0] * validationSplit)) / batchSize);
   const rate = options.schedule ? scheduleInSteps(options.schedule, learningRate, epochs, batchesPerEpoch) : learningRate;
-  const best = new EarlyStopping({ monitor: 'valAccuracy', patience: epochs, restoreBestWeights: true });
+  // Keeps the weights of the best validation epoch and puts them back when fit ends.
+  const best = new RestoreBestWeights({ monitor: 'valAccuracy' });
   const history = await net.fit(data.xTrain, data.yTrain, {
     epochs, batchSize, optimizer: 'adam', learningRate: rate, seed, validationSplit, callbacks: [best],
     onEpochEnd: (epoch, logs) => {

@@ -35,6 +35,8 @@ export interface TrainingContext {
   readonly optimizer?: Optimizer;
   readonly epochs: number;
   readonly batchesPerEpoch: number;
+  /** Where fit({ resume }) picked up an interrupted run; absent for a fresh run. */
+  readonly resumedFrom?: { epoch: number; batch: number };
   stopTraining: boolean;
 }
 
@@ -61,6 +63,12 @@ export interface Callback {
 
 /** A metric a callback such as `EarlyStopping` can watch. */
 export type Monitor = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy';
+const MONITORS: readonly Monitor[] = ['loss', 'accuracy', 'valLoss', 'valAccuracy'];
+
+/** How much `value` improves on `best`: losses improve downwards, accuracies upwards. */
+function improvement(monitor: Monitor, value: number, best: number): number {
+  return monitor.toLowerCase().includes('accuracy') ? value - best : best - value;
+}
 
 /** Options of `new EarlyStopping(options)`. */
 export interface EarlyStoppingOptions {
@@ -91,7 +99,7 @@ export class EarlyStopping implements Callback {
   constructor(options: EarlyStoppingOptions = {}) {
     checkOptions(options, ['monitor', 'patience', 'minDelta', 'restoreBestWeights'], 'EarlyStopping options');
     const { monitor, patience = 0, minDelta = 0, restoreBestWeights = false } = options;
-    if (monitor !== undefined && !['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) {
+    if (monitor !== undefined && !MONITORS.includes(monitor)) {
       throw new OptionError(`expected 'loss', 'accuracy', 'valLoss' or 'valAccuracy' for EarlyStopping monitor but got ${describe(monitor)}`);
     }
     if (!Number.isInteger(patience) || patience < 0) throw new OptionError(`expected a non-negative integer for patience but got ${describe(patience)}`);
@@ -120,7 +128,7 @@ export class EarlyStopping implements Callback {
       this.best = value;
       this.bestEpoch = epoch;
       this.wait = 0;
-      if (this.restoreBestWeights) this.bestWeights = context.network.getWeights();
+      if (this.restoreBestWeights) this.bestWeights = context.network.getWeights(this.bestWeights);
       return;
     }
     this.wait++;
@@ -132,6 +140,125 @@ export class EarlyStopping implements Callback {
 
   onTrainEnd(_history: History, context: TrainingContext): void {
     if (this.restoreBestWeights && this.bestWeights) context.network.setWeights(this.bestWeights);
+  }
+}
+
+/** Options of `new RestoreBestWeights(options)`. */
+export interface RestoreBestWeightsOptions {
+  /** Default 'valLoss' when there is validation data, else 'loss'. */
+  monitor?: Monitor;
+  /** Smallest change that counts as an improvement (default 0: ties keep the earlier epoch). */
+  minDelta?: number;
+  /**
+   * Decides ties of the monitored value (exact ones: accuracies on a small
+   * validation set often repeat): a later epoch that ties and improves this
+   * metric wins, e.g. valLoss under valAccuracy. Default: none, the earlier
+   * epoch stays.
+   */
+  tieBreaker?: Monitor;
+}
+
+/** The best epoch a RestoreBestWeights saw, as a checkpoint keeps it. */
+export interface BestWeights {
+  epoch: number;
+  monitor: Monitor;
+  value: number;
+  /** The tie-breaking metric's value at that epoch (NaN without one). */
+  tieBreaker?: number;
+  /** getWeights()-shaped copies: parameters, then state tensors. */
+  weights: Float32Array[];
+}
+
+/**
+ * Model selection without early stopping: keeps a copy of the weights (and
+ * BatchNormalization's running statistics) of the epoch with the best
+ * monitored value, and puts them back when fit ends, so evaluate, predict and
+ * save see that epoch's model rather than the last one (Keras's
+ * restore_best_weights). The copy goes into buffers allocated at the first
+ * improvement and reused after. An interrupted fit (signal) keeps the current
+ * weights, since training is to continue; a fit resumed in the same process
+ * with the same callback carries its best epoch over, and one resumed in a new
+ * process can be handed the checkpointed best with `resume(best)`.
+ */
+export class RestoreBestWeights implements Callback {
+  readonly monitor?: Monitor;
+  readonly minDelta: number;
+  readonly tieBreaker?: Monitor;
+  /** The epoch with the best monitored value (0 before the first epoch ends). */
+  bestEpoch = 0;
+  best = NaN;
+  /** The tie-breaker's value at the best epoch. */
+  bestTieBreaker = NaN;
+  /** The metric compared: `monitor`, or the default chosen at the first epoch's end. */
+  monitored?: Monitor;
+  /** Whether the last fit ended with the best epoch's weights put back (false when the last epoch was the best). */
+  restored = false;
+  private saved: Float32Array[] = [];
+
+  constructor(options: RestoreBestWeightsOptions = {}) {
+    checkOptions(options, ['monitor', 'minDelta', 'tieBreaker'], 'RestoreBestWeights options');
+    const { monitor, minDelta = 0, tieBreaker } = options;
+    for (const [name, value] of [['monitor', monitor], ['tieBreaker', tieBreaker]] as const) {
+      if (value !== undefined && !MONITORS.includes(value)) {
+        throw new OptionError(`expected 'loss', 'accuracy', 'valLoss' or 'valAccuracy' for RestoreBestWeights ${name} but got ${describe(value)}`);
+      }
+    }
+    if (typeof minDelta !== 'number' || !(minDelta >= 0 && Number.isFinite(minDelta))) {
+      throw new OptionError(`expected a finite number ≥ 0 for RestoreBestWeights minDelta but got ${describe(minDelta)}`);
+    }
+    this.monitor = monitor;
+    this.minDelta = minDelta;
+    this.tieBreaker = tieBreaker;
+  }
+
+  /** The best epoch so far with its weights (the callback's own buffers: copy them to keep them past the next improvement). */
+  get bestWeights(): BestWeights | undefined {
+    if (this.bestEpoch === 0 || !this.monitored) return undefined;
+    return { epoch: this.bestEpoch, monitor: this.monitored, value: this.best, tieBreaker: this.bestTieBreaker, weights: this.saved };
+  }
+
+  /** Continues from a checkpointed best: call before fit({ resume }) in a new process. */
+  resume(best: BestWeights): void {
+    if (this.monitor !== undefined && best.monitor !== this.monitor) {
+      throw new OptionError(`RestoreBestWeights monitors '${this.monitor}' but the saved best epoch was chosen by '${best.monitor}'`);
+    }
+    this.bestEpoch = best.epoch;
+    this.best = best.value;
+    this.bestTieBreaker = best.tieBreaker ?? NaN;
+    this.monitored = best.monitor;
+    this.saved = best.weights.map((w) => w.slice());
+  }
+
+  onTrainBegin(context: TrainingContext): void {
+    this.restored = false;
+    if (context.resumedFrom) return;
+    this.bestEpoch = 0;
+    this.best = NaN;
+    this.bestTieBreaker = NaN;
+    this.monitored = undefined;
+  }
+
+  onEpochEnd(epoch: number, logs: EpochLogs, context: TrainingContext): void {
+    const key = this.monitor ?? this.monitored ?? (logs.valLoss !== undefined ? 'valLoss' : 'loss');
+    const value = logs[key];
+    if (value === undefined) throw new OptionError(`RestoreBestWeights monitors '${key}', which this fit does not report`);
+    this.monitored = key;
+    const tie = this.tieBreaker === undefined ? NaN : logs[this.tieBreaker];
+    if (tie === undefined) throw new OptionError(`RestoreBestWeights breaks ties by '${this.tieBreaker}', which this fit does not report`);
+    const improves = Number.isNaN(this.best) || improvement(key, value, this.best) > this.minDelta ||
+      (this.tieBreaker !== undefined && value === this.best && improvement(this.tieBreaker, tie, this.bestTieBreaker) > 0);
+    if (improves) {
+      this.best = value;
+      this.bestTieBreaker = tie;
+      this.bestEpoch = epoch;
+      this.saved = context.network.getWeights(this.saved);
+    }
+  }
+
+  onTrainEnd(history: History, context: TrainingContext): void {
+    if (history.interrupted || this.bestEpoch === 0 || this.bestEpoch === history.loss.length) return;
+    context.network.setWeights(this.saved);
+    this.restored = true;
   }
 }
 
@@ -203,7 +330,7 @@ export class ReduceLROnPlateau implements Callback {
   constructor(options: ReduceLROnPlateauOptions = {}) {
     checkOptions(options, ['monitor', 'factor', 'patience', 'minDelta', 'cooldown', 'minLearningRate'], 'ReduceLROnPlateau options');
     const { monitor, factor = 0.1, patience = 10, minDelta = 1e-4, cooldown = 0, minLearningRate = 0 } = options;
-    if (monitor !== undefined && !['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) {
+    if (monitor !== undefined && !MONITORS.includes(monitor)) {
       throw new OptionError(`expected 'loss', 'accuracy', 'valLoss' or 'valAccuracy' for ReduceLROnPlateau monitor but got ${describe(monitor)}`);
     }
     if (typeof factor !== 'number' || !(factor > 0 && factor < 1)) throw new OptionError(`expected a number in (0, 1) for ReduceLROnPlateau factor but got ${describe(factor)}`);

@@ -43,7 +43,7 @@ export {
 } from './optimizers.js';
 export { initializers, type InitializerName, type Initializer } from './initializers.js';
 export {
-  EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, type ReduceLROnPlateauOptions,
+  EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, RestoreBestWeights, type ReduceLROnPlateauOptions, type RestoreBestWeightsOptions, type BestWeights,
   type Callback, type EarlyStoppingOptions, type EpochLogs, type BatchLogs, type History, type TrainingContext, type Monitor,
 } from './callbacks.js';
 export {

@@ -329,9 +329,21 @@ export class Network {
     return this.layers.flatMap((l) => l.stateTensors());
   }
 
-  /** Copies of every parameter, in layer order, then of every state tensor (running statistics). */
-  getWeights(): Float32Array[] {
-    return this.weightTensors().map((t) => t.data.slice());
+  /**
+   * Copies of every parameter, in layer order, then of every state tensor
+   * (running statistics). Given `into`, arrays from an earlier call, it copies
+   * into those that still fit and allocates only the others, so taking the
+   * same snapshot every epoch costs no allocation.
+   */
+  getWeights(into?: Float32Array[]): Float32Array[] {
+    return this.weightTensors().map((t, i) => {
+      const reuse = into?.[i];
+      if (reuse instanceof Float32Array && reuse.length === t.size) {
+        reuse.set(t.data);
+        return reuse;
+      }
+      return t.data.slice();
+    });
   }
 
   /** Overwrites every parameter and state tensor from getWeights()-shaped arrays. */
@@ -536,10 +548,13 @@ export class Network {
     const callbacks: Callback[] = [...(options.callbacks ?? [])];
     if (options.onEpochEnd || options.onBatchEnd) callbacks.push({ onEpochEnd: options.onEpochEnd, onBatchEnd: options.onBatchEnd });
     const samples = x.shape[0];
-    const context: TrainingContext = { network: this, optimizer, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false };
-    const trainingRng = new Rng(options.seed ?? this.seed ^ 0x5bd1e995);
     const resume = options.resume;
+    const trainingRng = new Rng(options.seed ?? this.seed ^ 0x5bd1e995);
     if (resume !== undefined) checkResume(resume, samples, this.layers.length, epochs, batchSize);
+    const context: TrainingContext = {
+      network: this, optimizer, epochs, batchesPerEpoch: Math.ceil(samples / batchSize), stopTraining: false,
+      resumedFrom: resume && { epoch: resume.epoch, batch: resume.batch },
+    };
     const shuffleRng = resume ? Rng.fromState(resume.shuffleRng) : trainingRng.fork();
     // Every layer forks the training stream (so one layer's seed does not move the others'); a layer with its own seed starts from it.
     const layerRngs = this.layers.map((layer, i) => {

@@ -137,7 +137,27 @@ describe('layerwise CLI', function () {
     expect(summary.selection).to.include({ monitor: 'valAccuracy', on: 'validation split' });
     expect(summary.selection.value).to.equal(Math.max(...summary.history.valAccuracy));
     expect(summary.evaluatedOn).to.equal('test split');
-    expect(html).to.contain('best epoch on the validation split (by valAccuracy');
+    expect(html).to.contain('selected epoch (best valAccuracy on the validation split');
+  });
+
+  it('tests and saves the weights of the best validation epoch, not the last epoch\'s', async () => {
+    const out = path.join(tempDir(), 'selected');
+    const run = await cli(['train', 'fashion-mnist-mlp', '--data', sample, '--limit', '400', '--epochs', '6', '--batch-size', '20', '--seed', '1',
+      '--lr', '0.03', '--backend', 'js', '--out', out, '--json']);
+    expect(run.code, run.stderr).to.equal(0);
+    const summary = JSON.parse(readFileSync(path.join(out, 'training.json'), 'utf8'));
+    const { bestEpoch } = summary.selection;
+    expect(bestEpoch, 'this run must peak on validation before its last epoch').to.be.below(6);
+    expect(summary.history.valAccuracy[bestEpoch - 1]).to.be.above(summary.history.valAccuracy[5]);
+    expect(summary.selection).to.include({ monitor: 'valAccuracy', on: 'validation split', weightsOf: `epoch ${bestEpoch} of 6` });
+    expect(run.events.at(-1)).to.include({ selectedEpoch: bestEpoch, evaluatedOn: 'test split' });
+    const { network } = await loadNetwork(out);
+    const data = await loadMnist(sample, { flatten: true, limit: { train: 400, test: 400 } });
+    // The validation split is the last 10% of the training images.
+    const validation = network.evaluate(data.xTrain.slice(360, 400), data.yTrain.slice(360, 400));
+    expect(validation.accuracy).to.equal(summary.history.valAccuracy[bestEpoch - 1]);
+    expect(validation.loss).to.be.closeTo(summary.history.valLoss[bestEpoch - 1], 1e-5);
+    expect(network.evaluate(data.xTest, data.yTest).accuracy).to.equal(summary.testAccuracy);
   });
 
   it('evaluate reports the same accuracy as training did, as text and as JSON', async () => {
@@ -371,6 +391,8 @@ describe('layerwise CLI', function () {
       if (e.event === 'checkpoint') child.kill('SIGKILL');
     });
     expect(killed.signal).to.equal('SIGKILL');
+    // Epoch 1 was validated: the checkpoint keeps the best epoch's weights for the resumed run to select from.
+    expect(readdirSync(path.join(crashed, 'checkpoint'))).to.include('best.bin');
     const resumed = await cli(['train', '--out', crashed, '--resume']);
     expect(resumed.code, resumed.stderr).to.equal(0);
     expect(byType(resumed, 'epoch').map((e) => e.epoch)).to.deep.equal([2, 3]);

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import {
   DataError, OptionError,
-  Activation, Adam, Conv2D, Dense, Dropout, EarlyStopping, Flatten, MaxPool2D, Network, RMSprop, SGD,
+  Activation, Adam, BatchNormalization, Conv2D, Dense, Dropout, EarlyStopping, Flatten, MaxPool2D, Network, RestoreBestWeights, RMSprop, SGD,
   binaryCrossEntropy, categoricalCrossEntropy, getOptimizer, loadNetwork, mse, sparseCategoricalCrossEntropy, Tensor, tensor,
   type Loss,
 } from '../lib/index.js';
@@ -162,6 +162,107 @@ forEachBackend('training', () => {
     expect(stopper.stoppedEpoch - stopper.bestEpoch).to.equal(2);
     expect(stopper.best).to.equal(bestLoss);
     expect(weightsOf(net)).to.deep.equal(bestWeights);
+  });
+
+  // A run whose validation loss bounces, so its best epoch is not its last.
+  const bouncing = () => {
+    const train = blobs(90, 3, 31);
+    const validation = blobs(60, 3, 32);
+    const net = new Network({ seed: 9 })
+      .add(new Dense(2, 12)).add(new BatchNormalization()).add(new Activation('relu'))
+      .add(new Dense(12, 3)).add(new Activation('softmax'))
+      .use('sparseCategoricalCrossEntropy');
+    const options = {
+      epochs: 8, batchSize: 10, optimizer: 'sgd' as const, learningRate: 3,
+      validationData: [validation.x, validation.labels] as [Tensor, Tensor],
+    };
+    return { net, x: train.x, labels: train.labels, options };
+  };
+
+  it('RestoreBestWeights ends fit with the best validation epoch\'s parameters and running statistics, not the last epoch\'s', async () => {
+    const { net, x, labels, options } = bouncing();
+    const selector = new RestoreBestWeights();
+    const perEpoch: number[][][] = [];
+    const history = await net.fit(x, labels, { ...options, callbacks: [{ onEpochEnd: (_e, _l, ctx) => { perEpoch.push(weightsOf(ctx.network)); } }, selector] });
+    const best = history.valLoss!.indexOf(Math.min(...history.valLoss!)) + 1;
+    expect(best, 'this run\'s best epoch must not be its last').to.be.below(options.epochs);
+    expect(selector).to.include({ bestEpoch: best, best: history.valLoss![best - 1], monitored: 'valLoss', restored: true });
+    expect(weightsOf(net)).to.deep.equal(perEpoch[best - 1]);
+    expect(weightsOf(net)).to.not.deep.equal(perEpoch.at(-1));
+    // The BatchNormalization running mean is among what came back (parameters first, then state).
+    const mean = net.stateTensors().find((t) => t.name.endsWith('runningMean'))!;
+    expect(Array.from(mean.value.data)).to.deep.equal(perEpoch[best - 1][net.parameters().length]);
+    // evaluate sees the selected epoch: its validation loss again.
+    expect(net.evaluate(options.validationData[0], options.validationData[1]).loss).to.be.closeTo(history.valLoss![best - 1], 1e-6);
+  });
+
+  it('RestoreBestWeights copies every improvement into the buffers of the first', async () => {
+    const { net, x, labels, options } = bouncing();
+    const selector = new RestoreBestWeights({ monitor: 'valAccuracy' });
+    const buffers = new Set<Float32Array>();
+    let improvements = 0;
+    let last = 0;
+    await net.fit(x, labels, {
+      ...options, callbacks: [selector, { onEpochEnd: () => {
+        if (selector.bestEpoch !== last) improvements++;
+        last = selector.bestEpoch;
+        for (const w of selector.bestWeights!.weights) buffers.add(w);
+      } }],
+    });
+    expect(improvements).to.be.greaterThan(1);
+    expect(buffers.size).to.equal(net.getWeights().length);
+  });
+
+  it('RestoreBestWeights carries its best epoch across an interrupted fit, in the same object or handed over with resume()', async () => {
+    const reference = bouncing();
+    const straight = new RestoreBestWeights();
+    await reference.net.fit(reference.x, reference.labels, { ...reference.options, callbacks: [straight] });
+
+    for (const handOver of [false, true]) {
+      const { net, x, labels, options } = bouncing();
+      const optimizer = new SGD({ learningRate: options.learningRate });
+      const first = new RestoreBestWeights();
+      const controller = new AbortController();
+      const partial = await net.fit(x, labels, {
+        ...options, optimizer, signal: controller.signal, callbacks: [first],
+        onBatchEnd: (batch, logs) => { if (logs.epoch === straight.bestEpoch + 1 && batch === 4) controller.abort(); },
+      });
+      expect(partial.interrupted).to.include({ epoch: straight.bestEpoch + 1, batch: 4 });
+      // Interrupted: the weights stay where training stopped.
+      expect(first.restored).to.equal(false);
+      let second = first;
+      if (handOver) {
+        second = new RestoreBestWeights();
+        const saved = first.bestWeights!;
+        second.resume({ ...saved, weights: saved.weights.map((w) => w.slice()) });
+      }
+      await net.fit(x, labels, { ...options, optimizer, resume: partial.interrupted, callbacks: [second] });
+      expect(second.bestEpoch).to.equal(straight.bestEpoch);
+      expect(weightsOf(net)).to.deep.equal(weightsOf(reference.net));
+    }
+  });
+
+  it('RestoreBestWeights keeps the earlier of two tied epochs unless a tie-breaker improves', () => {
+    const net = classifier(3);
+    const context = { network: net, epochs: 3, batchesPerEpoch: 1, stopTraining: false };
+    const epochs = [{ valAccuracy: 0.9, valLoss: 0.5 }, { valAccuracy: 0.9, valLoss: 0.4 }, { valAccuracy: 0.9, valLoss: 0.45 }];
+    const picked = (selector: RestoreBestWeights): number => {
+      selector.onTrainBegin(context);
+      epochs.forEach((logs, i) => selector.onEpochEnd(i + 1, { loss: 1, seconds: 0, ...logs }, context));
+      return selector.bestEpoch;
+    };
+    expect(picked(new RestoreBestWeights({ monitor: 'valAccuracy' }))).to.equal(1);
+    const broken = new RestoreBestWeights({ monitor: 'valAccuracy', tieBreaker: 'valLoss' });
+    expect(picked(broken)).to.equal(2);
+    expect(broken.bestWeights).to.include({ epoch: 2, monitor: 'valAccuracy', value: 0.9, tieBreaker: 0.4 });
+  });
+
+  it('RestoreBestWeights checks its options and needs the metric it monitors', async () => {
+    expect(() => new RestoreBestWeights({ monitor: 'valAcc' as never })).to.throw(OptionError, "RestoreBestWeights monitor but got string 'valAcc'");
+    expect(() => new RestoreBestWeights({ minDelta: -1 })).to.throw(OptionError, 'minDelta');
+    expect(() => new RestoreBestWeights({ tieBreaker: 'val_loss' as never })).to.throw(OptionError, 'RestoreBestWeights tieBreaker');
+    const { net, x, labels } = bouncing();
+    await expectReject(net.fit(x, labels, { epochs: 1, callbacks: [new RestoreBestWeights({ monitor: 'valLoss' })] }), "RestoreBestWeights monitors 'valLoss', which this fit does not report");
   });
 
   it('the fused softmax + cross-entropy gradient equals the unfused chain', () => {

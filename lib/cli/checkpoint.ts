@@ -12,9 +12,15 @@
 // A crash between 2 and 3 leaves no `checkpoint` but a complete new one (it
 // has state.json) and the old one; readCheckpoint falls back to them in that
 // order.
+//
+// Once an epoch has been validated, best.bin beside them holds the weights of
+// the best validation epoch so far (RestoreBestWeights), so that a resumed run
+// still ends with the epoch an uninterrupted one would have selected.
 
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { BestWeights, Monitor } from '../callbacks.js';
 import type { Network, TrainingState } from '../network.js';
 import type { Optimizer } from '../optimizers.js';
 import { loadNetwork } from '../serialize.js';
@@ -23,6 +29,7 @@ import { UsageError } from './args.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 const STATE_FILE = 'state.json';
+const BEST_FILE = 'best.bin';
 const FORMAT = 'layerwise-checkpoint';
 const VERSION = 1;
 
@@ -35,6 +42,8 @@ export interface CheckpointFile<S> {
   reason: 'signal' | 'periodic';
   settings: S;
   state: TrainingState;
+  /** The best validation epoch so far, whose weights are in best.bin (getWeights() order, float32). */
+  best?: { epoch: number; monitor: Monitor; value: number; tieBreaker?: number | null; floats: number; sha256: string };
 }
 
 export interface LoadedCheckpoint<S> {
@@ -42,6 +51,7 @@ export interface LoadedCheckpoint<S> {
   file: CheckpointFile<S>;
   network: Network;
   optimizer?: Optimizer;
+  best?: BestWeights;
 }
 
 let counter = 0;
@@ -61,6 +71,7 @@ async function isCheckpoint(dir: string): Promise<boolean> {
 
 export async function writeCheckpoint<S>(
   out: string, network: Network, optimizer: Optimizer, state: TrainingState, settings: S, reason: CheckpointFile<S>['reason'],
+  best?: BestWeights,
 ): Promise<string> {
   const final = path.join(out, CHECKPOINT_DIR);
   const fresh = path.join(out, `.checkpoint-new-${process.pid}-${++counter}`);
@@ -70,6 +81,13 @@ export async function writeCheckpoint<S>(
   const file: CheckpointFile<S> = {
     format: FORMAT, version: VERSION, weightsSha256: model.weights.sha256, savedAt: new Date().toISOString(), reason, settings, state,
   };
+  if (best) {
+    const bytes = concatFloats(best.weights);
+    await writeFileAtomically(path.join(fresh, BEST_FILE), bytes);
+    // JSON has no NaN: null stands for "no tie-breaker value".
+    const tieBreaker = best.tieBreaker === undefined || Number.isNaN(best.tieBreaker) ? null : best.tieBreaker;
+    file.best = { epoch: best.epoch, monitor: best.monitor, value: best.value, tieBreaker, floats: bytes.length / 4, sha256: sha256(bytes) };
+  }
   await writeFileAtomically(path.join(fresh, STATE_FILE), JSON.stringify(file));
 
   const old = path.join(out, `.checkpoint-old-${process.pid}-${counter}`);
@@ -127,7 +145,7 @@ export async function readCheckpoint<S>(out: string): Promise<LoadedCheckpoint<S
     if (model.weights.sha256 !== file.weightsSha256) {
       throw new UsageError(`${dir}: state.json and model.json come from different saves; the checkpoint cannot be trusted`);
     }
-    return { dir, file, network: loaded.network, optimizer: loaded.optimizer };
+    return { dir, file, network: loaded.network, optimizer: loaded.optimizer, best: await readBest(dir, file, loaded.network) };
   }
   throw new UsageError(`--resume: no checkpoint in ${path.join(out, CHECKPOINT_DIR)} (it is written when training is interrupted or with --checkpoint-every)`);
 }
@@ -151,3 +169,42 @@ export async function removeCheckpoints(out: string): Promise<void> {
   }
 }
 
+
+function concatFloats(arrays: readonly Float32Array[]): Buffer {
+  const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    all.set(a, offset);
+    offset += a.length;
+  }
+  return Buffer.from(all.buffer, all.byteOffset, all.byteLength);
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** best.bin split into getWeights()-shaped arrays, checked against state.json and the network. */
+async function readBest(dir: string, file: CheckpointFile<unknown>, network: Network): Promise<BestWeights | undefined> {
+  if (!file.best) return undefined;
+  const where = path.join(dir, BEST_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(where);
+  } catch (err) {
+    throw new UsageError(`${where}: cannot read the best epoch's weights (${(err as Error).message}); the checkpoint is incomplete`);
+  }
+  const sizes = network.getWeights().map((w) => w.length);
+  const floats = sizes.reduce((a, b) => a + b, 0);
+  if (sha256(bytes) !== file.best.sha256 || bytes.length !== floats * 4 || file.best.floats !== floats) {
+    throw new UsageError(`${where}: expected ${floats} floats matching state.json's SHA-256 but the file differs; the checkpoint cannot be trusted`);
+  }
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const weights: Float32Array[] = [];
+  let offset = 0;
+  for (const size of sizes) {
+    weights.push(all.subarray(offset, offset + size));
+    offset += size;
+  }
+  return { epoch: file.best.epoch, monitor: file.best.monitor, value: file.best.value, tieBreaker: file.best.tieBreaker ?? NaN, weights };
+}

@@ -56,6 +56,8 @@ export interface DoneEvent {
   trainAccuracy?: number;
   /** What the final metrics were measured on: 'test split', 'validation split' or 'training set'. */
   evaluatedOn: string;
+  /** The epoch whose weights were evaluated and saved: the best on validation (absent without validation data: the last). */
+  selectedEpoch?: number;
   seconds: number;
 }
 
@@ -165,7 +167,8 @@ export class TtyReporter implements Reporter {
     const accuracy = e.testAccuracy ?? e.trainAccuracy;
     const metrics = accuracy !== undefined ? `${e.evaluatedOn} accuracy ${percent(accuracy)}, loss ${loss?.toFixed(4)}`
       : loss !== undefined ? `${e.evaluatedOn} loss ${loss.toFixed(4)}` : 'done';
-    this.line(`${metrics} (${formatSeconds(e.seconds)} in all)`);
+    const selected = e.selectedEpoch !== undefined ? ` with the weights of epoch ${e.selectedEpoch}, the best on validation` : '';
+    this.line(`${metrics}${selected} (${formatSeconds(e.seconds)} in all)`);
     this.line(`model saved to ${e.out}; report: ${e.report}`);
   }
 

@@ -14,7 +14,7 @@
 
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Callback, History } from '../callbacks.js';
+import { RestoreBestWeights, type Callback, type History } from '../callbacks.js';
 import { nativeAvailable, setBackend, setNumThreads } from '../backends/index.js';
 import { fashionMnistDir } from '../data/index.js';
 import type { Evaluation, Network, TrainingState } from '../network.js';
@@ -272,6 +272,12 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       },
     };
 
+    // Model selection: the weights of the best validation epoch are kept
+    // (checkpoints carry them) and are what gets tested and saved.
+    // Accuracy on a small validation split repeats: among equal epochs the lower validation loss wins.
+    const selector = validation === 'none' ? undefined : new RestoreBestWeights({ monitor: selectionMonitor(loss), tieBreaker: 'valLoss' });
+    if (selector && checkpoint?.best) selector.resume(checkpoint.best);
+
     const started = performance.now();
     let history: History;
     phase = 'training';
@@ -279,12 +285,12 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
       if (!stopSignal) controller = new AbortController();
       history = await network.fit(x, y, {
         epochs: settings.epochs, batchSize: settings.batchSize, optimizer, seed: settings.seed,
-        validationData, validationSplit: split, callbacks: [progress], signal: controller.signal, resume: state,
+        validationData, validationSplit: split, callbacks: selector ? [progress, selector] : [progress], signal: controller.signal, resume: state,
       });
       if (!history.interrupted) break;
       state = history.interrupted;
       const reason = stopSignal ? 'signal' : 'periodic';
-      const dir = await writeCheckpoint(out, network, optimizer, state, settings, reason);
+      const dir = await writeCheckpoint(out, network, optimizer, state, settings, reason, selector?.bestWeights);
       reporter.checkpoint(dir, state.epoch, state.batch, reason);
       if (stopSignal) {
         reporter.interrupted(stopSignal, dir, state.epoch, state.batch);
@@ -322,8 +328,15 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     const metrics: [string, string][] = [];
     if (evaluation.accuracy !== undefined) metrics.push([`${evaluatedOn} accuracy`, percent(evaluation.accuracy)]);
     metrics.push([`${evaluatedOn} loss`, evaluation.loss.toFixed(4)]);
-    const best = bestValidationEpoch(history, loss);
-    if (best) metrics.push([`best epoch on the validation split (by ${best.monitor}; the saved model is the last epoch's)`, String(best.bestEpoch)]);
+    const selection = selector?.bestWeights && {
+      bestEpoch: selector.bestEpoch, monitor: selector.bestWeights.monitor, value: selector.best, tieBreaker: selector.tieBreaker, on: validation,
+      // What the final metrics and the saved model hold: that epoch's weights, not the last epoch's.
+      weightsOf: `epoch ${selector.bestEpoch} of ${history.loss.length}`,
+    };
+    if (selection) {
+      metrics.push([`selected epoch (best ${selection.monitor} on the ${selection.on}: ${formatMonitored(selection.monitor, selection.value)}); ` +
+        `the ${evaluatedOn} figures and the saved model are its weights`, `${selection.bestEpoch} of ${history.loss.length}`]);
+    }
     for (const m of ['mae', 'rmse', 'r2'] as const) {
       if (evaluation[m] !== undefined) metrics.push([`${evaluatedOn} ${m === 'r2' ? 'R²' : m.toUpperCase()}`, evaluation[m]!.toPrecision(4)]);
     }
@@ -342,12 +355,11 @@ export async function train(args: string[], io: CommandIo): Promise<number> {
     // testLoss/testAccuracy are held-out numbers only; without held-out data the
     // figures are the training set's and say so in their names.
     const final = heldOutMetrics(evaluatedOn, evaluation);
-    const selection = bestValidationEpoch(history, loss);
     const summary = { format: 'layerwise-training', settings, classNames, loss, evaluatedOn, ...final, selection, history, confusion };
     await writeFileAtomically(path.join(out, 'training.json'), JSON.stringify(summary, null, 1));
     // The run is complete: a checkpoint would only resume something finished.
     await removeCheckpoints(out);
-    reporter.done({ out, report, ...final, evaluatedOn, seconds });
+    reporter.done({ out, report, ...final, evaluatedOn, selectedEpoch: selection?.bestEpoch, seconds });
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -404,18 +416,14 @@ function readSpec(model: string): { spec: NetworkSpec; defaults?: NonNullable<Re
 /** The share of training samples held out for validation when the data has a test split and no --validation-split is given. */
 const DEFAULT_VALIDATION_SPLIT = 0.1;
 
-/**
- * The epoch with the best validation figure, from the history (which a
- * resumed run carries over, so an interrupted run reports the same). The model
- * saved is the last epoch's: restoring an earlier epoch's weights would need
- * them kept in every checkpoint.
- */
-function bestValidationEpoch(history: History, loss: string): { bestEpoch: number; monitor: string; value: number; on: string } | undefined {
+/** What picks the best epoch: validation accuracy for a classifier, else the validation loss. */
+function selectionMonitor(loss: string): 'valAccuracy' | 'valLoss' {
   const classifies = loss === 'sparseCategoricalCrossEntropy' || loss === 'categoricalCrossEntropy' || loss === 'binaryCrossEntropy';
-  const series = classifies ? history.valAccuracy : history.valLoss;
-  if (!series?.length) return undefined;
-  const value = classifies ? Math.max(...series) : Math.min(...series);
-  return { bestEpoch: series.indexOf(value) + 1, monitor: classifies ? 'valAccuracy' : 'valLoss', value, on: 'validation split' };
+  return classifies ? 'valAccuracy' : 'valLoss';
+}
+
+function formatMonitored(monitor: string, value: number): string {
+  return monitor === 'valAccuracy' ? percent(value) : value.toFixed(4);
 }
 
 function heldOutMetrics(evaluatedOn: string, e: Evaluation):
