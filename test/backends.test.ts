@@ -296,6 +296,29 @@ describe('native vs js on random inputs of awkward sizes', function () {
     ['3×3 stride 2 same on 17×13×3', { n: 2, inH: 17, inW: 13, c: 3, poolH: 3, poolW: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, outH: 9, outW: 7 }],
     ['3×1 stride 1 on 5×5×1', { n: 1, inH: 5, inW: 5, c: 1, poolH: 3, poolW: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, outH: 3, outW: 5 }],
   ];
+  // The inference max pool at the awkward batch sizes, with odd sizes, NaNs and 'same' edges.
+  for (const n of [1, 3, 17, 129]) {
+    for (const [label, g] of [
+      ['2×2 valid on 7×9×17', { n, inH: 7, inW: 9, c: 17, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 3, outW: 4 }],
+      ['2×2 same on 5×3×3', { n, inH: 5, inW: 3, c: 3, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 3, outW: 2 }],
+      ['3×3 stride 1 pad 1 on 4×4×1', { n, inH: 4, inW: 4, c: 1, poolH: 3, poolW: 3, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, outH: 4, outW: 4 }],
+    ] as Array<[string, PoolGeometry]>) {
+      it(`maxPool2dValues at batch ${n}, ${label}: the maxima of maxPool2dForward on both backends`, () => {
+        const xs = g.n * g.inH * g.inW * g.c, ys = g.n * g.outH * g.outW * g.c;
+        const x = randomArray(xs, n);
+        for (let i = 5; i < xs; i += 97) x[i] = NaN;
+        const results = [jsBackend, native].map((b) => {
+          const y = new Float32Array(ys), values = new Float32Array(ys).fill(3);
+          b.maxPool2dForward(x, y, new Int32Array(ys), g);
+          b.maxPool2dValues(x, values, g);
+          expect(Array.from(values), b.name).to.deep.equal(Array.from(y));
+          return values;
+        });
+        expect(Array.from(results[1])).to.deep.equal(Array.from(results[0]));
+      });
+    }
+  }
+
   for (const [label, g] of pools) {
     it(`pooling forward and backward: ${label}`, () => {
       const xs = g.n * g.inH * g.inW * g.c, ys = g.n * g.outH * g.outW * g.c;
@@ -304,6 +327,9 @@ describe('native vs js on random inputs of awkward sizes', function () {
         const y = new Float32Array(ys), argmax = new Int32Array(ys), dx = new Float32Array(xs), ya = new Float32Array(ys), dxa = new Float32Array(xs);
         const dy = randomArray(ys, 2);
         b.maxPool2dForward(x, y, argmax, g);
+        const values = new Float32Array(ys).fill(-7);
+        b.maxPool2dValues(x, values, g);
+        expect(Array.from(values), `${b.name} maxPool2dValues`).to.deep.equal(Array.from(y));
         b.maxPool2dBackward(dy, argmax, dx, g);
         b.avgPool2dForward(x, ya, g);
         b.avgPool2dBackward(dy, dxa, g);

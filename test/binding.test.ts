@@ -33,6 +33,7 @@ const SIGNATURES: Signature[] = [
   { fn: 'softmaxBackwardRows', valid: () => [F(12), F(12), F(12), 3, 4], kinds: ['buffer', 'buffer', 'buffer', 'size', 'size'] },
   { fn: 'multiply', valid: () => [F(10), F(10), F(10)], kinds: ['buffer', 'buffer', 'buffer'], sizing: [0] },
   { fn: 'maxPool2dForward', valid: () => [F(P), F(Q), new Int32Array(Q), poolGeometry()], kinds: ['buffer', 'buffer', 'ints', 'poolGeometry'] },
+  { fn: 'maxPool2dValues', valid: () => [F(P), F(Q), poolGeometry()], kinds: ['buffer', 'buffer', 'poolGeometry'] },
   { fn: 'maxPool2dBackward', valid: () => [F(Q), new Int32Array(Q), F(P), poolGeometry()], kinds: ['buffer', 'ints', 'buffer', 'poolGeometry'] },
   { fn: 'avgPool2dForward', valid: () => [F(P), F(Q), poolGeometry()], kinds: ['buffer', 'buffer', 'poolGeometry'] },
   { fn: 'avgPool2dBackward', valid: () => [F(Q), F(P), poolGeometry()], kinds: ['buffer', 'buffer', 'poolGeometry'] },

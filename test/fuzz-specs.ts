@@ -194,6 +194,14 @@ export const SPECS: Spec[] = [
     js: ([x, y, am, g]) => jsBackend.maxPool2dForward(x as Float32Array, y as Float32Array, am as Int32Array, unpackPool(g as Int32Array)),
   },
   {
+    fn: 'maxPool2dValues', kinds: ['buffer', 'out', 'poolGeometry'],
+    valid: (f) => {
+      const g = poolGeometry(f), s = poolSizes(g);
+      return [f.floats(s.x), f.floats(s.y), g];
+    },
+    js: ([x, y, g]) => jsBackend.maxPool2dValues(x as Float32Array, y as Float32Array, unpackPool(g as Int32Array)),
+  },
+  {
     fn: 'maxPool2dBackward', kinds: ['buffer', 'ints', 'out', 'poolGeometry'],
     valid: (f) => {
       const g = poolGeometry(f), s = poolSizes(g);

@@ -171,6 +171,21 @@ forEachBackend('layers', () => {
       expectClose(pool.backward(new Tensor(Float32Array.from([1, 2, 3, 4]), [1, 2, 2, 1])).data, [0, 0, 0, 0, 0, 1, 2, 0, 3, 0, 0, 0, 0, 0, 0, 4]);
     });
 
+    it('max-pools the same at inference (no winners recorded) as in training, and backward after either routes alike', () => {
+      const x = randomTensor([3, 6, 5, 17], 9);
+      x.data[4] = x.data[4 + 17]; // a tie inside one window
+      const dy = randomTensor([3, 3, 2, 17], 10);
+      const trained = new MaxPool2D(), inferred = new MaxPool2D();
+      const yTrain = trained.forward(x, true).data.slice(), yInfer = inferred.forward(x, false).data.slice();
+      expect(Array.from(yInfer)).to.deep.equal(Array.from(yTrain));
+      expect(Array.from(inferred.backward(dy).data)).to.deep.equal(Array.from(trained.backward(dy).data));
+      // An inference pass after a training one must not leave the old winners behind.
+      const x2 = randomTensor([3, 6, 5, 17], 11);
+      trained.forward(x2, false);
+      inferred.forward(x2, true);
+      expect(Array.from(trained.backward(dy).data)).to.deep.equal(Array.from(inferred.backward(dy).data));
+    });
+
     const cases: Array<[string, Pool2DOptions, number[]]> = [
       ['2×2 valid', {}, [2, 4, 6, 3]],
       ['3×3 stride 2 valid', { poolSize: 3, strides: 2 }, [1, 7, 7, 2]],

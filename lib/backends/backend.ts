@@ -94,6 +94,8 @@ export interface Backend {
 
   /** y = window maxima; argmax [n,outH,outW,c] gets each winner's index inside its image ((r·inW + q)·c + ch), −1 for all-padding windows (y = 0). */
   maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, g: PoolGeometry): void;
+  /** y = window maxima as maxPool2dForward computes them, without recording winners (inference, where no backward pass follows). */
+  maxPool2dValues(x: Float32Array, y: Float32Array, g: PoolGeometry): void;
   /** dx = 0, then dy scattered to the argmax positions. */
   maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: PoolGeometry): void;
   /**

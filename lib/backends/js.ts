@@ -164,19 +164,11 @@ export const jsBackend: Backend = {
   },
 
   maxPool2dForward(x, y, argmax, g) {
-    forEachWindow(g, (b, yIndex, ch, taps) => {
-      let best = -Infinity, at = -1;
-      for (const t of taps) {
-        const v = x[b * imageSize(g) + t + ch];
-        // NaN wins so it propagates, as in the native kernel.
-        if (at < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
-          best = v;
-          at = t + ch;
-        }
-      }
-      y[yIndex] = at < 0 ? 0 : best;
-      argmax[yIndex] = at;
-    });
+    windowMaxima(x, y, argmax, g);
+  },
+
+  maxPool2dValues(x, y, g) {
+    windowMaxima(x, y, undefined, g);
   },
 
   maxPool2dBackward(dy, argmax, dx, g) {
@@ -421,6 +413,23 @@ function forEachTap(g: ConvGeometry, i: number, j: number, fn: (u: number, v: nu
 
 function imageSize(g: PoolGeometry): number {
   return g.inH * g.inW * g.c;
+}
+
+/** Window maxima, and each winner's index when `argmax` is given (the first of equal values; NaN wins). */
+function windowMaxima(x: Float32Array, y: Float32Array, argmax: Int32Array | undefined, g: PoolGeometry): void {
+  forEachWindow(g, (b, yIndex, ch, taps) => {
+    let best = -Infinity, at = -1;
+    for (const t of taps) {
+      const v = x[b * imageSize(g) + t + ch];
+      // NaN wins so it propagates, as in the native kernel.
+      if (at < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
+        best = v;
+        at = t + ch;
+      }
+    }
+    y[yIndex] = at < 0 ? 0 : best;
+    if (argmax) argmax[yIndex] = at;
+  });
 }
 
 /**

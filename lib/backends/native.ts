@@ -26,6 +26,7 @@ export interface NativeBinding {
   softmaxBackwardRows(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void;
   multiply(a: Float32Array, b: Float32Array, out: Float32Array): void;
   maxPool2dForward(x: Float32Array, y: Float32Array, argmax: Int32Array, g: Int32Array): void;
+  maxPool2dValues(x: Float32Array, y: Float32Array, g: Int32Array): void;
   maxPool2dBackward(dy: Float32Array, argmax: Int32Array, dx: Float32Array, g: Int32Array): void;
   maxPool2dBackwardActivation(dy: Float32Array, argmax: Int32Array, y: Float32Array, dx: Float32Array, g: Int32Array,
     kind: number, alpha: number, sums: Float32Array | null): void;
@@ -102,6 +103,7 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     softmaxBackwardRows: (y, dy, dx, rows, cols) => binding.softmaxBackwardRows(y, dy, dx, rows, cols),
     multiply: (a, b, out) => binding.multiply(a, b, out),
     maxPool2dForward: (x, y, argmax, g) => binding.maxPool2dForward(x, y, argmax, packPoolGeometry(g)),
+    maxPool2dValues: (x, y, g) => binding.maxPool2dValues(x, y, packPoolGeometry(g)),
     maxPool2dBackward: (dy, argmax, dx, g) => binding.maxPool2dBackward(dy, argmax, dx, packPoolGeometry(g)),
     maxPool2dBackwardActivation: (dy, argmax, y, dx, g, kind, alpha, sums) =>
       binding.maxPool2dBackwardActivation(dy, argmax, y, dx, packPoolGeometry(g), activationCode(kind), alpha, sums),

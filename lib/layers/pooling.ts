@@ -92,16 +92,26 @@ abstract class Pool2D extends Layer {
 
 /** Max pooling over `poolSize` windows of channels-last images `[n, h, w, c]`. */
 export class MaxPool2D extends Pool2D {
+  /** Each output's winner, recorded by a training forward pass (undefined after an inference pass). */
   private argmax?: Int32Array;
   private output?: Tensor;
   private readonly argmaxSpace = new IndexWorkspace();
   private fusion?: BackwardFusion;
 
-  override forward(input: Tensor): Tensor {
+  /**
+   * Only a training pass records the winners: at inference nothing reads
+   * them, and recording them cost the npm-start CNN's predict 12%.
+   */
+  override forward(input: Tensor, training?: boolean): Tensor {
     const g = this.prepare(input);
     const y = this.outputSpace.tensor([g.n, g.outH, g.outW, g.c]);
-    this.argmax = this.argmaxSpace.array(y.size);
-    getBackend().maxPool2dForward(input.data, y.data, this.argmax, g);
+    if (training === true) {
+      this.argmax = this.argmaxSpace.array(y.size);
+      getBackend().maxPool2dForward(input.data, y.data, this.argmax, g);
+    } else {
+      this.argmax = undefined;
+      getBackend().maxPool2dValues(input.data, y.data, g);
+    }
     this.output = y;
     return y;
   }
@@ -119,14 +129,20 @@ export class MaxPool2D extends Pool2D {
 
   override backward(outputGradient: Tensor, _learningRate?: number): Tensor {
     const g = this.checkGradient(outputGradient);
+    if (this.argmax === undefined) {
+      // backward after an inference pass (the tutorial's forwardPropagation
+      // loop): find the winners now; the maxima written again are the same.
+      this.argmax = this.argmaxSpace.array(g.n * g.outH * g.outW * g.c);
+      getBackend().maxPool2dForward(this.input!.data, this.outputSpace.tensor([g.n, g.outH, g.outW, g.c]).data, this.argmax, g);
+    }
     const dx = this.inputGradientSpace.tensor(this.input!.shape);
     const fusion = this.fusion;
     if (fusion) {
       const { kind, alpha } = fusion.activation;
-      getBackend().maxPool2dBackwardActivation(outputGradient.data, this.argmax!, this.output!.data, dx.data, g, kind, alpha, fusion.biasGradient);
+      getBackend().maxPool2dBackwardActivation(outputGradient.data, this.argmax, this.output!.data, dx.data, g, kind, alpha, fusion.biasGradient);
       fusion.pending = dx;
     } else {
-      getBackend().maxPool2dBackward(outputGradient.data, this.argmax!, dx.data, g);
+      getBackend().maxPool2dBackward(outputGradient.data, this.argmax, dx.data, g);
     }
     return dx;
   }

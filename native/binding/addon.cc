@@ -401,6 +401,19 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// maxPool2dValues(x, y, geometry): maxima only, for inference
+Napi::Value MaxPool2dValues(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 3, "maxPool2dValues");
+  auto x = Floats(info, 0, "x"), y = Floats(info, 1, "y");
+  const lw::PoolGeometry g = PoolGeometryArg(info, 2);
+  RequireLength(env, x, lw::pool_input_size(g), "x");
+  RequireLength(env, y, lw::pool_output_size(g), "y");
+  RequireDisjoint(env, y, x, "y", "x");
+  lw::max_pool2d_forward_values(g, x.Data(), y.Data());
+  return env.Undefined();
+}
+
 // The checks both max-pool backward passes share.
 void RequireMaxPoolBackward(Napi::Env env, const Napi::Float32Array& dy, const Napi::Int32Array& argmax,
                             const Napi::Float32Array& dx, const lw::PoolGeometry& g) {
@@ -683,6 +696,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"softmaxBackwardRows", SoftmaxBackwardRows},
       {"multiply", Multiply},
       {"maxPool2dForward", MaxPool2dForward},
+      {"maxPool2dValues", MaxPool2dValues},
       {"maxPool2dBackward", MaxPool2dBackward},
       {"maxPool2dBackwardActivation", MaxPool2dBackwardActivation},
       {"avgPool2dForward", AvgPool2dForward},

@@ -47,6 +47,9 @@ inline int64_t pool_output_size(const PoolGeometry& g) { return g.n * g.out_h * 
 
 void max_pool2d_forward(const PoolGeometry& g, const float* x, float* y,
                         int32_t* argmax);
+// The same maxima without recording winners, for inference, where no
+// backward pass follows: y is bit-identical to max_pool2d_forward's.
+void max_pool2d_forward_values(const PoolGeometry& g, const float* x, float* y);
 void max_pool2d_backward(const PoolGeometry& g, const float* dy,
                          const int32_t* argmax, float* dx);
 // max_pool2d_backward through the elementwise activation f that produced x

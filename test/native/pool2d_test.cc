@@ -17,6 +17,7 @@
 
 #include "elementwise.h"
 #include "expect.h"
+#include "cpu.h"
 #include "pool2d.h"
 #include "threadpool.h"
 
@@ -117,6 +118,12 @@ void fixed_cases() {
     x = {1, std::nanf(""), 5, 2};
     lw::max_pool2d_forward(g, x.data(), y.data(), am.data());
     EXPECT(std::isnan(y[0]) && am[0] == 1, "nan: y=%g argmax=%d", y[0], am[0]);
+    y[0] = 0;
+    lw::max_pool2d_forward_values(g, x.data(), y.data());
+    EXPECT(std::isnan(y[0]), "nan without argmax: y=%g", y[0]);
+    x = {5, 6, 7, std::nanf("")};  // NaN last, in the 2×2 fast path
+    lw::max_pool2d_forward_values(g, x.data(), y.data());
+    EXPECT(std::isnan(y[0]), "nan last without argmax: y=%g", y[0]);
     const float dy = 1;
     std::vector<float> dx(4, 9.0f);
     for (int32_t bad : {4, 1000000, -7}) {
@@ -200,6 +207,21 @@ void sweep(std::mt19937& rng) {
                 EXPECT(y[size_t(kGuard + i)] == ymax[size_t(i)] && got_am[size_t(kGuard + i)] == am[size_t(i)],
                        "max forward case %d element %lld", cases, (long long)i);
                 if (g_failures > 20) return;
+              }
+              // The inference kernel's maxima, under every ISA variant this CPU runs, bit for bit.
+              for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512}) {
+                if (!lw::cpu_supports(isa)) continue;
+                const lw::Isa before = lw::active_isa();
+                lw::set_isa(isa);
+                std::vector<float> yv(size_t(ys + 2 * kGuard), kSentinel);
+                lw::max_pool2d_forward_values(g, x.data(), yv.data() + kGuard);
+                lw::set_isa(before);
+                EXPECT(intact(yv), "max values out of bounds, case %d, %s", cases, lw::isa_name(isa));
+                for (int64_t i = 0; i < ys; ++i) {
+                  EXPECT(std::memcmp(&yv[size_t(kGuard + i)], &ymax[size_t(i)], sizeof(float)) == 0,
+                         "max values case %d element %lld, %s", cases, (long long)i, lw::isa_name(isa));
+                  if (g_failures > 20) return;
+                }
               }
               // y = x[argmax] exactly, so the adjoint identity is tight.
               lw::max_pool2d_backward(g, dy.data(), got_am.data() + kGuard, dx.data() + kGuard);
