@@ -10,6 +10,7 @@ import {
   encodeIdx, fashionMnistDir, loadCsv, loadCsvSync, loadIdx, loadIdxSync, loadMnist, mnistFiles, parseCsv, parseIdx,
   saveIdx, type IdxArray, type IdxData, type MnistData,
 } from '../lib/index.js';
+import { streamIdx } from '../lib/data/idx.js';
 import { thrown } from './helpers.js';
 
 
@@ -108,8 +109,50 @@ describe('data loaders', () => {
         expect((err as DataFileError).file).to.equal(file);
       }
       expect(syncErr.message).to.equal(asyncErr.message);
+      // The streaming reader (loadMnist's) fails with the same error and never hands out data past the declared size.
+      let declared = Infinity, handed = 0;
+      const streamErr = await rejected(streamIdx(file, ({ shape, type }) => {
+        declared = shape.reduce((n, d) => n * d, type === 'uint8' || type === 'int8' ? 1 : type === 'int16' ? 2 : type === 'float64' ? 8 : 4);
+        return (chunk) => { handed += chunk.length; };
+      }));
+      expect(streamErr).to.be.instanceOf(DataFileError);
+      expect(streamErr.message).to.equal(asyncErr.message);
+      expect(handed).to.be.at.most(declared);
       return { file, message: asyncErr.message };
     }
+
+    it('streamIdx hands over every data byte in order, raw and gzipped, across many chunks', async () => {
+      const data = new Uint8Array(3 * 1000 * 1001).map((_, i) => (i * 7919 + (i >> 9)) % 256);
+      const ints = Int32Array.from({ length: 300_000 }, (_, i) => i * 40_503 - 7);
+      for (const [name, array, bytes] of [
+        ['many.idx', { shape: [3, 1000, 1001], data }, 1],
+        ['many.idx.gz', { shape: [3, 1000, 1001], data }, 1],
+        ['ints.idx.gz', { shape: [300_000], data: ints }, 4],
+      ] as const) {
+        const encoded = encodeIdx(array);
+        const file = tmpFile(name, name.endsWith('.gz') ? gzipSync(encoded) : encoded);
+        const got = new Uint8Array(array.data.byteLength);
+        let chunks = 0, header: unknown;
+        await streamIdx(file, (h) => {
+          header = h;
+          return (chunk, offset) => {
+            chunks++;
+            got.set(chunk, offset);
+          };
+        });
+        expect(header).to.deep.equal({ shape: [...array.shape], type: bytes === 1 ? 'uint8' : 'int32' });
+        expect(chunks, name).to.be.greaterThan(1);
+        // Data as stored: big-endian for multi-byte types.
+        expect(Buffer.from(got).equals(encoded.subarray(encoded.length - got.length)), name).to.equal(true);
+      }
+    });
+
+    it("streamIdx passes its caller's errors through unchanged", async () => {
+      const file = tmpFile('caller.idx.gz', gzipSync(encodeIdx({ shape: [4], data: new Uint8Array(4) })));
+      const err = await rejected(streamIdx(file, () => { throw new ShapeError('not this one'); }));
+      expect(err).to.be.instanceOf(ShapeError);
+      expect(err.message).to.equal('not this one');
+    });
 
     it('names the file and the problem for a truncated header', async () => {
       let e = await idxError('short.idx', Buffer.from([0, 0, 8]));

@@ -9,15 +9,15 @@
 // output cap of exactly the declared size, so a gzip bomb stops as soon as it
 // inflates past what its header promised instead of filling memory.
 
-import { readFileSync, statSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
 import { endianness } from 'node:os';
 import { promisify } from 'node:util';
-import { constants as zlibConstants, gunzip, gunzipSync, gzipSync, type ZlibOptions } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gunzip, gunzipSync, gzipSync, type ZlibOptions } from 'node:zlib';
 import { describe, formatShape } from '../shape.js';
 import { DataFileError, readDataFile, readDataFileSync } from './errors.js';
-import { OptionError, ShapeError } from '../errors.js';
+import { LayerwiseError, OptionError, ShapeError } from '../errors.js';
 import { checkOptions } from '../options.js';
 
 /** Element types of the IDX format. */
@@ -85,6 +85,92 @@ export async function loadIdx(file: string, options: IdxOptions = {}): Promise<I
   return decodeIdx(raw, file, true);
 }
 
+/** An IDX file's header, as streamIdx hands it to its caller before any data. */
+export interface IdxHeader {
+  shape: number[];
+  type: IdxType;
+}
+
+/** Takes the data bytes of a streamed IDX file in order: `offset` is the position of chunk[0] in the data (after the header). */
+export type IdxChunkSink = (chunk: Uint8Array, offset: number) => void;
+
+/**
+ * Reads an IDX file (gzipped or raw) from disk in chunks and hands its data to
+ * `onHeader`'s sink as it inflates, so neither the compressed file nor the
+ * inflated bytes are ever held whole: the caller converts each chunk into its
+ * own output (loadMnist writes floats straight from it). A file that turns out
+ * malformed — bad header, short, long, corrupt gzip, a bomb — is handed to
+ * loadIdx, which names the problem with the same bounded memory; so the errors
+ * are exactly loadIdx's.
+ */
+export async function streamIdx(file: string, onHeader: (header: IdxHeader) => IdxChunkSink, options: IdxOptions = {}): Promise<void> {
+  const maxBytes = maxBytesOption(options);
+  await readDataFile(file, async () => checkFileSize(file, (await stat(file)).size, maxBytes));
+  const gzipped = await readDataFile(file, async () => {
+    const handle = await open(file, 'r');
+    try {
+      const magic = Buffer.alloc(2);
+      const { bytesRead } = await handle.read(magic, 0, 2, 0);
+      return isGzip(magic.subarray(0, bytesRead));
+    } finally {
+      await handle.close();
+    }
+  });
+  let malformed = false;
+  try {
+    malformed = !(await streamChunks(file, gzipped, maxBytes, onHeader));
+  } catch (err) {
+    // The caller's own errors (a rejected header) pass through; the stream's are named by loadIdx below.
+    if (err instanceof LayerwiseError || !isStreamError(err)) throw err;
+    malformed = true;
+  }
+  if (malformed) {
+    await loadIdx(file, options);
+    throw new DataFileError(file, `${file}: malformed IDX data`);
+  }
+}
+
+/** Errors of reading or inflating (errno codes, zlib's Z_* codes), as opposed to a sink's. */
+function isStreamError(err: unknown): boolean {
+  return typeof (err as NodeJS.ErrnoException)?.code === 'string';
+}
+
+/** False when the file is malformed (the caller then lets loadIdx say how); true when all of its data went to the sink. */
+async function streamChunks(file: string, gzipped: boolean, maxBytes: number, onHeader: (header: IdxHeader) => IdxChunkSink): Promise<boolean> {
+  const source = createReadStream(file, { highWaterMark: 1 << 20 });
+  const stream = gzipped ? source.pipe(createGunzip({ chunkSize: 1 << 18 })) : source;
+  if (gzipped) source.on('error', (err) => stream.destroy(err));
+  let head: Buffer = Buffer.alloc(0);
+  let sink: IdxChunkSink | undefined;
+  let dataBytes = 0;
+  let received = 0;
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      let chunk: Buffer = piece;
+      if (sink === undefined) {
+        head = Buffer.concat([head, chunk]);
+        const header = headerOf(head, file, false);
+        if (header === undefined) {
+          if (head.length > MAX_HEADER_BYTES) return false;
+          continue;
+        }
+        if (!header.valid || header.dataBytes > maxBytes) return false;
+        sink = onHeader({ shape: header.shape, type: header.type });
+        dataBytes = header.dataBytes;
+        chunk = head.subarray(header.size);
+        head = Buffer.alloc(0);
+      }
+      if (received + chunk.length > dataBytes) return false;
+      if (chunk.length > 0) sink(chunk, received);
+      received += chunk.length;
+    }
+  } finally {
+    source.destroy();
+    stream.destroy();
+  }
+  return sink !== undefined && received === dataBytes;
+}
+
 /** `loadIdx`, synchronously. */
 export function loadIdxSync(file: string, options: IdxOptions = {}): IdxArray {
   const maxBytes = maxBytesOption(options);
@@ -146,14 +232,25 @@ function inflatedSize(gz: Uint8Array, file: string, maxBytes: number): number {
   }
 }
 
-/** The header's size, shape and declared data bytes once `bytes` hold all of it. */
-function headerOf(bytes: Uint8Array, file: string): { size: number; shape: number[]; dataBytes: number } | undefined {
+/**
+ * The header's size, shape, type and declared data bytes once `bytes` hold
+ * all of it. A bad magic number, type or rank throws decodeIdx's error, or
+ * with `strict` false comes back as valid: false (so does a zero or
+ * oversized dimension, which only decodeIdx reports).
+ */
+function headerOf(bytes: Uint8Array, file: string, strict = true):
+  { size: number; shape: number[]; type: IdxType; dataBytes: number; valid: boolean } | undefined {
   if (bytes.length < 4 || bytes.length < 4 + 4 * bytes[3]) return undefined;
   const info = TYPES.find((t) => t.code === bytes[2]);
-  if (bytes[0] !== 0 || bytes[1] !== 0 || !info || bytes[3] === 0) decodeIdx(bytes, file);
+  if (bytes[0] !== 0 || bytes[1] !== 0 || !info || bytes[3] === 0) {
+    if (strict) decodeIdx(bytes, file);
+    return { size: 4, shape: [], type: 'uint8', dataBytes: 0, valid: false };
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape = Array.from({ length: bytes[3] }, (_, i) => view.getUint32(4 + 4 * i, false));
-  return { size: 4 + 4 * shape.length, shape, dataBytes: shape.reduce((n, d) => n * d, info!.bytes) };
+  const dataBytes = shape.reduce((n, d) => n * d, info.bytes);
+  const valid = !shape.includes(0) && dataBytes <= bufferConstants.MAX_LENGTH;
+  return { size: 4 + 4 * shape.length, shape, type: info.type, dataBytes, valid };
 }
 
 /** The IDX bytes (uncompressed) for `data` with `shape`; the type code follows the array type. */
