@@ -80,6 +80,8 @@ describe('native kernels on two threads (cost-model splits)', function () {
   for (const [n, side, outC, k, stride, pad] of [
     [1, 1, 8, 1, 1, 0], [3, 3, 17, 3, 1, 1], [17, 17, 8, 3, 1, 0], [3, 17, 129, 5, 2, 2],
     [129, 28, 16, 3, 1, 1], [17, 13, 9, 2, 3, 1], [1, 129, 24, 3, 2, 0],
+    // 3×3 filter gradient's register path: whole windows only, strides 2 and 3 with pads that clip both ends.
+    [5, 9, 32, 3, 2, 1], [3, 10, 8, 3, 3, 2], [17, 4, 8, 3, 1, 1],
   ] as const) {
     it(`conv2d forward and filter gradient, one input channel (direct kernels): batch ${n}, ${side}×${side} → ${outC}, ${k}×${k} stride ${stride} pad ${pad}`, () => {
       const out = Math.floor((side + 2 * pad - k) / stride) + 1;

@@ -152,7 +152,35 @@ LW_CONV_ATTR void LW_CONV_FILTER_NAME(const ConvGeometry& g, const float* x,
       int64_t u_hi = g.in_h - r0 < KH ? g.in_h - r0 : KH;                      \
       if (u_lo > KH) u_lo = KH;                                                \
       if (u_hi < u_lo) u_hi = u_lo;                                            \
-      for (int64_t j = 0; j < g.out_w; ++j) {                                  \
+      /* 3×3 windows wholly inside the image, columns [j_lo, j_hi): the     \
+         nine accumulators live in registers for the run (indexed by a     \
+         runtime tap they stay in memory, a store-to-load chain per tap);  \
+         same pixel order per tap, so the same sums. */                    \
+      const bool whole_rows = KH == 3 && KW == 3 && u_lo == 0 && u_hi == 3;   \
+      const int64_t sw = g.stride_w, pl = g.pad_left;                          \
+      const int64_t j_lo = pl <= 0 ? 0 : (pl + sw - 1) / sw;                   \
+      const int64_t j_hi = in_w + pl - 3 < 0 ? 0 : (in_w + pl - 3) / sw + 1;   \
+      int64_t j = 0;                                                           \
+      while (j < g.out_w) {                                                    \
+        if (whole_rows && j == j_lo && j_lo < j_hi) {                          \
+          const int64_t stop = j_hi < g.out_w ? j_hi : g.out_w;                \
+          VEC c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3], c4 = acc[4]; \
+          VEC c5 = acc[5], c6 = acc[6], c7 = acc[7], c8 = acc[8];              \
+          const float* x0 = xb + r0 * in_w;                                    \
+          const float* x1 = x0 + in_w;                                         \
+          const float* x2 = x1 + in_w;                                         \
+          for (; j < stop; ++j) {                                              \
+            const int64_t q = j * sw - pl;                                     \
+            VEC d;                                                             \
+            __builtin_memcpy(&d, dyrow + j * OC, sizeof(VEC));                 \
+            c0 += x0[q] * d; c1 += x0[q + 1] * d; c2 += x0[q + 2] * d;         \
+            c3 += x1[q] * d; c4 += x1[q + 1] * d; c5 += x1[q + 2] * d;         \
+            c6 += x2[q] * d; c7 += x2[q + 1] * d; c8 += x2[q + 2] * d;         \
+          }                                                                    \
+          acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4;     \
+          acc[5] = c5; acc[6] = c6; acc[7] = c7; acc[8] = c8;                  \
+          continue;                                                            \
+        }                                                                      \
         const int64_t q0 = j * g.stride_w - g.pad_left;                        \
         int64_t v_lo = q0 < 0 ? -q0 : 0;                                       \
         int64_t v_hi = in_w - q0 < KW ? in_w - q0 : KW;                        \
@@ -164,6 +192,7 @@ LW_CONV_ATTR void LW_CONV_FILTER_NAME(const ConvGeometry& g, const float* x,
           const float* xr = xb + (r0 + u) * in_w + q0;                         \
           for (int64_t v = v_lo; v < v_hi; ++v) acc[u * KW + v] += xr[v] * d;  \
         }                                                                      \
+        ++j;                                                                   \
       }                                                                        \
     }                                                                          \
     for (int64_t t = 0; t < KH * KW; ++t) {                                    \
