@@ -39,11 +39,13 @@ constexpr int kNR = 32;
 // One MR×(16·NV) tile: C = alpha·acc + beta·C over the columns selected by
 // m0/m1. NV = 1 serves panels at most 16 wide (narrow C), so they do not pay
 // for the zero padding of the packed B panel.
-template <int MR, int NV>
+// InPlace: A is read from its own rows (row r at pa + r·lda) instead of a
+// packed panel (pa + p·MR + r); the k loop is the same.
+template <int MR, int NV, bool InPlace = false>
 LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
                            const float* __restrict pb, float* c, int64_t ldc,
                            float alpha, float beta, __mmask16 m0,
-                           __mmask16 m1) {
+                           __mmask16 m1, int64_t lda = 0) {
   __m512 acc[NV][MR];
   for (int v = 0; v < NV; ++v)
     for (int r = 0; r < MR; ++r) acc[v][r] = _mm512_setzero_ps();
@@ -52,16 +54,31 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v)
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16 * v), _MM_HINT_T0);
+  if constexpr (InPlace) {
+    const float* __restrict rows[MR];
+    for (int r = 0; r < MR; ++r) rows[r] = pa + r * lda;
 #pragma GCC unroll 4
-  for (int64_t p = 0; p < kc; ++p) {
-    __m512 bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
-    for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(pa[r]);
-      for (int v = 0; v < NV; ++v) acc[v][r] = _mm512_fmadd_ps(av, bv[v], acc[v][r]);
+    for (int64_t p = 0; p < kc; ++p) {
+      __m512 bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
+      for (int r = 0; r < MR; ++r) {
+        const __m512 av = _mm512_set1_ps(rows[r][p]);
+        for (int v = 0; v < NV; ++v) acc[v][r] = _mm512_fmadd_ps(av, bv[v], acc[v][r]);
+      }
+      pb += kNR;
     }
-    pa += MR;
-    pb += kNR;
+  } else {
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kc; ++p) {
+      __m512 bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
+      for (int r = 0; r < MR; ++r) {
+        const __m512 av = _mm512_set1_ps(pa[r]);
+        for (int v = 0; v < NV; ++v) acc[v][r] = _mm512_fmadd_ps(av, bv[v], acc[v][r]);
+      }
+      pa += MR;
+      pb += kNR;
+    }
   }
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
@@ -82,33 +99,35 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
 }
 
 // Picks the tile instantiation for the actual row count of an edge panel.
-template <int R, int NV>
+template <int R, int NV, bool InPlace>
 LW_INLINE_AVX512 void tile_rows(int mr, int64_t kc, const float* pa,
                                 const float* pb, float* c, int64_t ldc,
                                 float alpha, float beta, __mmask16 m0,
-                                __mmask16 m1) {
+                                __mmask16 m1, int64_t lda) {
   if (mr == R) {
-    tile<R, NV>(kc, pa, pb, c, ldc, alpha, beta, m0, m1);
+    tile<R, NV, InPlace>(kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda);
   } else if constexpr (R > 1) {
-    tile_rows<R - 1, NV>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1);
+    tile_rows<R - 1, NV, InPlace>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda);
   }
 }
 
-template <int MR, int NV>
+template <int MR, int NV, bool InPlace>
 LW_INLINE_AVX512 void column_panel(const MacroArgs& g, int64_t jr,
                                    __mmask16 m0, __mmask16 m1) {
   const float* pb = g.pb + jr * g.kc;
+  // Where the panel of rows ir.. starts: packed MR×kc panels, or A's own rows.
+  const int64_t a_step = InPlace ? g.lda : g.kc;
   int64_t ir = 0;
   for (; ir + MR <= g.mc; ir += MR)
-    tile<MR, NV>(g.kc, g.pa + ir * g.kc, pb, g.c + ir * g.ldc + jr, g.ldc,
-                 g.alpha, g.beta, m0, m1);
+    tile<MR, NV, InPlace>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,
+                          g.alpha, g.beta, m0, m1, g.lda);
   if (ir < g.mc)
-    tile_rows<MR - 1, NV>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * g.kc,
-                          pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
-                          m0, m1);
+    tile_rows<MR - 1, NV, InPlace>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * a_step,
+                                   pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
+                                   m0, m1, g.lda);
 }
 
-template <int MR>
+template <int MR, bool InPlace = false>
 LW_TARGET_AVX512 void macro(const MacroArgs& g) {
   // jr outside ir: one KC×32 B panel stays in L1 while the MR-row panels of
   // the A block (sized for L2) stream past it.
@@ -119,9 +138,9 @@ LW_TARGET_AVX512 void macro(const MacroArgs& g) {
                        : nr >= 32 ? 0xFFFF
                                   : static_cast<__mmask16>((1u << (nr - 16)) - 1u);
     if (nr > 16)
-      column_panel<MR, 2>(g, jr, m0, m1);
+      column_panel<MR, 2, InPlace>(g, jr, m0, m1);
     else
-      column_panel<MR, 1>(g, jr, m0, m1);
+      column_panel<MR, 1, InPlace>(g, jr, m0, m1);
   }
 }
 
@@ -139,7 +158,7 @@ const KernelSet* kernels_avx512() {
   // and 14×32: A panels and C tiles grow without gaining throughput). The
   // cache blocking (MC, KC, NC) comes from the cache sizes (gemm.cc).
   static const KernelSet k = {8, kNR, 0, 0, 0, &macro<8>, &direct_kernel,
-                              "avx512 8x32"};
+                              "avx512 8x32", &macro<8, true>};
   return &k;
 }
 

@@ -25,12 +25,15 @@ namespace gemm_detail {
 
 struct MacroArgs {
   int64_t mc, nc, kc;
-  const float* pa;  // packed A block
+  // Packed A block, or with lda > 0 the top-left of the block in A itself
+  // (row-major, not transposed): element (r, p) at pa[r·lda + p] (macro_a).
+  const float* pa;
   const float* pb;  // packed B block
   float* c;         // C(ic, jc): top-left of the mc × nc block
   int64_t ldc;
   float alpha;
   float beta;       // 0 → C is overwritten without being read
+  int64_t lda = 0;  // > 0: A read in place (see pa)
 };
 
 using MacroKernel = void (*)(const MacroArgs&);
@@ -63,6 +66,10 @@ struct KernelSet {
   MacroKernel macro;
   DirectKernel direct;
   const char* name;
+  // The macro-kernel reading A in place (MacroArgs::lda), or nullptr: for
+  // products whose C has few column panels, packing A costs more than its
+  // reuse saves (the driver decides, gemm.cc).
+  MacroKernel macro_a = nullptr;
 };
 
 // Defined in gemm_baseline.cc / gemm_avx2.cc / gemm_avx512.cc. The AVX ones
