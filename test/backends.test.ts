@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import { jsBackend, nativeAvailable, nativeBinding, getBackend, setBackend } from '../lib/backends/index.js';
-import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from '../lib/backends/backend.js';
+import { ACTIVATION_KINDS, type ActivationKind, type Backend, type ConvGeometry, type PoolGeometry } from '../lib/backends/backend.js';
 import { expectClose, forEachBackend, randomArray } from './helpers.js';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
@@ -289,6 +289,33 @@ describe('native vs js on random inputs of awkward sizes', function () {
       compare((b, [dy, w, dx]) => b.conv2dBackwardInput(dy, w, dx, g, true), [randomArray(ys, 3), randomArray(ws, 4), randomArray(xs, 5)], [2]);
       compare((b, [x, dy, dw]) => b.conv2dBackwardFilter(x, dy, dw, g, false), [randomArray(xs, 6), randomArray(ys, 7), new Float32Array(ws)], [2], 2e-4);
     });
+  }
+
+  // Conv with its bias and activation applied tile by tile: at the awkward batch sizes, every activation,
+  // on the direct one-channel kernel, the im2col GEMM and the 1×1 path.
+  for (const n of [1, 3, 17, 129]) {
+    for (const spec of [
+      { label: '28×28×1 → 16, 3×3 same (direct kernel)', n, inH: 28, inW: 28, inC: 1, kH: 3, kW: 3, outC: 16, padTop: 1, padLeft: 1, outH: 28, outW: 28 },
+      { label: '9×7×17 → 3, 3×3 valid (im2col GEMM)', n, inH: 9, inW: 7, inC: 17, kH: 3, kW: 3, outC: 3 },
+      { label: '5×5×3 → 129, 1×1', n, inH: 5, inW: 5, inC: 3, kH: 1, kW: 1, outC: 129 },
+    ]) {
+      const g = completeGeometry(spec);
+      it(`conv2dForwardBiasActivation at batch ${n}, ${spec.label}: conv2dForward then biasActivation, bit for bit, on both backends`, () => {
+        const xs = g.n * g.inH * g.inW * g.inC, ws = g.kH * g.kW * g.inC * g.outC, ys = g.n * g.outH * g.outW * g.outC;
+        const x = randomArray(xs, n), w = randomArray(ws, n + 1), bias = randomArray(g.outC, n + 2);
+        for (const kind of ACTIVATION_KINDS) {
+          const outputs = [jsBackend, native].map((b) => {
+            const fused = new Float32Array(ys).fill(NaN), separate = new Float32Array(ys);
+            b.conv2dForwardBiasActivation(x, w, bias, fused, g, kind, 0.1);
+            b.conv2dForward(x, w, separate, g, false);
+            b.biasActivation(separate, bias, ys / g.outC, g.outC, kind, 0.1);
+            expect(Array.from(fused), `${b.name} ${kind}`).to.deep.equal(Array.from(separate));
+            return fused;
+          });
+          expectClose(outputs[1], outputs[0], { rtol: 1e-4, atol: 1e-5, what: kind });
+        }
+      });
+    }
   }
 
   const pools: Array<[string, PoolGeometry]> = [

@@ -128,6 +128,15 @@ export const SPECS: Spec[] = [
     js: ([x, w, y, g, acc]) => jsBackend.conv2dForward(x as Float32Array, w as Float32Array, y as Float32Array, unpackConv(g as Int32Array), acc as boolean),
   },
   {
+    fn: 'conv2dForwardBiasActivation', kinds: ['buffer', 'buffer', 'buffer', 'out', 'geometry', 'activation', 'scalar'],
+    valid: (f) => {
+      const g = convGeometry(f), s = convSizes(g);
+      return [f.floats(s.x), f.floats(s.w), f.floats(g[6]), f.floats(s.y), g, f.int(0, 4), f.rng.uniform(0, 0.5)];
+    },
+    js: ([x, w, bias, y, g, kind, alpha]) => jsBackend.conv2dForwardBiasActivation(x as Float32Array, w as Float32Array, bias as Float32Array,
+      y as Float32Array, unpackConv(g as Int32Array), ACTIVATION_KINDS[kind as number], alpha as number),
+  },
+  {
     fn: 'conv2dBackwardInput', kinds: ['buffer', 'buffer', 'out', 'geometry', 'flag'],
     valid: (f) => {
       const g = convGeometry(f), s = convSizes(g);

@@ -76,6 +76,13 @@ export interface Backend {
 
   /** y = x ⋆ w (cross-correlation, see ConvGeometry). */
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: ConvGeometry, accumulate: boolean): void;
+  /**
+   * y = f(x ⋆ w + bias) for bias [outC]: conv2dForward then biasActivation in
+   * one call, bit-identical to the two (the native kernel applies each tile's
+   * bias and activation while the tile is still in cache).
+   */
+  conv2dForwardBiasActivation(x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array, g: ConvGeometry,
+    kind: ActivationKind, alpha: number): void;
   /** dx = ∂E/∂x given dy = ∂E/∂y: dy scattered back through w (a 'full' convolution for stride 1). */
   conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry, accumulate: boolean): void;
   /** dw = ∂E/∂w given dy: the correlation of x with dy, summed over the batch. */

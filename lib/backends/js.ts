@@ -46,6 +46,11 @@ export const jsBackend: Backend = {
     }
   },
 
+  conv2dForwardBiasActivation(x, w, bias, y, g, kind, alpha) {
+    jsBackend.conv2dForward(x, w, y, g, false);
+    jsBackend.biasActivation(y, bias, g.n * g.outH * g.outW, g.outC, kind, alpha);
+  },
+
   conv2dForward(x, w, y, g, accumulate) {
     const acc = accumulatorsOf(g.outC);
     for (let b = 0; b < g.n; b++) {

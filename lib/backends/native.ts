@@ -18,6 +18,7 @@ export interface NativeBinding {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, accumulate: boolean): void;
+  conv2dForwardBiasActivation(x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array, g: Int32Array, kind: number, alpha: number): void;
   conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array, accumulate: boolean): void;
   conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array, accumulate: boolean): void;
   activationForward(kind: number, x: Float32Array, y: Float32Array, alpha: number): void;
@@ -95,6 +96,8 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     name: 'native',
     matmul: (a, b, c, m, n, k, transA, transB, accumulate) => binding.matmul(a, b, c, m, n, k, transA, transB, accumulate),
     conv2dForward: (x, w, y, g, acc) => binding.conv2dForward(x, w, y, packGeometry(g), acc),
+    conv2dForwardBiasActivation: (x, w, bias, y, g, kind, alpha) =>
+      binding.conv2dForwardBiasActivation(x, w, bias, y, packGeometry(g), activationCode(kind), alpha),
     conv2dBackwardInput: (dy, w, dx, g, acc) => binding.conv2dBackwardInput(dy, w, dx, packGeometry(g), acc),
     conv2dBackwardFilter: (x, dy, dw, g, acc) => binding.conv2dBackwardFilter(x, dy, dw, packGeometry(g), acc),
     activationForward: (kind, x, y, alpha) => binding.activationForward(activationCode(kind), x, y, alpha),

@@ -13,7 +13,7 @@ import type { TrailingActivation } from './layer.js';
 export class BiasActivation {
   readonly name?: ActivationName;
   private readonly fused?: ActivationKind;
-  private readonly alpha: number;
+  readonly alpha: number;
   private readonly separate?: Activation;
   private output?: Tensor;
   private readonly gradientSpace = new Workspace();
@@ -48,6 +48,17 @@ export class BiasActivation {
     const kind = this.fused ?? 'linear';
     if (kind === 'leakyRelu' && !(this.alpha >= 0)) return undefined;
     return { kind, alpha: this.alpha };
+  }
+
+  /** The activation a kernel may apply together with the bias (undefined: softmax, or none — forward does the tail itself). */
+  get fusedKind(): ActivationKind | undefined {
+    return this.fused;
+  }
+
+  /** The layer's kernel already computed y = f(y + bias) (for fusedKind): y is the output backward reads. */
+  appliedBy(y: Tensor): Tensor {
+    this.output = y;
+    return y;
   }
 
   /** ∂E/∂(pre-activation) from ∂E/∂Y. */

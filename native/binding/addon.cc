@@ -136,6 +136,26 @@ lw::Activation ActivationKind(const Napi::CallbackInfo& info, size_t i) {
   return static_cast<lw::Activation>(kind);
 }
 
+// conv2dForwardBiasActivation(x, w, bias, y, geometry, kind, alpha): y = f(x ⋆ w + bias)
+Napi::Value Conv2dForwardBiasActivation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 7, "conv2dForwardBiasActivation");
+  auto x = Floats(info, 0, "x"), w = Floats(info, 1, "w"), bias = Floats(info, 2, "bias"), y = Floats(info, 3, "y");
+  const lw::ConvGeometry g = Geometry(info, 4);
+  const lw::Activation f = ActivationKind(info, 5);
+  const float alpha = Scalar(info, 6, "alpha");
+  CheckConvSizes(env, g);
+  RequireLength(env, x, lw::conv_input_size(g), "x");
+  RequireLength(env, w, lw::conv_filter_size(g), "w");
+  RequireLength(env, bias, g.out_c, "bias");
+  RequireLength(env, y, lw::conv_output_size(g), "y");
+  RequireDisjoint(env, y, x, "y", "x");
+  RequireDisjoint(env, y, w, "y", "w");
+  RequireDisjoint(env, y, bias, "y", "bias");
+  lw::conv2d_forward_bias_activation(g, x.Data(), w.Data(), bias.Data(), y.Data(), f, alpha);
+  return env.Undefined();
+}
+
 // activationForward(kind, x, y, alpha): y = f(x) over x.length elements.
 Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -678,6 +698,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
       {"matmul", Matmul},
       {"conv2dForward", Conv2dForward},
+      {"conv2dForwardBiasActivation", Conv2dForwardBiasActivation},
       {"conv2dBackwardInput", Conv2dBackwardInput},
       {"conv2dBackwardFilter", Conv2dBackwardFilter},
       {"activationForward", ActivationForward},

@@ -422,28 +422,57 @@ void backward_input_image(const ConvGeometry& g, const float* dy,
 
 }  // namespace
 
-void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
-                    float* y, bool accumulate) {
+namespace {
+
+// Bias and activation for output pixels [p0, p1), or nothing.
+struct Epilogue {
+  const float* bias;
+  Activation f;
+  float alpha;
+  void apply(const ConvGeometry& g, float* y, int64_t p0, int64_t p1) const {
+    if (bias) bias_activation_serial(y + p0 * g.out_c, bias, p1 - p0, g.out_c, f, alpha);
+  }
+};
+
+// Output rows per direct-kernel call when an epilogue follows, so what it
+// reads back is still in cache.
+constexpr int64_t kEpilogueRows = 16;
+
+void forward(const ConvGeometry& g, const float* x, const float* w, float* y,
+             bool accumulate, const Epilogue& ep) {
   const int64_t M = g.n * g.out_h * g.out_w, K = g.k_h * g.k_w * g.in_c;
   if (M == 0 || g.out_c == 0) return;
   if (K == 0 || g.in_h == 0 || g.in_w == 0) {
     // Every tap is padding (or there are none).
     if (!accumulate) std::fill(y, y + M * g.out_c, 0.0f);
+    if (ep.bias) bias_activation(y, ep.bias, M, g.out_c, ep.f, ep.alpha);
     return;
   }
   if (is_pointwise(g)) {
     sgemm(false, false, M, g.out_c, g.in_c, 1.0f, x, g.in_c, w, g.out_c,
           accumulate ? 1.0f : 0.0f, y, g.out_c);
+    if (ep.bias) bias_activation(y, ep.bias, M, g.out_c, ep.f, ep.alpha);
     return;
   }
   const Tiling t = make_tiling(K, M);
   const bool direct = conv2d_direct_applies(g);
   // Ranges are whole output rows (PixelRanges), which the direct kernel takes.
   auto run = [&](int64_t p0, int64_t p1) {
-    if (direct)
-      return conv2d_forward_direct_rows(g, x, w, y, accumulate, p0 / g.out_w, p1 / g.out_w);
-    for (int64_t p = p0; p < p1; p += t.mt)
-      forward_tile(g, x, w, y, accumulate, t, p, std::min(t.mt, p1 - p));
+    if (direct) {
+      const int64_t r1 = p1 / g.out_w;
+      const int64_t step = ep.bias ? kEpilogueRows : r1;
+      for (int64_t r = p0 / g.out_w; r < r1; r += step) {
+        const int64_t e = std::min(r1, r + step);
+        conv2d_forward_direct_rows(g, x, w, y, accumulate, r, e);
+        ep.apply(g, y, r * g.out_w, e * g.out_w);
+      }
+      return;
+    }
+    for (int64_t p = p0; p < p1; p += t.mt) {
+      const int64_t mt = std::min(t.mt, p1 - p);
+      forward_tile(g, x, w, y, accumulate, t, p, mt);
+      ep.apply(g, y, p, p + mt);
+    }
   };
   const PixelRanges ranges(g, false);
   if (ranges.count <= 1) return run(0, M);
@@ -452,6 +481,19 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
     ranges.pixels(r, &p0, &p1);
     run(p0, p1);
   });
+}
+
+}  // namespace
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
+                    float* y, bool accumulate) {
+  forward(g, x, w, y, accumulate, Epilogue{nullptr, Activation::kLinear, 0.0f});
+}
+
+void conv2d_forward_bias_activation(const ConvGeometry& g, const float* x,
+                                    const float* w, const float* bias, float* y,
+                                    Activation f, float alpha) {
+  forward(g, x, w, y, false, Epilogue{bias, f, alpha});
 }
 
 void conv2d_backward_input(const ConvGeometry& g, const float* dy,

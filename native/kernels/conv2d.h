@@ -23,6 +23,8 @@
 #pragma once
 #include <cstdint>
 
+#include "elementwise.h"
+
 namespace lw {
 
 struct ConvGeometry {
@@ -40,6 +42,13 @@ inline int64_t conv_output_size(const ConvGeometry& g) { return g.n * g.out_h * 
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
                     float* y, bool accumulate);
+// y = f(x ⋆ w + bias) (bias [out_c]) in one call: each tile of output rows
+// gets its bias and activation right after it is computed, while it is still
+// in cache, instead of in a second pass over the whole output. The same
+// arithmetic as conv2d_forward followed by bias_activation, so bit-identical.
+void conv2d_forward_bias_activation(const ConvGeometry& g, const float* x,
+                                    const float* w, const float* bias, float* y,
+                                    Activation f, float alpha);
 void conv2d_backward_input(const ConvGeometry& g, const float* dy,
                            const float* w, float* dx, bool accumulate);
 void conv2d_backward_filter(const ConvGeometry& g, const float* x,

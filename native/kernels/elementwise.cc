@@ -153,20 +153,26 @@ void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
   // Blocks of about 4K floats: still in L1 when the activation reads them
   // back, yet long enough that the activation's dispatch is paid rarely
   // (per row, a conv layer with 8 channels spent more on it than on the math).
-  const int64_t block_rows = cols >= 4096 ? 1 : 4096 / cols;
   const double count = double(rows) * double(cols);
   parallel_ranges(rows, count * (1.0 + activation_flops(f)), 8.0 * count,
                   [&](int64_t lo, int64_t hi) {
-    for (int64_t r0 = lo; r0 < hi; r0 += block_rows) {
-      const int64_t r1 = r0 + block_rows < hi ? r0 + block_rows : hi;
-      float* block = y + r0 * cols;
-      for (int64_t r = r0; r < r1; ++r) {
-        float* row = y + r * cols;
-        for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
-      }
-      activation_forward_serial(f, block, block, (r1 - r0) * cols, alpha);
-    }
+    bias_activation_serial(y + lo * cols, bias, hi - lo, cols, f, alpha);
   });
+}
+
+void bias_activation_serial(float* y, const float* bias, int64_t rows,
+                            int64_t cols, Activation f, float alpha) {
+  if (rows <= 0 || cols <= 0) return;
+  const int64_t block_rows = cols >= 4096 ? 1 : 4096 / cols;
+  for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
+    const int64_t r1 = r0 + block_rows < rows ? r0 + block_rows : rows;
+    float* block = y + r0 * cols;
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = y + r * cols;
+      for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+    }
+    activation_forward_serial(f, block, block, (r1 - r0) * cols, alpha);
+  }
 }
 
 void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols) {

@@ -36,6 +36,10 @@ void multiply(const float* a, const float* b, float* out, int64_t count);
 // activation_backward with x = y), which is why leaky ReLU needs alpha ≥ 0.
 void bias_activation(float* y, const float* bias, int64_t rows, int64_t cols,
                      Activation f, float alpha);
+// bias_activation on the calling thread only, for kernels that apply it to
+// the rows they have just written (conv2d_forward_bias_activation).
+void bias_activation_serial(float* y, const float* bias, int64_t rows,
+                            int64_t cols, Activation f, float alpha);
 // y[r,c] += bias[c] for a rows×cols matrix.
 void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols);
 // out[c] = Σ_r x[r,c] (+ out[c] when accumulate).

@@ -98,6 +98,21 @@ void check(const ConvGeometry& g, std::mt19937& rng) {
   abs_copy(aw, w.data(), ws);
   abs_copy(ady, dy.data(), ys);
 
+  {  // Bias and activation fused per tile: bit-identical to the two passes.
+    std::vector<float> bias(static_cast<size_t>(g.out_c));
+    fill_random(bias.data(), g.out_c, rng);
+    for (lw::Activation f : {lw::Activation::kRelu, lw::Activation::kTanh, lw::Activation::kLinear}) {
+      std::vector<float> fused(static_cast<size_t>(ys), std::nanf("")), separate(static_cast<size_t>(ys));
+      lw::conv2d_forward_bias_activation(g, x.data(), w.data(), bias.data(), fused.data(), f, 0.0f);
+      lw::conv2d_forward(g, x.data(), w.data(), separate.data(), false);
+      lw::bias_activation(separate.data(), bias.data(), ys / (g.out_c ? g.out_c : 1), g.out_c, f, 0.0f);
+      if (ys > 0 && std::memcmp(fused.data(), separate.data(), sizeof(float) * size_t(ys)) != 0) {
+        std::fprintf(stderr, "FAIL fused bias+activation (%d) differs from the separate passes: %s\n", int(f), describe(g).c_str());
+        ++g_failures;
+      }
+    }
+  }
+
   for (int acc = 0; acc < 2; ++acc) {
     // Initial contents: random for accumulate, NaN otherwise (must be ignored).
     auto init = [&](int64_t n) {
