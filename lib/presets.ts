@@ -36,8 +36,10 @@ export interface Preset {
 
 const CROSS_ENTROPY = 'sparseCategoricalCrossEntropy';
 
-// The two BatchNorm presets: the same augmentation, conv blocks, head and
-// training, differing in how the 7×7×128 feature maps reach the head.
+// The BatchNorm presets: the same augmentation, head and training around
+// different conv stacks. Only left-right flips augment: with ±2-pixel shifts
+// as well, 10 epochs left the network underfitting (training accuracy below
+// validation accuracy at the end).
 function convBnRelu(filters: number): LayerSpec[] {
   return [
     { type: 'Conv2D', filters, kernelSize: 3, padding: 'same', kernelInitializer: 'heUniform' },
@@ -45,13 +47,12 @@ function convBnRelu(filters: number): LayerSpec[] {
     { type: 'Activation', kind: 'relu' },
   ];
 }
-const BN_FEATURES: LayerSpec[] = [
+const BN_TWO_BLOCKS: LayerSpec[] = [
   { type: 'RandomFlip', mode: 'horizontal', inputShape: [28, 28, 1] },
-  { type: 'RandomTranslation', height: 2 / 28, width: 2 / 28 },
   ...convBnRelu(32), { type: 'MaxPool2D', poolSize: 2 },
   ...convBnRelu(64), { type: 'MaxPool2D', poolSize: 2 },
-  ...convBnRelu(128),
 ];
+const BN_FEATURES: LayerSpec[] = [...BN_TWO_BLOCKS, ...convBnRelu(128)];
 const BN_HEAD: LayerSpec[] = [
   { type: 'Dense', outputSize: 128, kernelInitializer: 'heUniform' },
   { type: 'BatchNormalization' },
@@ -87,7 +88,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   },
   'fashion-mnist-bn': {
     name: 'fashion-mnist-bn',
-    description: 'random horizontal flip and ±2-pixel shift (training only) → conv 3×3 ×32 → batch-norm → ReLU → max-pool → ' +
+    description: 'random horizontal flip (training only) → conv 3×3 ×32 → batch-norm → ReLU → max-pool → ' +
       'conv 3×3 ×64 → batch-norm → ReLU → max-pool → conv 3×3 ×128 → batch-norm → ReLU → dense 128 → batch-norm → ReLU → ' +
       'dropout 0.3 → dense 10 → softmax; Adam with a cosine learning-rate decay (examples/fashion-mnist-bn.ts)',
     flatten: false,
@@ -101,6 +102,15 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     flatten: false,
     training: BN_TRAINING,
     spec: { layers: [...BN_FEATURES, { type: 'GlobalAveragePooling2D' }, ...BN_HEAD], loss: CROSS_ENTROPY },
+  },
+  'fashion-mnist-bn-two-blocks': {
+    name: 'fashion-mnist-bn-two-blocks',
+    description: 'fashion-mnist-bn without its third conv block: flip → (conv 3×3 ×32 → batch-norm → ReLU → max-pool) → ' +
+      '(conv 3×3 ×64 → batch-norm → ReLU → max-pool) → flatten (7·7·64) → dense 128 → batch-norm → ReLU → dropout 0.3 → ' +
+      'dense 10 → softmax; the same training',
+    flatten: false,
+    training: BN_TRAINING,
+    spec: { layers: [...BN_TWO_BLOCKS, { type: 'Flatten' }, ...BN_HEAD], loss: CROSS_ENTROPY },
   },
   'fashion-mnist-mlp': {
     name: 'fashion-mnist-mlp',

@@ -283,7 +283,7 @@ describe('layerwise CLI', function () {
     expect(JSON.parse(evaluation.stdout)).to.include({ samples: 200 });
   });
 
-  for (const preset of ['fashion-mnist-bn', 'fashion-mnist-bn-gap']) {
+  for (const preset of ['fashion-mnist-bn', 'fashion-mnist-bn-gap', 'fashion-mnist-bn-two-blocks']) {
     it(`${preset} trains from the CLI: its cosine schedule warms up over the first epoch and decays to 0 by the last, chosen on validation, tested once`, async () => {
       const out = path.join(tempDir(), 'm');
       const run = await cli(['train', preset, '--data', sample, '--limit', '200', '--epochs', '2', '--batch-size', '20', '--seed', '1', '--out', out, '--json']);
@@ -416,7 +416,7 @@ describe('layerwise CLI', function () {
     const cases: [string, string[], RegExp][] = [
       ['no command', ['frobnicate'], /unknown command 'frobnicate'/],
       ['no network', ['train'], /missing argument: usage: layerwise train/],
-      ['an unknown network', ['train', 'resnet-9000'], /'resnet-9000' is neither a preset \(fashion-mnist-cnn, fashion-mnist-bn, fashion-mnist-bn-gap, fashion-mnist-mlp\) nor a spec file/],
+      ['an unknown network', ['train', 'resnet-9000'], /'resnet-9000' is neither a preset \(fashion-mnist-cnn, fashion-mnist-bn, fashion-mnist-bn-gap, fashion-mnist-bn-two-blocks, fashion-mnist-mlp\) nor a spec file/],
       ['a bad number', ['train', 'fashion-mnist-mlp', '--epochs', 'zero'], /--epochs must be an integer ≥ 1 but is 'zero'/],
       ['a bad choice', ['train', 'fashion-mnist-mlp', '--optimizer', 'lbfgs'], /--optimizer must be one of sgd, adam, rmsprop but is 'lbfgs'/],
       ['an unknown option', ['train', 'fashion-mnist-mlp', '--epoch', '3'], /Unknown option '--epoch' \(did you mean --epochs\?\) \(see: layerwise train --help\)/],
