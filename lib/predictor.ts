@@ -69,6 +69,8 @@ export interface PredictorStart {
   threads?: number;
   modules: string[];
   priority: WorkerPriority;
+  /** This worker's input staging area (maxBatch samples, shared with the caller). */
+  staging?: Float32Array;
 }
 
 export type PredictorReply =
@@ -86,6 +88,13 @@ interface Request {
 
 interface Slot {
   worker: Worker;
+  /**
+   * maxBatch samples of input in a SharedArrayBuffer the worker reads: a batch
+   * is copied here instead of into a fresh buffer transferred per batch, so
+   * dispatching allocates nothing (no garbage, no page faults, no unmapping).
+   * Written only while the slot is idle, read only while it is busy.
+   */
+  staging: Float32Array;
   busy?: { id: number; requests: Request[] };
 }
 
@@ -111,6 +120,7 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   }
   // One sample's shape, to tell a single sample from a batch.
   const sampleShape = inputSampleShape(model);
+  const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
   const backend = options.backend ?? (getBackend().name as BackendName);
   const native = backend === 'native' && nativeAvailable();
   const threads = options.threads ?? (native ? Math.max(1, Math.floor(availableParallelism() / count)) : undefined);
@@ -156,7 +166,9 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       }
       queued -= samples;
       const sampleSize = batch[0].data.length / batch[0].samples;
-      const input = new Float32Array(samples * sampleSize);
+      // One request larger than maxBatch gets a buffer of its own.
+      const staged = samples * sampleSize <= slot.staging.length;
+      const input = staged ? slot.staging : new Float32Array(samples * sampleSize);
       let offset = 0;
       for (const r of batch) {
         input.set(r.data, offset);
@@ -164,7 +176,9 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       }
       const id = nextId++;
       slot.busy = { id, requests: batch };
-      slot.worker.postMessage({ id, input, shape: [samples, ...batch[0].shapeTail] }, [input.buffer]);
+      const shape = [samples, ...batch[0].shapeTail];
+      if (staged) slot.worker.postMessage({ id, shape });
+      else slot.worker.postMessage({ id, input, shape }, [input.buffer as ArrayBuffer]);
     }
     if (head === queue.length) {
       queue = [];
@@ -203,8 +217,9 @@ export async function createPredictor(model: Network, options: PredictorOptions 
 
   const entry = workerEntry('predictor-entry');
   await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, tsx: tsxHook(), start } });
-    const slot: Slot = { worker };
+    const staging = new Float32Array(new SharedArrayBuffer(maxBatch * sampleSize * 4));
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, tsx: tsxHook(), start: { ...start, staging } } });
+    const slot: Slot = { worker, staging };
     let ready = false;
     worker.on('message', (msg: PredictorReply | { ready: true } | { id: 0; error: PredictorReply }) => {
       if (!ready) {

@@ -58,6 +58,23 @@ describe('createPredictor', function () {
     }
   });
 
+  it('returns its own copies when the network\'s output is a view of its input (a Flatten alone), at exactly maxBatch and beyond', async () => {
+    const flatten = new Network({ seed: 1 }).add(new Flatten({ inputShape: [2, 2, 1] }));
+    const predictor = await createPredictor(flatten, { workers: 1, maxBatch: 2, maxDelayMs: 0, backend: 'js' });
+    try {
+      const x = new Tensor(Float32Array.from({ length: 12 }, (_, i) => i), [3, 2, 2, 1]);
+      const [a, b, c] = await Promise.all([predictor.predict(x.slice(0, 2)), predictor.predict(x.slice(0, 1).reshape([2, 2, 1])), predictor.predict(x)]);
+      expect(Array.from(a.data)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(Array.from(b.data)).to.deep.equal([0, 1, 2, 3]);
+      expect(Array.from(c.data)).to.deep.equal(Array.from(x.data));
+      // Later batches overwrite the staging area, never an earlier answer.
+      await predictor.predict(new Tensor(new Float32Array(8).fill(-1), [2, 2, 2, 1]));
+      expect(Array.from(a.data)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+    } finally {
+      await predictor.close();
+    }
+  });
+
   it('rejects bad input, bad options and use after close', async () => {
     const badOption = await createPredictor(net, { workerz: 2 } as never).then(() => undefined, (e: unknown) => e);
     expect(badOption).to.be.instanceOf(OptionError);
