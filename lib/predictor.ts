@@ -165,7 +165,6 @@ export async function createPredictor(model: Network, options: PredictorOptions 
         samples += r.samples;
       }
       queued -= samples;
-      const sampleSize = batch[0].data.length / batch[0].samples;
       // One request larger than maxBatch gets a buffer of its own.
       const staged = samples * sampleSize <= slot.staging.length;
       const input = staged ? slot.staging : new Float32Array(samples * sampleSize);

@@ -421,17 +421,23 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// maxPool2dValues(x, y, geometry): maxima only, for inference
-Napi::Value MaxPool2dValues(const Napi::CallbackInfo& info) {
+// A pool forward pass that records nothing but its output: name(x, y, geometry).
+Napi::Value PoolForward(const Napi::CallbackInfo& info, const char* name,
+                        void (*kernel)(const lw::PoolGeometry&, const float*, float*)) {
   Napi::Env env = info.Env();
-  RequireCount(info, 3, "maxPool2dValues");
+  RequireCount(info, 3, name);
   auto x = Floats(info, 0, "x"), y = Floats(info, 1, "y");
   const lw::PoolGeometry g = PoolGeometryArg(info, 2);
   RequireLength(env, x, lw::pool_input_size(g), "x");
   RequireLength(env, y, lw::pool_output_size(g), "y");
   RequireDisjoint(env, y, x, "y", "x");
-  lw::max_pool2d_forward_values(g, x.Data(), y.Data());
+  kernel(g, x.Data(), y.Data());
   return env.Undefined();
+}
+
+// maxPool2dValues(x, y, geometry): maxima only, for inference
+Napi::Value MaxPool2dValues(const Napi::CallbackInfo& info) {
+  return PoolForward(info, "maxPool2dValues", lw::max_pool2d_forward_values);
 }
 
 // The checks both max-pool backward passes share.
@@ -487,15 +493,7 @@ Napi::Value MaxPool2dBackwardActivation(const Napi::CallbackInfo& info) {
 
 // avgPool2dForward(x, y, geometry)
 Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireCount(info, 3, "avgPool2dForward");
-  auto x = Floats(info, 0, "x"), y = Floats(info, 1, "y");
-  const lw::PoolGeometry g = PoolGeometryArg(info, 2);
-  RequireLength(env, x, lw::pool_input_size(g), "x");
-  RequireLength(env, y, lw::pool_output_size(g), "y");
-  RequireDisjoint(env, y, x, "y", "x");
-  lw::avg_pool2d_forward(g, x.Data(), y.Data());
-  return env.Undefined();
+  return PoolForward(info, "avgPool2dForward", lw::avg_pool2d_forward);
 }
 
 // avgPool2dBackward(dy, dx, geometry)
