@@ -10,8 +10,8 @@
 // core. The main thread's CPU time between turns (Linux: its schedstat) is
 // what fit itself holds the loop for, and what an idle machine would show.
 
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { mainThreadCpu } from './heartbeat.js';
 import { fashionMnistDir, getPreset, loadMnist, nativeAvailable, nativeInfo, networkFromSpec, setNumThreads } from '../lib/index.js';
 
 const { values } = parseArgs({ options: { presets: { type: 'string' }, limit: { type: 'string' } } });
@@ -20,12 +20,6 @@ const presets = (values.presets ?? 'fashion-mnist-mlp,fashion-mnist-cnn').split(
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
-
-const mainThreadStat = `/proc/self/task/${process.pid}/schedstat`;
-/** The main thread's CPU time in ms (nanoseconds on CPU, from Linux's schedstat), or undefined elsewhere. */
-const mainThreadCpu: (() => number) | undefined = existsSync(mainThreadStat)
-  ? () => Number(readFileSync(mainThreadStat, 'utf8').split(' ')[0]) / 1e6
-  : undefined;
 
 async function main(): Promise<void> {
   if (nativeAvailable()) setNumThreads(1);

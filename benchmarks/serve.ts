@@ -9,6 +9,14 @@
 // the verdict uses the median round, since the machine may be shared (the
 // load average is printed).
 //
+// Lag: a virtual machine's host stalls the whole guest for milliseconds now
+// and then, which delays any heartbeat with nothing running. So while each
+// configuration serves, a separate idle Node process beats too (the machine
+// probe, ./heartbeat.ts), and every beat of ours later than the target is
+// shown with the main thread's CPU time in it and whether the probe was
+// stalled at the same moment. The verdict counts late beats the machine does
+// not explain; the raw maximum is printed beside it.
+//
 //   npx tsx benchmarks/serve.ts            SERVE_REQUESTS=1000 SERVE_BURSTS=20 SERVE_ROUNDS=5
 //                                          SERVE_PRIORITY=idle|low|normal (createPredictor priority)
 //
@@ -17,6 +25,7 @@
 
 import { availableParallelism, loadavg } from 'node:os';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { machineStalled, startHeartbeat, startMachineProbe, type LateBeat } from './heartbeat.js';
 import { createPredictor, getPreset, nativeAvailable, nativeInfo, networkFromSpec, Tensor, type WorkerPriority } from '../lib/index.js';
 
 const REQUESTS = Number(process.env.SERVE_REQUESTS ?? 1000);
@@ -27,7 +36,13 @@ const MAX_BATCH = 64;
 const LAG_TARGET_MS = 5;
 const SPEEDUP_TARGET = 1.6;
 
-interface Served { requests: number; seconds: number; maxLagMs: number; p99LagMs: number; mainBusy: number; maxGcMs: number; threads?: number }
+interface Served {
+  requests: number; seconds: number; maxLagMs: number; p99LagMs: number; mainBusy: number; maxGcMs: number; threads?: number;
+  /** Beats later than the target, with whether the machine probe was stalled then. */
+  overTarget: { beat: LateBeat; machine: boolean }[];
+  /** The machine probe's largest lag during the same seconds. */
+  probeMaxLagMs: number;
+}
 
 async function serve(workers: number, samples: Tensor[]): Promise<Served> {
   const net = networkFromSpec({ ...getPreset('fashion-mnist-cnn')!.spec, seed: 1 });
@@ -38,7 +53,6 @@ async function serve(workers: number, samples: Tensor[]): Promise<Served> {
     // Warm-up, one burst: a new predictor's functions start cold (V8 keeps type feedback per closure).
     await Promise.all(samples.map((s) => predictor.predict(s)));
     const threads = nativeAvailable() ? nativeInfo().threads : undefined;
-    const lags: number[] = [];
     // The main thread's garbage-collection pauses: with busy workers on every
     // core, V8's parallel GC helpers can wait for a core, stretching a pause.
     let maxGcMs = 0;
@@ -46,12 +60,8 @@ async function serve(workers: number, samples: Tensor[]): Promise<Served> {
       for (const e of list.getEntries()) maxGcMs = Math.max(maxGcMs, e.duration);
     });
     gcObserver.observe({ entryTypes: ['gc'] });
-    let last = performance.now();
-    const heartbeat = setInterval(() => {
-      const now = performance.now();
-      lags.push(now - last - 10);
-      last = now;
-    }, 10);
+    const probe = await startMachineProbe(10, 1);
+    const heartbeat = startHeartbeat(10, LAG_TARGET_MS);
     const elu0 = performance.eventLoopUtilization();
     const start = performance.now();
     let completed = 0;
@@ -64,32 +74,18 @@ async function serve(workers: number, samples: Tensor[]): Promise<Served> {
     const mainBusy = performance.eventLoopUtilization(elu0).utilization;
     // One more beat after the burst: a stall at its very end counts too.
     await new Promise((resolve) => setTimeout(resolve, 15));
-    clearInterval(heartbeat);
+    const beats = heartbeat.stop();
+    const machine = await probe.stop();
     gcObserver.disconnect();
-    lags.sort((a, b) => a - b);
-    return { requests: completed, seconds, maxLagMs: Math.max(0, lags.at(-1) ?? 0), p99LagMs: Math.max(0, lags[Math.floor(lags.length * 0.99)] ?? 0), mainBusy, maxGcMs, threads };
+    const lags = beats.lags;
+    return {
+      requests: completed, seconds, maxLagMs: Math.max(0, lags.at(-1) ?? 0), p99LagMs: Math.max(0, lags[Math.floor(lags.length * 0.99)] ?? 0), mainBusy, maxGcMs, threads,
+      overTarget: beats.late.map((beat) => ({ beat, machine: machineStalled(beat, machine.late) })),
+      probeMaxLagMs: Math.max(0, ...machine.late.map((b) => b.lagMs)),
+    };
   } finally {
     await predictor.close();
   }
-}
-
-/**
- * The same heartbeat with nothing else running, for as long: the floor this
- * machine sets on event-loop lag (a virtual machine's host can pause it for
- * milliseconds), measured in the same run so the predictor's lag can be read
- * against it.
- */
-async function idleLag(ms: number): Promise<number> {
-  let max = 0;
-  let last = performance.now();
-  const heartbeat = setInterval(() => {
-    const now = performance.now();
-    max = Math.max(max, now - last - 10);
-    last = now;
-  }, 10);
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  clearInterval(heartbeat);
-  return max;
 }
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' / ');
@@ -102,27 +98,34 @@ async function main(): Promise<void> {
   });
   console.log(`createPredictor on fashion-mnist-cnn: ${BURSTS} bursts of ${REQUESTS} concurrent single-sample requests, maxBatch ${MAX_BATCH}, maxDelayMs 1, worker priority ${PRIORITY}; ` +
     `${availableParallelism()} CPUs; load average ${load()} at start; ${ROUNDS} rounds`);
-  const speedups: number[] = [], lagsMax: number[] = [], lagsOne: number[] = [], floors: number[] = [];
+  const speedups: number[] = [], lagsMax: number[] = [], lagsOne: number[] = [], probeMax: number[] = [];
+  const overTarget: Served['overTarget'] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const one = await serve(1, samples);
     const two = await serve(2, samples);
-    const floor = await idleLag(Math.max(1000, two.seconds * 1000));
-    floors.push(floor);
     const rate = (r: Served): number => r.requests / r.seconds;
     const describe = (r: Served, n: number): string =>
       `${n} worker${n > 1 ? 's' : ''} (${r.threads ?? '?'} kernel thread${r.threads === 1 ? '' : 's'} each) ${rate(r).toFixed(0)}/s, ` +
-      `heartbeat lag max ${r.maxLagMs.toFixed(1)} ms / p99 ${r.p99LagMs.toFixed(1)} ms, main thread busy ${(100 * r.mainBusy).toFixed(0)}%, longest GC pause ${r.maxGcMs.toFixed(1)} ms`;
+      `heartbeat lag max ${r.maxLagMs.toFixed(1)} ms / p99 ${r.p99LagMs.toFixed(1)} ms (machine probe max ${r.probeMaxLagMs.toFixed(1)} ms), ` +
+      `main thread busy ${(100 * r.mainBusy).toFixed(0)}%, longest GC pause ${r.maxGcMs.toFixed(1)} ms`;
     speedups.push(rate(two) / rate(one));
     // The target names the two-worker configuration; the one-worker lag is printed beside it.
     lagsMax.push(two.maxLagMs);
     lagsOne.push(one.maxLagMs);
-    console.log(`round ${round}: ${describe(one, 1)}; ${describe(two, 2)}; speed-up ${speedups.at(-1)!.toFixed(2)}×; idle event loop alone: lag max ${floor.toFixed(1)} ms`);
+    probeMax.push(two.probeMaxLagMs);
+    overTarget.push(...two.overTarget);
+    const late = two.overTarget.map(({ beat, machine }) =>
+      `${beat.lagMs.toFixed(1)} ms (main thread ran ${beat.mainCpuMs.toFixed(1)} ms, waited for a core ${beat.mainWaitMs.toFixed(1)} ms${machine ? '; the probe was stalled too' : ''})`);
+    console.log(`round ${round}: ${describe(one, 1)}; ${describe(two, 2)}; speed-up ${speedups.at(-1)!.toFixed(2)}×` +
+      (late.length ? `; 2-worker beats over ${LAG_TARGET_MS} ms: ${late.join(', ')}` : ''));
   }
   const median = [...speedups].sort((a, b) => a - b)[Math.floor(speedups.length / 2)], worstLag = Math.max(...lagsMax);
+  const ours = overTarget.filter((o) => !o.machine).length;
   console.log(`all ${BURSTS} × ${REQUESTS} requests completed in every run; 2 workers vs 1: ${speedups.map((s) => s.toFixed(2)).join(', ')}×, median ${median.toFixed(2)}× ` +
-    `(target ≥ ${SPEEDUP_TARGET}×: ${median >= SPEEDUP_TARGET ? 'met' : 'missed'}); largest heartbeat lag with 2 workers ${worstLag.toFixed(1)} ms ` +
-    `(target < ${LAG_TARGET_MS} ms: ${worstLag < LAG_TARGET_MS ? 'met' : 'missed'}; with 1 worker ${Math.max(...lagsOne).toFixed(1)} ms; ` +
-    `the idle event loop alone ${Math.max(...floors).toFixed(1)} ms); load average ${load()} at end`);
+    `(target ≥ ${SPEEDUP_TARGET}×: ${median >= SPEEDUP_TARGET ? 'met' : 'missed'}); 2-worker heartbeat lag: largest ${worstLag.toFixed(1)} ms, ` +
+    `${overTarget.length} beat(s) over ${LAG_TARGET_MS} ms, ${ours} of them while the idle machine probe was on time ` +
+    `(target < ${LAG_TARGET_MS} ms: ${worstLag < LAG_TARGET_MS ? 'met' : ours === 0 ? 'met apart from stalls of the whole machine' : 'missed'}; ` +
+    `the probe's largest lag ${Math.max(...probeMax).toFixed(1)} ms; with 1 worker ${Math.max(...lagsOne).toFixed(1)} ms); load average ${load()} at end`);
 }
 
 main().catch((err) => {
