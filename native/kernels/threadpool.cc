@@ -327,22 +327,28 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
 // when the work really is.
 //
 // What a split costs was measured with benchmarks/native/threadpool_bench.cc
-// on this Zen 4 machine: an empty two-thread region takes ≈ 0.1 µs while the
-// worker still spins and ≈ 3 µs when it must be woken from its futex. The
-// real risk is larger and cannot be measured once: on a loaded machine the
-// worker may join tens of microseconds late, or be descheduled inside its
-// task, while the caller waits at the end of the region. Hence:
+// on this Zen 4 machine: an empty two-thread region takes ≈ 0.2 µs while the
+// worker still spins and 2–3 µs when it must be woken from its futex; 8 tasks
+// of arithmetic totalling 5 µs already run 1.6× faster on two threads, 10 µs
+// 1.75× (workers spin between the back-to-back kernels of a training step, so
+// the cheap hand-off is the usual one). The real risk is larger and cannot be
+// measured once: on a loaded machine the worker may join tens of
+// microseconds late, or be descheduled inside its task, while the caller
+// waits at the end of the region (the stall back-off above). Hence:
 //   * a thread is added only for at least kMinSecondsPerThread of estimated
-//     work each (20 µs: a 3 µs wake-up then costs at most ~15% of the gain);
+//     work each (8 µs: even a 3 µs futex wake-up leaves a 1.45× gain on the
+//     smallest split call; 20 µs kept the small CNN's 1352→10 dense layer,
+//     about 10 µs a product, serial);
 //   * the call is cut into up to kRangesPerThread ranges per thread, none
-//     below kMinSecondsPerRange (5 µs), claimed dynamically, so a late
-//     worker finds most ranges already taken by the caller instead of
-//     holding half the work hostage.
+//     below kMinSecondsPerRange (2.5 µs, against ≈ 0.05 µs to claim one), a
+//     multiple of the threads so that prompt threads end together, claimed
+//     dynamically, so a late worker finds most ranges already taken by the
+//     caller instead of holding half the work hostage.
 namespace {
 constexpr double kFlopRate = 50e9;
 constexpr double kByteRate = 20e9;
-constexpr double kMinSecondsPerThread = 20e-6;
-constexpr double kMinSecondsPerRange = 5e-6;
+constexpr double kMinSecondsPerThread = 8e-6;
+constexpr double kMinSecondsPerRange = 2.5e-6;
 constexpr int64_t kRangesPerThread = 4;
 
 double estimated_seconds(double flops, double bytes) {
@@ -364,7 +370,7 @@ int64_t ranges_for(int64_t units, double flops, double bytes) {
   if (threads <= 1) return 1;
   int64_t ranges = threads * kRangesPerThread;
   const double by_size = estimated_seconds(flops, bytes) / kMinSecondsPerRange;
-  if (by_size < static_cast<double>(ranges)) ranges = static_cast<int64_t>(by_size);
+  if (by_size < static_cast<double>(ranges)) ranges = static_cast<int64_t>(by_size) / threads * threads;
   if (ranges < threads) ranges = threads;
   return ranges < units ? ranges : units;
 }
