@@ -280,6 +280,9 @@ describe('native vs js on random inputs of awkward sizes', function () {
     { label: '8×8×17 → 3, 5×3, padding 2/1', n: 1, inH: 8, inW: 8, inC: 17, kH: 5, kW: 3, outC: 3, padTop: 2, padLeft: 1 },
     { label: '28×28×1 → 8, 3×3 (the CNN shape)', n: 4, inH: 28, inW: 28, inC: 1, kH: 3, kW: 3, outC: 8 },
     { label: '6×5×64 → 1, 3×1 stride 3×1', n: 2, inH: 6, inW: 5, inC: 64, kH: 3, kW: 1, outC: 1, strideH: 3 },
+    // Stride 1 with in_c / out_c multiples of 16: the register-tiled backward kernels (conv2d_backward_direct.h).
+    { label: '14×14×16 → 32, 3×3 same (tiled backward)', n: 3, inH: 14, inW: 14, inC: 16, kH: 3, kW: 3, outC: 32, padTop: 1, padLeft: 1 },
+    { label: '5×19×48 → 16, 3×2 full (tiled backward, mixed vector tiles)', n: 2, inH: 5, inW: 19, inC: 48, kH: 3, kW: 2, outC: 16, padTop: 2, padLeft: 1 },
   ];
   for (const spec of geometries) {
     const g = completeGeometry(spec);

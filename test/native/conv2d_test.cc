@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "conv2d.h"
+#include "cpu.h"
 #include "threadpool.h"
 
 using lw::ConvGeometry;
@@ -257,6 +258,33 @@ void special_cases(std::mt19937& rng) {
   for (const ConvGeometry& g : cases) check(g, rng);
 }
 
+// The register-tiled backward kernels (conv2d_backward_direct.h: stride 1,
+// in_c or out_c a multiple of 16) on every vector ISA this CPU runs: column
+// counts that split into uneven pixel tiles, channel counts that mix
+// two-vector and one-vector tiles, 'same', 'valid', 'full', negative and
+// oversized pads, kernels larger than the image.
+void tiled_backward_cases(std::mt19937& rng) {
+  const ConvGeometry cases[] = {
+      {2, 14, 14, 16, 3, 3, 32, 1, 1, 1, 1, 14, 14},  // the npm-start CNN's second conv
+      {3, 7, 9, 16, 3, 3, 32, 1, 1, 1, 1, 7, 9},
+      {2, 6, 5, 32, 3, 3, 16, 1, 1, 0, 0, 4, 3},
+      {2, 5, 6, 48, 3, 3, 48, 1, 1, 2, 2, 7, 8},
+      {1, 4, 4, 16, 2, 3, 16, 1, 1, -1, 1, 5, 9},
+      {2, 9, 30, 64, 5, 5, 16, 1, 1, 2, 2, 9, 30},
+      {1, 3, 3, 16, 5, 5, 16, 1, 1, 2, 2, 3, 3},
+      {2, 6, 7, 3, 3, 3, 16, 1, 1, 1, 1, 6, 7},   // filter gradient only (in_c 3)
+      {2, 6, 7, 16, 1, 3, 5, 1, 1, 0, 1, 6, 7},   // data gradient only (out_c 5)
+      {1, 5, 5, 16, 3, 3, 16, 1, 1, 0, 0, 9, 9},  // output larger than the input allows
+  };
+  for (lw::Isa isa : {lw::Isa::kAvx2, lw::Isa::kAvx512}) {
+    if (!lw::cpu_supports(isa)) continue;
+    const lw::Isa before = lw::active_isa();
+    lw::set_isa(isa);
+    for (const ConvGeometry& g : cases) check(g, rng);
+    lw::set_isa(before);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -266,6 +294,7 @@ int main() {
     const int before = g_failures;
     sweep(rng);
     special_cases(rng);
+    tiled_backward_cases(rng);
     std::printf("conv2d: %lld geometries checked with %d thread(s) (pool reports %d), %d failures\n",
                 (long long)g_cases, threads, lw::num_threads(), g_failures - before);
     g_cases = 0;
