@@ -566,9 +566,22 @@ export class Network {
     // The fused softmax + cross-entropy gradient skips the softmax layer's Jacobian.
     const last = this.layers[this.layers.length - 1];
     const fuseSoftmax = last instanceof Activation && last.kind === 'softmax' && typeof loss.softmaxGradient === 'function';
+    // What the optimizer steps, rebuilt only when a callback freezes or
+    // unfreezes a layer: collecting it afresh every batch was a few µs of a
+    // step that the second thread cannot share.
+    let frozen = this.layers.map((layer) => !layer.trainable);
+    let stepped = this.trainableParameters();
+    const parametersToStep = (): Parameter[] => {
+      if (this.layers.some((layer, i) => !layer.trainable !== frozen[i])) {
+        frozen = this.layers.map((layer) => !layer.trainable);
+        stepped = this.trainableParameters();
+      }
+      return stepped;
+    };
 
     const history: History = resume ? structuredClone(resume.history) : { loss: [], seconds: [] };
-    const order = resume ? [...resume.order] : Array.from({ length: samples }, (_, i) => i);
+    // Int32Array: the backend's gatherRows reads it directly.
+    const order = resume ? Int32Array.from(resume.order) : Int32Array.from({ length: samples }, (_, i) => i);
     // Batch inputs, targets and the loss gradient reuse one buffer each across batches and epochs.
     const [xBatch, yBatch, lossGradient] = [new Workspace(), new Workspace(), new Workspace()];
     for (const cb of callbacks) await cb.onTrainBegin?.(context);
@@ -621,7 +634,7 @@ export class Network {
         const grad = lossGradient.tensor(out.shape);
         const outputGradient = fuseSoftmax ? loss.softmaxGradient!(yb, out, grad) : loss.gradient(yb, out, grad);
         this.backward(wb ? scaleRows(outputGradient, wb) : outputGradient, undefined, this.layers.length - (fuseSoftmax ? 2 : 1));
-        optimizer.step(this.trainableParameters());
+        optimizer.step(parametersToStep());
         return batchLoss;
       };
       for (let batch = firstBatch, start = (firstBatch - 1) * batchSize; start < samples; batch++, start += batchSize) {
@@ -639,7 +652,7 @@ export class Network {
         if (signal?.aborted && start + batchSize < samples) {
           this.setTraining(false);
           history.interrupted = {
-            epoch, batch, order: [...order], shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
+            epoch, batch, order: Array.from(order), shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
             totals: totals.state(), history: structuredClone({ ...history, interrupted: undefined }),
           };
           for (const cb of callbacks) await cb.onTrainEnd?.(history, context);
@@ -666,7 +679,7 @@ export class Network {
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, context);
       if (signal?.aborted && epoch < epochs) {
         history.interrupted = {
-          epoch: epoch + 1, batch: 0, order: [...order], shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
+          epoch: epoch + 1, batch: 0, order: Array.from(order), shuffleRng: shuffleRng.getState(), layerRngs: layerRngs.map((r) => r.getState()),
           totals: new Totals(accuracyKind, undefined, chosen.extra).state(), history: structuredClone({ ...history, interrupted: undefined }),
         };
         break;
@@ -898,17 +911,18 @@ function* rejectNonFinite(t: Tensor, what: string): Generator<void, void> {
 }
 
 /** Samples order[start..end) of t, copied into one batch held by `space`. */
-function gather(t: Tensor, order: number[], start: number, end: number, space: Workspace): Tensor {
+function gather(t: Tensor, order: Int32Array, start: number, end: number, space: Workspace): Tensor {
   const rowSize = t.size / t.shape[0];
   const batch = space.tensor([end - start, ...t.shape.slice(1)]);
-  const out = batch.data;
-  for (let i = start; i < end; i++) out.set(t.data.subarray(order[i] * rowSize, (order[i] + 1) * rowSize), (i - start) * rowSize);
+  if (rowSize > 0) getBackend().gatherRows(t.data, rowSize, order, start, end, batch.data);
   return batch;
 }
 
-function shuffleInPlace(order: number[], rng: Rng): void {
+function shuffleInPlace(order: Int32Array, rng: Rng): void {
   for (let i = order.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
+    const held = order[i];
+    order[i] = order[j];
+    order[j] = held;
   }
 }

@@ -64,7 +64,7 @@ function classReader(y: Tensor, loss: Loss): (i: number) => number {
 }
 
 /** weights[order[start..end)]. */
-export function gatherWeights(weights: Float32Array, order: readonly number[], start: number, end: number): Float32Array {
+export function gatherWeights(weights: Float32Array, order: ArrayLike<number>, start: number, end: number): Float32Array {
   const out = new Float32Array(end - start);
   for (let i = start; i < end; i++) out[i - start] = weights[order[i]];
   return out;

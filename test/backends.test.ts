@@ -211,6 +211,18 @@ forEachBackend('kernels', () => {
     expect(k().firstNonFinite(big)).to.equal(7);
   });
 
+  it('gatherRows copies the indexed rows in index order and rejects an index outside src', () => {
+    const src = f32(0, 1, 10, 11, 20, 21, 30, 31);
+    const out = new Float32Array(6).fill(-1);
+    k().gatherRows(src, 2, Int32Array.of(9, 3, 0, 3, 9), 1, 4, out);
+    expect(Array.from(out)).to.deep.equal([30, 31, 0, 1, 30, 31]);
+    k().gatherRows(src, 2, Int32Array.of(1), 1, 1, out);
+    expect(Array.from(out)).to.deep.equal([30, 31, 0, 1, 30, 31]);
+    for (const bad of [4, -1]) {
+      expect(() => k().gatherRows(src, 2, Int32Array.of(0, bad), 0, 2, new Float32Array(4))).to.throw(Error, 'index[1] is not a row of src (4 rows of 2)');
+    }
+  });
+
   it('mse and its gradient', () => {
     const pred = f32(1, 2, 3, 4);
     const target = f32(1, 0, 3, 0);

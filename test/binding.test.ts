@@ -50,6 +50,7 @@ const SIGNATURES: Signature[] = [
   { fn: 'sumRows', valid: () => [F(12), F(4), 3, 4, false], kinds: ['buffer', 'buffer', 'size', 'size', 'flag'] },
   { fn: 'axpy', valid: () => [0.5, F(10), F(10)], kinds: ['scalar', 'buffer', 'buffer'], sizing: [1] },
   { fn: 'firstNonFinite', valid: () => [F(10)], kinds: ['buffer'], sizing: [0] },
+  { fn: 'gatherRows', valid: () => [F(12), 4, Int32Array.of(2, 0, 1), 0, 3, F(12)], kinds: ['buffer', 'size', 'ints', 'size', 'size', 'buffer'] },
   { fn: 'mse', valid: () => [F(10), F(10)], kinds: ['buffer', 'buffer'], sizing: [0] },
   { fn: 'mseGradient', valid: () => [F(10), F(10), F(10)], kinds: ['buffer', 'buffer', 'buffer'], sizing: [0] },
 ];

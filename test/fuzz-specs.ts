@@ -368,6 +368,16 @@ export const SPECS: Spec[] = [
     js: ([x]) => jsBackend.firstNonFinite(x as Float32Array),
   },
   {
+    fn: 'gatherRows', kinds: ['buffer', 'size', 'ints', 'size', 'size', 'out'],
+    valid: (f) => {
+      const rows = f.int(1, 20), rowSize = f.int(1, 12), picks = f.int(0, 30);
+      const index = Int32Array.from({ length: picks }, () => f.int(0, rows - 1));
+      const start = f.int(0, picks), end = f.int(start, picks);
+      return [f.floats(rows * rowSize), rowSize, index, start, end, f.floats((end - start) * rowSize)];
+    },
+    js: (a) => jsBackend.gatherRows(...(a as Parameters<NativeBinding['gatherRows']>)),
+  },
+  {
     fn: 'axpy', kinds: ['scalar', 'buffer', 'out'],
     valid: (f) => {
       const n = len(f);

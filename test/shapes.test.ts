@@ -148,6 +148,25 @@ describe('layer state and trainable in model files', () => {
     expect(loaded.getWeights()).to.deep.equal(after);
   });
 
+  it('a layer frozen or unfrozen by a callback during fit stops or starts stepping from the next batch', async () => {
+    const net = new Network({ seed: 1 }).add(new Dense(2, 3)).add(new Dense(3, 2)).use('mse');
+    const x = [[1, 2], [3, 4], [5, 6], [7, 8]], y = [[1, 0], [0, 1], [1, 0], [0, 1]];
+    const seen: Float32Array[][] = [];
+    await net.fit(x, y, {
+      epochs: 1, batchSize: 1, shuffle: false, learningRate: 0.1,
+      onBatchEnd: (batch) => {
+        seen.push(net.getWeights());
+        if (batch === 1) net.layers[0].trainable = false;
+        if (batch === 3) net.layers[0].trainable = true;
+      },
+    });
+    // Batch 2 and 3 ran with the first layer frozen, batch 4 with it trainable again; the second layer stepped throughout.
+    expect(seen[1][0]).to.deep.equal(seen[0][0]);
+    expect(seen[2][0]).to.deep.equal(seen[0][0]);
+    expect(seen[3][0]).to.not.deep.equal(seen[2][0]);
+    for (let b = 1; b < 4; b++) expect(seen[b][2]).to.not.deep.equal(seen[b - 1][2]);
+  });
+
   it('freezing a layer without parameters is an error naming it', () => {
     expect(() => {
       new Flatten().trainable = false;

@@ -151,6 +151,15 @@ describe('native kernels on two threads (cost-model splits)', function () {
     });
   }
 
+  it('gatherRows of a shuffled batch out of a 20,000-image set, 17 to 129 rows', () => {
+    const rows = 20000, rowSize = 784;
+    const src = randomArray(rows * rowSize, 14);
+    const index = Int32Array.from({ length: 129 }, (_, i) => (i * 7919 + 13) % rows);
+    for (const count of [17, 32, 129]) {
+      check((b, [out]) => b.gatherRows(src, rowSize, index, 0, count, out), [new Float32Array(count * rowSize)], [0], { tol: 0 });
+    }
+  });
+
   it('matmul on the MLP shapes: 1 and 2 threads give the same bits', () => {
     for (const [m, n, k, ta, tb] of [[32, 128, 784, false, false], [784, 128, 32, true, false], [129, 784, 128, false, true]] as const) {
       check((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, k, ta, tb, false), [randomArray(m * k, 1), randomArray(k * n, 2), new Float32Array(m * n)], [2]);

@@ -175,6 +175,13 @@ export interface Backend {
 
   /** Index of the first NaN or ±Infinity in x, or −1 if all values are finite. */
   firstNonFinite(x: Float32Array): number;
+  /**
+   * out row i = src row index[start + i] for i < end − start, rows of rowSize
+   * floats: a training batch's samples copied out of its data set in shuffled
+   * order. An index that is not a row of src throws (a ShapeError in JS, a
+   * RangeError from the native binding).
+   */
+  gatherRows(src: Float32Array, rowSize: number, index: Int32Array, start: number, end: number, out: Float32Array): void;
   /** Mean of (pred − target)² over all elements. */
   mse(pred: Float32Array, target: Float32Array): number;
   /** grad = 2 (pred − target) / pred.length. */

@@ -3,7 +3,7 @@
 // Loops favour sequential access over the innermost index and accumulate in
 // JavaScript doubles before rounding to float32.
 
-import { OptionError } from '../errors.js';
+import { OptionError, ShapeError } from '../errors.js';
 import type { ActivationKind, Backend, ConvGeometry, PoolGeometry } from './backend.js';
 
 function sigmoid(v: number): number {
@@ -385,6 +385,15 @@ export const jsBackend: Backend = {
   firstNonFinite(x) {
     for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return i;
     return -1;
+  },
+
+  gatherRows(src, rowSize, index, start, end, out) {
+    const rows = Math.floor(src.length / rowSize);
+    for (let i = start; i < end; i++) {
+      const row = index[i];
+      if (!(row >= 0 && row < rows)) throw new ShapeError(`index[${i}] is not a row of src (${rows} rows of ${rowSize})`);
+      out.set(src.subarray(row * rowSize, (row + 1) * rowSize), (i - start) * rowSize);
+    }
   },
 
   mse(pred, target) {

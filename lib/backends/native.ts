@@ -52,6 +52,7 @@ export interface NativeBinding {
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   mse(pred: Float32Array, target: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
+  gatherRows(src: Float32Array, rowSize: number, index: Int32Array, start: number, end: number, out: Float32Array): void;
   mseGradient(pred: Float32Array, target: Float32Array, grad: Float32Array): void;
   info(): { isa: string; threads: number; supported: string[]; caches: CacheSizes };
   setIsa(isa: string): void;
@@ -130,6 +131,7 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     axpy: (alpha, x, y) => binding.axpy(alpha, x, y),
     mse: (pred, target) => binding.mse(pred, target),
     firstNonFinite: (x) => binding.firstNonFinite(x),
+    gatherRows: (src, rowSize, index, start, end, out) => binding.gatherRows(src, rowSize, index, start, end, out),
     mseGradient: (pred, target, grad) => binding.mseGradient(pred, target, grad),
   };
 }

@@ -19,6 +19,7 @@
 #include "../kernels/conv2d.h"
 #include "../kernels/cpu.h"
 #include "../kernels/elementwise.h"
+#include "../kernels/gather.h"
 #include "../kernels/gemm.h"
 #include "../kernels/global_pool.h"
 #include "../kernels/optimizers.h"
@@ -310,6 +311,31 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   const int64_t count = x.ElementLength();
   RequireLength(env, y, count, "y");
   lw::axpy(alpha, x.Data(), y.Data(), count);
+  return env.Undefined();
+}
+
+// gatherRows(src, rowSize, index, start, end, out): out row i = src row
+// index[start + i] for i < end − start, rows of rowSize floats.
+Napi::Value GatherRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "gatherRows");
+  auto src = Floats(info, 0, "src");
+  const int64_t row_size = Size(info, 1, "rowSize", 1);
+  auto index = Ints(info, 2, "index");
+  const int64_t start = Size(info, 3, "start"), end = Size(info, 4, "end");
+  auto out = Floats(info, 5, "out");
+  if (start > end || end > static_cast<int64_t>(index.ElementLength()))
+    ThrowRange(env, "expected 0 ≤ start ≤ end ≤ index.length (" + std::to_string(index.ElementLength()) +
+                        ") but got start " + std::to_string(start) + ", end " + std::to_string(end));
+  const int64_t count = end - start;
+  RequireLength(env, out, Product(env, {count, row_size}), "out");
+  RequireDisjoint(env, out, src, "out", "src");
+  RequireDisjoint(env, out, index, "out", "index");
+  const int64_t src_rows = static_cast<int64_t>(src.ElementLength()) / row_size;
+  const int64_t bad = lw::gather_rows(src.Data(), src_rows, row_size, index.Data() + start, count, out.Data());
+  if (bad >= 0)
+    ThrowRange(env, "index[" + std::to_string(start + bad) + "] is not a row of src (" +
+                        std::to_string(src_rows) + " rows of " + std::to_string(row_size) + ")");
   return env.Undefined();
 }
 
@@ -710,6 +736,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"axpy", Axpy},
       {"mse", Mse},
       {"firstNonFinite", FirstNonFinite},
+      {"gatherRows", GatherRows},
       {"mseGradient", MseGradient},
       {"softmaxRows", SoftmaxRows},
       {"softmaxBackwardRows", SoftmaxBackwardRows},

@@ -1,0 +1,15 @@
+// gather.h — copying a training batch's samples out of a data set.
+#pragma once
+#include <cstdint>
+
+namespace lw {
+
+// dst row i = src row index[i] for i < count, rows of row_size floats; src
+// holds src_rows rows. Each index is read once and checked before use (the
+// array may be shared with another thread); returns the position of the first
+// index outside [0, src_rows), whose destination row and those of any later
+// bad indices are left untouched, or −1 when every index was in range.
+int64_t gather_rows(const float* src, int64_t src_rows, int64_t row_size,
+                    const int32_t* index, int64_t count, float* dst);
+
+}  // namespace lw
