@@ -306,6 +306,25 @@ describe('native vs js on random inputs of awkward sizes', function () {
     });
   }
 
+  // Dense's product with its bias and activation applied by the GEMM as it stores each tile: one row (the
+  // direct loop), few columns, the in-place and packed macro-kernels and several k slices, every activation.
+  for (const [m, n, k] of [[1, 128, 1568], [3, 10, 128], [17, 3, 50], [129, 33, 300], [20, 200, 17]]) {
+    it(`matmulBiasActivation ${m}×${n}×${k}: matmul then biasActivation, bit for bit, on both backends`, () => {
+      const a = randomArray(m * k, m), b = randomArray(k * n, n + 1), bias = randomArray(n, k + 2);
+      for (const kind of ACTIVATION_KINDS) {
+        const outputs = [jsBackend, native].map((be) => {
+          const fused = new Float32Array(m * n).fill(NaN), separate = new Float32Array(m * n);
+          be.matmulBiasActivation(a, b, bias, fused, m, n, k, kind, 0.1);
+          be.matmul(a, b, separate, m, n, k, false, false, false);
+          be.biasActivation(separate, bias, m, n, kind, 0.1);
+          expect(Array.from(fused), `${be.name} ${kind}`).to.deep.equal(Array.from(separate));
+          return fused;
+        });
+        expectClose(outputs[1], outputs[0], { rtol: 1e-4, atol: 1e-5, what: kind });
+      }
+    });
+  }
+
   // Conv with its bias and activation applied tile by tile: at the awkward batch sizes, every activation,
   // on the direct one-channel kernel, the im2col GEMM and the 1×1 path.
   for (const n of [1, 3, 17, 129]) {

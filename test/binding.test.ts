@@ -24,6 +24,7 @@ const P = 2 * 4 * 4 * 3, Q = 2 * 2 * 2 * 3;
 
 const SIGNATURES: Signature[] = [
   { fn: 'matmul', valid: () => [F(6), F(12), F(8), 2, 4, 3, false, false, false], kinds: ['buffer', 'buffer', 'buffer', 'size', 'size', 'size', 'flag', 'flag', 'flag'] },
+  { fn: 'matmulBiasActivation', valid: () => [F(6), F(12), F(4), F(8), 2, 4, 3, 1, 0.1], kinds: ['buffer', 'buffer', 'buffer', 'buffer', 'size', 'size', 'size', 'activation', 'scalar'] },
   { fn: 'conv2dForward', valid: () => [F(X), F(W), F(Y), geometry(), false], kinds: ['buffer', 'buffer', 'buffer', 'geometry', 'flag'] },
   { fn: 'conv2dForwardBiasActivation', valid: () => [F(X), F(W), F(4), F(Y), geometry(), 1, 0.1], kinds: ['buffer', 'buffer', 'buffer', 'buffer', 'geometry', 'activation', 'scalar'] },
   { fn: 'conv2dBackwardInput', valid: () => [F(Y), F(W), F(X), geometry(), true], kinds: ['buffer', 'buffer', 'buffer', 'geometry', 'flag'] },

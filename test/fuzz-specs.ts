@@ -120,6 +120,16 @@ export const SPECS: Spec[] = [
     js: (a) => jsBackend.matmul(...(a as Parameters<NativeBinding['matmul']>)),
   },
   {
+    fn: 'matmulBiasActivation', kinds: ['buffer', 'buffer', 'buffer', 'out', 'size', 'size', 'size', 'activation', 'scalar'],
+    valid: (f) => {
+      const big = f.chance(0.1);
+      const m = f.int(0, big ? 40 : 9), n = f.int(0, big ? 40 : 9), k = f.int(0, big ? 70 : 9);
+      return [f.floats(m * k), f.floats(k * n), f.floats(n), f.floats(m * n), m, n, k, f.int(0, 4), f.rng.uniform(0, 0.5)];
+    },
+    js: ([a, b, bias, c, m, n, k, kind, alpha]) => jsBackend.matmulBiasActivation(a as Float32Array, b as Float32Array, bias as Float32Array,
+      c as Float32Array, m as number, n as number, k as number, ACTIVATION_KINDS[kind as number], alpha as number),
+  },
+  {
     fn: 'conv2dForward', kinds: ['buffer', 'buffer', 'out', 'geometry', 'flag'],
     valid: (f) => {
       const g = convGeometry(f), s = convSizes(g);

@@ -74,6 +74,14 @@ export interface Backend {
     transA: boolean, transB: boolean, accumulate: boolean,
   ): void;
 
+  /**
+   * c[m,n] = f(a·b + bias) for a [m,k], b [k,n], bias [n]: matmul then
+   * biasActivation in one call, bit-identical to the two (the native GEMM
+   * applies the bias and activation to each tile of c as it stores it).
+   */
+  matmulBiasActivation(a: Float32Array, b: Float32Array, bias: Float32Array, c: Float32Array, m: number, n: number, k: number,
+    kind: ActivationKind, alpha: number): void;
+
   /** y = x ⋆ w (cross-correlation, see ConvGeometry). */
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: ConvGeometry, accumulate: boolean): void;
   /**

@@ -46,6 +46,11 @@ export const jsBackend: Backend = {
     }
   },
 
+  matmulBiasActivation(a, b, bias, c, m, n, k, kind, alpha) {
+    jsBackend.matmul(a, b, c, m, n, k, false, false, false);
+    jsBackend.biasActivation(c, bias, m, n, kind, alpha);
+  },
+
   conv2dForwardBiasActivation(x, w, bias, y, g, kind, alpha) {
     jsBackend.conv2dForward(x, w, y, g, false);
     jsBackend.biasActivation(y, bias, g.n * g.outH * g.outW, g.outC, kind, alpha);

@@ -17,6 +17,8 @@ export interface CacheSizes {
 export interface NativeBinding {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
+  matmulBiasActivation(a: Float32Array, b: Float32Array, bias: Float32Array, c: Float32Array, m: number, n: number, k: number,
+    kind: number, alpha: number): void;
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, accumulate: boolean): void;
   conv2dForwardBiasActivation(x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array, g: Int32Array, kind: number, alpha: number): void;
   conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array, accumulate: boolean): void;
@@ -96,6 +98,8 @@ export function createNativeBackend(binding: NativeBinding): Backend {
   return {
     name: 'native',
     matmul: (a, b, c, m, n, k, transA, transB, accumulate) => binding.matmul(a, b, c, m, n, k, transA, transB, accumulate),
+    matmulBiasActivation: (a, b, bias, c, m, n, k, kind, alpha) =>
+      binding.matmulBiasActivation(a, b, bias, c, m, n, k, activationCode(kind), alpha),
     conv2dForward: (x, w, y, g, acc) => binding.conv2dForward(x, w, y, packGeometry(g), acc),
     conv2dForwardBiasActivation: (x, w, bias, y, g, kind, alpha) =>
       binding.conv2dForwardBiasActivation(x, w, bias, y, packGeometry(g), activationCode(kind), alpha),

@@ -163,8 +163,15 @@ export class Dense extends Layer {
     const rows = this.rowsOf(input);
     const out = this.outputSpace.tensor([...input.shape.slice(0, -1), this.outputSize]);
     const backend = getBackend();
-    backend.matmul(input.data, this.weights.data, out.data, rows, this.outputSize, this.inputSize, false, false, false);
     this.input = input;
+    const kind = this.tail.fusedKind;
+    if (kind !== undefined || this.tail.name === undefined) {
+      // Bias and activation applied by the GEMM to each tile as it is stored, not in a second pass over the output.
+      backend.matmulBiasActivation(input.data, this.weights.data, this.bias.data, out.data, rows, this.outputSize, this.inputSize,
+        kind ?? 'linear', this.tail.alpha);
+      return kind === undefined ? out : this.tail.appliedBy(out);
+    }
+    backend.matmul(input.data, this.weights.data, out.data, rows, this.outputSize, this.inputSize, false, false, false);
     return this.tail.forward(out, this.bias.data, rows, this.outputSize);
   }
 

@@ -157,6 +157,29 @@ Napi::Value Conv2dForwardBiasActivation(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// matmulBiasActivation(a, b, bias, c, m, n, k, kind, alpha)
+//   C[m×n] = f(A·B + bias), A m×k, B k×n, bias n, contiguous row-major; the
+//   GEMM applies bias and activation as it stores each tile.
+Napi::Value MatmulBiasActivation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 9, "matmulBiasActivation");
+  auto a = Floats(info, 0, "a"), b = Floats(info, 1, "b"), bias = Floats(info, 2, "bias"), c = Floats(info, 3, "c");
+  const int64_t m = Size(info, 4, "m"), n = Size(info, 5, "n"), k = Size(info, 6, "k");
+  const lw::Activation f = ActivationKind(info, 7);
+  const float alpha = Scalar(info, 8, "alpha");
+  RequireLength(env, a, Product(env, {m, k}), "a");
+  RequireLength(env, b, Product(env, {k, n}), "b");
+  RequireLength(env, bias, n, "bias");
+  RequireLength(env, c, Product(env, {m, n}), "c");
+  RequireDisjoint(env, c, a, "c", "a");
+  RequireDisjoint(env, c, b, "c", "b");
+  RequireDisjoint(env, c, bias, "c", "bias");
+  if (m == 0 || n == 0) return env.Undefined();
+  lw::sgemm(false, false, m, n, k, 1.0f, a.Data(), k, b.Data(), n, 0.0f, c.Data(), n,
+            lw::GemmEpilogue{bias.Data(), f, alpha});
+  return env.Undefined();
+}
+
 // activationForward(kind, x, y, alpha): y = f(x) over x.length elements.
 Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -721,6 +744,7 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
       {"matmul", Matmul},
+      {"matmulBiasActivation", MatmulBiasActivation},
       {"conv2dForward", Conv2dForward},
       {"conv2dForwardBiasActivation", Conv2dForwardBiasActivation},
       {"conv2dBackwardInput", Conv2dBackwardInput},

@@ -363,18 +363,25 @@ struct PixelRanges {
 
 // ---- tile workers ----------------------------------------------------------
 
+// Output pixels [p0, p0+mt); the last tap chunk's GEMM applies ep (none:
+// ep.bias null) to its tiles as it stores them.
 void forward_tile(const ConvGeometry& g, const float* x, const float* w,
                   float* y, bool accumulate, const Tiling& t, int64_t p0,
-                  int64_t mt) {
+                  int64_t mt, const GemmEpilogue& ep) {
   const int64_t K = g.k_h * g.k_w * g.in_c;
   float* cols = t_cols.get(mt * t.kc);
-  if (!cols) return forward_direct(g, x, w, y, accumulate, p0, p0 + mt);
+  if (!cols) {
+    forward_direct(g, x, w, y, accumulate, p0, p0 + mt);
+    if (ep.bias) bias_activation_serial(y + p0 * g.out_c, ep.bias, mt, g.out_c, ep.f, ep.alpha);
+    return;
+  }
+  const GemmEpilogue none = {nullptr, Activation::kLinear, 0.0f};
   for (int64_t k0 = 0; k0 < K; k0 += t.kc) {
     const int64_t kt = std::min(t.kc, K - k0);
     im2col(g, x, p0, mt, k0, kt, cols);
     sgemm(false, false, mt, g.out_c, kt, 1.0f, cols, kt, w + k0 * g.out_c,
           g.out_c, (k0 == 0 && !accumulate) ? 0.0f : 1.0f, y + p0 * g.out_c,
-          g.out_c);
+          g.out_c, k0 + kt == K ? ep : none);
   }
 }
 
@@ -431,22 +438,13 @@ void backward_input_image(const ConvGeometry& g, const float* dy,
 
 namespace {
 
-// Bias and activation for output pixels [p0, p1), or nothing.
-struct Epilogue {
-  const float* bias;
-  Activation f;
-  float alpha;
-  void apply(const ConvGeometry& g, float* y, int64_t p0, int64_t p1) const {
-    if (bias) bias_activation_serial(y + p0 * g.out_c, bias, p1 - p0, g.out_c, f, alpha);
-  }
-};
-
-// Output rows per direct-kernel call when an epilogue follows, so what it
-// reads back is still in cache.
+// Output rows per direct-kernel call when an epilogue follows it (sigmoid,
+// tanh), so what it reads back is still in cache.
 constexpr int64_t kEpilogueRows = 16;
 
+// ep (bias null: none) is applied to every output pixel after its sum.
 void forward(const ConvGeometry& g, const float* x, const float* w, float* y,
-             bool accumulate, const Epilogue& ep) {
+             bool accumulate, const GemmEpilogue& ep) {
   const int64_t M = g.n * g.out_h * g.out_w, K = g.k_h * g.k_w * g.in_c;
   if (M == 0 || g.out_c == 0) return;
   if (K == 0 || g.in_h == 0 || g.in_w == 0) {
@@ -457,8 +455,7 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y,
   }
   if (is_pointwise(g)) {
     sgemm(false, false, M, g.out_c, g.in_c, 1.0f, x, g.in_c, w, g.out_c,
-          accumulate ? 1.0f : 0.0f, y, g.out_c);
-    if (ep.bias) bias_activation(y, ep.bias, M, g.out_c, ep.f, ep.alpha);
+          accumulate ? 1.0f : 0.0f, y, g.out_c, ep);
     return;
   }
   const Tiling t = make_tiling(K, M);
@@ -467,19 +464,18 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y,
   auto run = [&](int64_t p0, int64_t p1) {
     if (direct) {
       const int64_t r1 = p1 / g.out_w;
-      const int64_t step = ep.bias ? kEpilogueRows : r1;
-      for (int64_t r = p0 / g.out_w; r < r1; r += step) {
-        const int64_t e = std::min(r1, r + step);
-        conv2d_forward_direct_rows(g, x, w, y, accumulate, r, e);
-        ep.apply(g, y, r * g.out_w, e * g.out_w);
+      if (!ep.bias || conv2d_direct_fuses(ep.f))
+        return conv2d_forward_direct_rows(g, x, w, y, accumulate, p0 / g.out_w, r1, ep);
+      const GemmEpilogue none = {nullptr, Activation::kLinear, 0.0f};
+      for (int64_t r = p0 / g.out_w; r < r1; r += kEpilogueRows) {
+        const int64_t e = std::min(r1, r + kEpilogueRows);
+        conv2d_forward_direct_rows(g, x, w, y, accumulate, r, e, none);
+        bias_activation_serial(y + r * g.out_w * g.out_c, ep.bias, (e - r) * g.out_w, g.out_c, ep.f, ep.alpha);
       }
       return;
     }
-    for (int64_t p = p0; p < p1; p += t.mt) {
-      const int64_t mt = std::min(t.mt, p1 - p);
-      forward_tile(g, x, w, y, accumulate, t, p, mt);
-      ep.apply(g, y, p, p + mt);
-    }
+    for (int64_t p = p0; p < p1; p += t.mt)
+      forward_tile(g, x, w, y, accumulate, t, p, std::min(t.mt, p1 - p), ep);
   };
   const PixelRanges ranges(g, false);
   if (ranges.count <= 1) return run(0, M);
@@ -494,13 +490,13 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y,
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
                     float* y, bool accumulate) {
-  forward(g, x, w, y, accumulate, Epilogue{nullptr, Activation::kLinear, 0.0f});
+  forward(g, x, w, y, accumulate, GemmEpilogue{nullptr, Activation::kLinear, 0.0f});
 }
 
 void conv2d_forward_bias_activation(const ConvGeometry& g, const float* x,
                                     const float* w, const float* bias, float* y,
                                     Activation f, float alpha) {
-  forward(g, x, w, y, false, Epilogue{bias, f, alpha});
+  forward(g, x, w, y, false, GemmEpilogue{bias, f, alpha});
 }
 
 void conv2d_backward_input(const ConvGeometry& g, const float* dy,

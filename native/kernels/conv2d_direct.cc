@@ -45,15 +45,16 @@ bool conv2d_direct_applies(const ConvGeometry& g) {
 
 void conv2d_forward_direct_rows(const ConvGeometry& g, const float* x,
                                 const float* w, float* y, bool accumulate,
-                                int64_t row0, int64_t row1) {
+                                int64_t row0, int64_t row1,
+                                const GemmEpilogue& ep) {
 #ifdef LW_CONV_HAVE_X86
   switch (active_isa()) {
-    case Isa::kAvx512: return forward_one_channel_avx512(g, x, w, y, accumulate, row0, row1);
-    case Isa::kAvx2: return forward_one_channel_avx2(g, x, w, y, accumulate, row0, row1);
+    case Isa::kAvx512: return forward_one_channel_avx512(g, x, w, y, accumulate, row0, row1, ep);
+    case Isa::kAvx2: return forward_one_channel_avx2(g, x, w, y, accumulate, row0, row1, ep);
     default: break;
   }
 #endif
-  forward_one_channel_baseline(g, x, w, y, accumulate, row0, row1);
+  forward_one_channel_baseline(g, x, w, y, accumulate, row0, row1, ep);
 }
 
 void conv2d_backward_filter_direct_rows(const ConvGeometry& g, const float* x,

@@ -26,8 +26,29 @@ typedef float ConvVec8 __attribute__((vector_size(32)));
 
 LW_CONV_ATTR void LW_CONV_NAME(const ConvGeometry& g, const float* x,
                                const float* w, float* y, bool accumulate,
-                               int64_t row0, int64_t row1) {
+                               int64_t row0, int64_t row1,
+                               const GemmEpilogue& ep) {
   const int64_t OC = g.out_c, KH = g.k_h, KW = g.k_w;
+  // The epilogue (bias, then ReLU / leaky ReLU or nothing) on the registers
+  // about to be stored: what bias_activation_serial computes, element for
+  // element, without a second pass over the output.
+  const float* const bias = ep.bias;
+  const bool relu = ep.f == Activation::kRelu, leaky = ep.f == Activation::kLeakyRelu;
+  const float slope = ep.alpha;
+#define LW_CONV_FINISH(VEC, A, O)                                              \
+  if (bias) {                                                                  \
+    VEC bv_;                                                                   \
+    __builtin_memcpy(&bv_, bias + (O), sizeof(VEC));                           \
+    A += bv_;                                                                  \
+    if (relu) A = A < 0.0f ? VEC{} : A;                                        \
+    else if (leaky) A = A > 0.0f ? A : slope * A;                              \
+  }
+#define LW_CONV_FINISH_SCALAR(A, O)                                            \
+  if (bias) {                                                                  \
+    A += bias[O];                                                              \
+    if (relu) A = A < 0.0f ? 0.0f : A;                                         \
+    else if (leaky) A = A > 0.0f ? A : slope * A;                              \
+  }
   const int64_t in_w = g.in_w, sw = g.stride_w;
   for (int64_t row = row0; row < row1; ++row) {
     const int64_t b = row / g.out_h, i = row % g.out_h;
@@ -46,7 +67,7 @@ LW_CONV_ATTR void LW_CONV_NAME(const ConvGeometry& g, const float* x,
     if (j_hi < j_lo) j_hi = j_lo;
 
     int64_t j = 0;
-    auto edge_pixel = [&](int64_t jj) {
+    auto edge_pixel = [&](int64_t jj) __attribute__((always_inline)) {
       const int64_t q0 = jj * sw - g.pad_left;
       int64_t v_lo = q0 < 0 ? -q0 : 0;
       int64_t v_hi = in_w - q0 < KW ? in_w - q0 : KW;
@@ -64,6 +85,7 @@ LW_CONV_ATTR void LW_CONV_NAME(const ConvGeometry& g, const float* x,
         __builtin_memcpy(&wv, w + (u * KW + v) * OC + o, sizeof(VEC));         \
         acc += xb[(r0 + u) * in_w + q0 + v] * wv;                              \
       }                                                                        \
+    LW_CONV_FINISH(VEC, acc, o)                                                \
     __builtin_memcpy(yp + o, &acc, sizeof(VEC));                               \
   }
       LW_CONV_EDGE_BLOCK(ConvVec16, 16)
@@ -74,6 +96,7 @@ LW_CONV_ATTR void LW_CONV_NAME(const ConvGeometry& g, const float* x,
         for (int64_t u = u_lo; u < u_hi; ++u)
           for (int64_t v = v_lo; v < v_hi; ++v)
             acc += xb[(r0 + u) * in_w + q0 + v] * w[(u * KW + v) * OC + o];
+        LW_CONV_FINISH_SCALAR(acc, o)
         yp[o] = acc;
       }
     };
@@ -106,6 +129,10 @@ LW_CONV_ATTR void LW_CONV_NAME(const ConvGeometry& g, const float* x,
         a3 += xr[3 * sw + v] * wv;                                             \
       }                                                                        \
     }                                                                          \
+    LW_CONV_FINISH(VEC, a0, o)                                                 \
+    LW_CONV_FINISH(VEC, a1, o)                                                 \
+    LW_CONV_FINISH(VEC, a2, o)                                                 \
+    LW_CONV_FINISH(VEC, a3, o)                                                 \
     __builtin_memcpy(yp + o, &a0, sizeof(VEC));                                \
     __builtin_memcpy(yp + OC + o, &a1, sizeof(VEC));                           \
     __builtin_memcpy(yp + 2 * OC + o, &a2, sizeof(VEC));                       \
@@ -120,12 +147,15 @@ LW_CONV_ATTR void LW_CONV_NAME(const ConvGeometry& g, const float* x,
           for (int64_t u = u_lo; u < u_hi; ++u)
             for (int64_t v = 0; v < KW; ++v)
               acc += xb[(r0 + u) * in_w + q0 + k * sw + v] * w[(u * KW + v) * OC + o];
+          LW_CONV_FINISH_SCALAR(acc, o)
           yp[k * OC + o] = acc;
         }
       }
     }
     for (; j < g.out_w; ++j) edge_pixel(j);
   }
+#undef LW_CONV_FINISH
+#undef LW_CONV_FINISH_SCALAR
 }
 
 // dst[u,v,0,:] += Σ x[b, i·sh + u − pt, j·sw + v − pl] · dy[b,i,j,:] over the

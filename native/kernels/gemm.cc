@@ -200,8 +200,21 @@ bool reads_a_in_place(const KernelSet& ks, const Operands& o, int64_t nc) {
          o.lda % 512 != 0;
 }
 
+// The epilogue for rows [i0, i1) × columns [j0, j1) of C, after the product.
+void epilogue_after(const Operands& o, const GemmEpilogue* ep, int64_t i0,
+                    int64_t i1, int64_t j0, int64_t j1) {
+  if (ep == nullptr || ep->bias == nullptr) return;
+  for (int64_t i = i0; i < i1; ++i)
+    bias_activation_serial(o.c + i * o.ldc + j0, ep->bias + j0, 1, j1 - j0, ep->f, ep->alpha);
+}
+
+bool epilogue_in_kernel(const KernelSet& ks, const GemmEpilogue* ep) {
+  return ep != nullptr && ep->bias != nullptr &&
+         (ks.epilogue_in_kernel >> static_cast<unsigned>(ep->f) & 1u) != 0;
+}
+
 void blocked(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
-             int64_t j0, int64_t j1) {
+             int64_t j0, int64_t j1, const GemmEpilogue* ep) {
   const int64_t m = i1 - i0, n = j1 - j0;
   const int64_t kc_max = balanced_block(o.k, ks.kc, 1);
   const int64_t mc_max = balanced_block(m, ks.mc, ks.mr);
@@ -212,8 +225,10 @@ void blocked(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
   float* buf = tl_pack.get(a_floats + b_floats);
   if (buf == nullptr) {
     ks.direct(o, i0, i1, j0, j1);
+    epilogue_after(o, ep, i0, i1, j0, j1);
     return;
   }
+  const bool in_kernel = epilogue_in_kernel(ks, ep);
   float* pa = buf;
   float* pb = buf + a_floats;
   for (int64_t jc = j0; jc < j1; jc += nc_max) {
@@ -224,19 +239,25 @@ void blocked(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
       pack_b(o, ks.nr, pc, kc, jc, nc, pb);
       // The first k slice applies the caller's beta; later ones accumulate.
       const float beta = pc == 0 ? o.beta : 1.0f;
+      const bool last = pc + kc == o.k;
       for (int64_t ic = i0; ic < i1; ic += mc_max) {
         const int64_t mc = min64(mc_max, i1 - ic);
+        MacroArgs g = {mc, nc, kc, pa, pb, o.c + ic * o.ldc + jc, o.ldc, o.alpha, beta};
+        if (last && in_kernel) {
+          g.bias = ep->bias + jc;
+          g.act = static_cast<int>(ep->f);
+          g.act_alpha = ep->alpha;
+        }
         if (a_in_place) {
-          MacroArgs g = {mc, nc, kc, o.a + ic * o.lda + pc, pb, o.c + ic * o.ldc + jc,
-                         o.ldc, o.alpha, beta};
+          g.pa = o.a + ic * o.lda + pc;
           g.lda = o.lda;
           ks.macro_a(g);
-          continue;
+        } else {
+          pack_a(o, ks.mr, ic, mc, pc, kc, pa);
+          ks.macro(g);
         }
-        pack_a(o, ks.mr, ic, mc, pc, kc, pa);
-        const MacroArgs g = {mc, nc, kc, pa, pb, o.c + ic * o.ldc + jc, o.ldc,
-                             o.alpha, beta};
-        ks.macro(g);
+        // The block is still in L1/L2: its epilogue costs no trip to memory.
+        if (last && !in_kernel) epilogue_after(o, ep, ic, ic + mc, jc, jc + nc);
       }
     }
   }
@@ -295,6 +316,7 @@ struct ParallelJob {
   const Operands* o;
   int64_t tm, tn;      // grid of tasks over C
   int64_t um, un;      // MR / NR units along m and n
+  const GemmEpilogue* ep;
 };
 
 void run_task(const ParallelJob& job, int64_t t) {
@@ -305,7 +327,7 @@ void run_task(const ParallelJob& job, int64_t t) {
   const int64_t i1 = min64(o.m, (a + 1) * job.um / job.tm * ks.mr);
   const int64_t j0 = min64(o.n, b * job.un / job.tn * ks.nr);
   const int64_t j1 = min64(o.n, (b + 1) * job.un / job.tn * ks.nr);
-  if (i0 < i1 && j0 < j1) blocked(ks, o, i0, i1, j0, j1);
+  if (i0 < i1 && j0 < j1) blocked(ks, o, i0, i1, j0, j1, job.ep);
 }
 
 }  // namespace
@@ -313,7 +335,16 @@ void run_task(const ParallelJob& job, int64_t t) {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
            float alpha, const float* a, int64_t lda, const float* b,
            int64_t ldb, float beta, float* c, int64_t ldc) {
+  sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+        GemmEpilogue{nullptr, Activation::kLinear, 0.0f});
+}
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+           float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc,
+           const GemmEpilogue& epilogue) {
   if (m <= 0 || n <= 0) return;
+  const GemmEpilogue* ep = epilogue.bias != nullptr ? &epilogue : nullptr;
   if (k <= 0 || alpha == 0.0f) {
     for (int64_t i = 0; i < m; ++i) {
       float* cr = c + i * ldc;
@@ -323,6 +354,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
         for (int64_t j = 0; j < n; ++j) cr[j] *= beta;
       }
     }
+    epilogue_after(Operands{trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}, ep, 0, m, 0, n);
     return;
   }
   const Operands o = {trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc};
@@ -333,6 +365,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   const KernelSet& ks = kernels_for(active_isa());
   if (n <= kDirectMaxSide || (m <= kDirectMaxSide && (!trans_b || m == 1))) {
     ks.direct(o, 0, m, 0, n);
+    epilogue_after(o, ep, 0, m, 0, n);
     return;
   }
   const int64_t um = ceil_div(m, ks.mr), un = ceil_div(n, ks.nr);
@@ -341,7 +374,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   int64_t threads = threads_for(flops, bytes);
   if (threads > um * un) threads = um * un;
   if (threads <= 1) {
-    blocked(ks, o, 0, m, 0, n);
+    blocked(ks, o, 0, m, 0, n, ep);
     return;
   }
   // Pick the grid tm×tn = threads that packs the least: every task packs its
@@ -360,10 +393,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     }
   }
   if (best < 0.0) {  // e.g. a prime thread count larger than both unit counts
-    blocked(ks, o, 0, m, 0, n);
+    blocked(ks, o, 0, m, 0, n, ep);
     return;
   }
-  const ParallelJob job = {&ks, &o, tm, tn, um, un};
+  const ParallelJob job = {&ks, &o, tm, tn, um, un, ep};
   const ParallelJob* jp = &job;
   // Captures one pointer so std::function keeps it inline (no allocation).
   parallel_for(tm * tn, [jp](int64_t t) { run_task(*jp, t); });

@@ -14,11 +14,28 @@
 #pragma once
 #include <cstdint>
 
+#include "elementwise.h"
+
 namespace lw {
+
+// What sgemm applies to C after the whole product: C = f(C + bias) per row,
+// bias [n] (one value per column of C). The tiles of C get it as they are
+// stored, while in registers (AVX-512: bias, relu, leaky ReLU) or right after
+// each cache block (everything else), instead of in a second pass over C.
+// Bit-identical to sgemm followed by bias_activation when alpha is 1.
+struct GemmEpilogue {
+  const float* bias;  // nullptr: no epilogue
+  Activation f;
+  float alpha;        // leaky ReLU's slope
+};
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
            float alpha, const float* a, int64_t lda, const float* b,
            int64_t ldb, float beta, float* c, int64_t ldc);
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+           float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc,
+           const GemmEpilogue& epilogue);
 
 // The plain triple loop, kept as the reference the tests compare against.
 void sgemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n,

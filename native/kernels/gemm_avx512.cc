@@ -16,6 +16,7 @@
 // file itself is built for baseline x86-64) and has internal linkage, so no
 // AVX-512 code can be picked by the linker for a baseline caller. No STL or
 // other header-defined inline function is called from inside these functions.
+#include "elementwise.h"
 #include "gemm_internal.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -36,16 +37,42 @@ namespace {
 
 constexpr int kNR = 32;
 
+// The epilogue of a tile (MacroArgs::bias): act(x + bias) on a stored row.
+struct TileEpilogue {
+  const float* bias;  // the tile's first column, or nullptr
+  int act;
+  float alpha;
+};
+
+// x + bias, then ReLU (x < 0 → 0, so NaN stays NaN) or leaky ReLU (x > 0 ? x
+// : alpha·x): the comparisons and products of bias_activation_serial.
+LW_INLINE_AVX512 __m512 epilogue(__m512 x, const TileEpilogue& ep, int v,
+                                 __mmask16 mk) {
+  x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, ep.bias + 16 * v));
+  const __m512 zero = _mm512_setzero_ps();
+  if (ep.act == static_cast<int>(Activation::kRelu))
+    return _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), zero);
+  if (ep.act == static_cast<int>(Activation::kLeakyRelu))
+    return _mm512_mask_mov_ps(_mm512_mul_ps(_mm512_set1_ps(ep.alpha), x),
+                              _mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ), x);
+  return x;
+}
+
 // One MR×(16·NV) tile: C = alpha·acc + beta·C over the columns selected by
 // m0/m1. NV = 1 serves panels at most 16 wide (narrow C), so they do not pay
 // for the zero padding of the packed B panel.
 // InPlace: A is read from its own rows (row r at pa + r·lda) instead of a
 // packed panel (pa + p·MR + r); the k loop is the same.
-template <int MR, int NV, bool InPlace = false>
+// BInPlace: B is read from its own rows too (row p at pb + p·ldb, loads
+// masked to the panel's columns), not from a packed KC×32 panel.
+template <int MR, int NV, bool InPlace = false, bool BInPlace = false>
 LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
                            const float* __restrict pb, float* c, int64_t ldc,
                            float alpha, float beta, __mmask16 m0,
-                           __mmask16 m1, int64_t lda = 0) {
+                           __mmask16 m1, int64_t lda, int64_t ldb,
+                           const TileEpilogue& ep) {
+  static_assert(InPlace || !BInPlace, "B is read in place only with A in place");
+  const int64_t b_step = BInPlace ? ldb : kNR;
   __m512 acc[NV][MR];
   for (int v = 0; v < NV; ++v)
     for (int r = 0; r < MR; ++r) acc[v][r] = _mm512_setzero_ps();
@@ -60,12 +87,14 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       __m512 bv[NV];
-      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
+      for (int v = 0; v < NV; ++v)
+        bv[v] = BInPlace ? _mm512_maskz_loadu_ps(v == 0 ? m0 : m1, pb + 16 * v)
+                         : _mm512_loadu_ps(pb + 16 * v);
       for (int r = 0; r < MR; ++r) {
         const __m512 av = _mm512_set1_ps(rows[r][p]);
         for (int v = 0; v < NV; ++v) acc[v][r] = _mm512_fmadd_ps(av, bv[v], acc[v][r]);
       }
-      pb += kNR;
+      pb += b_step;
     }
   } else {
 #pragma GCC unroll 4
@@ -88,46 +117,49 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
       const __mmask16 mk = v == 0 ? m0 : m1;
       __m512 x;
       if (beta == 0.0f)
-        x = _mm512_mul_ps(acc[v][r], va);
+        x = alpha == 1.0f ? acc[v][r] : _mm512_mul_ps(acc[v][r], va);
       else if (beta == 1.0f)
         x = _mm512_fmadd_ps(acc[v][r], va, _mm512_maskz_loadu_ps(mk, cr));
       else
         x = _mm512_fmadd_ps(acc[v][r], va, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, cr), vb));
+      if (ep.bias != nullptr) x = epilogue(x, ep, v, mk);
       _mm512_mask_storeu_ps(cr, mk, x);
     }
   }
 }
 
 // Picks the tile instantiation for the actual row count of an edge panel.
-template <int R, int NV, bool InPlace>
+template <int R, int NV, bool InPlace, bool BInPlace>
 LW_INLINE_AVX512 void tile_rows(int mr, int64_t kc, const float* pa,
                                 const float* pb, float* c, int64_t ldc,
                                 float alpha, float beta, __mmask16 m0,
-                                __mmask16 m1, int64_t lda) {
+                                __mmask16 m1, int64_t lda, int64_t ldb,
+                                const TileEpilogue& ep) {
   if (mr == R) {
-    tile<R, NV, InPlace>(kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda);
+    tile<R, NV, InPlace, BInPlace>(kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ldb, ep);
   } else if constexpr (R > 1) {
-    tile_rows<R - 1, NV, InPlace>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda);
+    tile_rows<R - 1, NV, InPlace, BInPlace>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ldb, ep);
   }
 }
 
-template <int MR, int NV, bool InPlace>
+template <int MR, int NV, bool InPlace, bool BInPlace>
 LW_INLINE_AVX512 void column_panel(const MacroArgs& g, int64_t jr,
                                    __mmask16 m0, __mmask16 m1) {
-  const float* pb = g.pb + jr * g.kc;
+  const float* pb = BInPlace ? g.pb + jr : g.pb + jr * g.kc;
   // Where the panel of rows ir.. starts: packed MR×kc panels, or A's own rows.
   const int64_t a_step = InPlace ? g.lda : g.kc;
+  const TileEpilogue ep = {g.bias ? g.bias + jr : nullptr, g.act, g.act_alpha};
   int64_t ir = 0;
   for (; ir + MR <= g.mc; ir += MR)
-    tile<MR, NV, InPlace>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,
-                          g.alpha, g.beta, m0, m1, g.lda);
+    tile<MR, NV, InPlace, BInPlace>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,
+                                    g.alpha, g.beta, m0, m1, g.lda, 0, ep);
   if (ir < g.mc)
-    tile_rows<MR - 1, NV, InPlace>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * a_step,
-                                   pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
-                                   m0, m1, g.lda);
+    tile_rows<MR - 1, NV, InPlace, BInPlace>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * a_step,
+                                             pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
+                                             m0, m1, g.lda, 0, ep);
 }
 
-template <int MR, bool InPlace = false>
+template <int MR, bool InPlace = false, bool BInPlace = false>
 LW_TARGET_AVX512 void macro(const MacroArgs& g) {
   // jr outside ir: one KC×32 B panel stays in L1 while the MR-row panels of
   // the A block (sized for L2) stream past it.
@@ -138,9 +170,9 @@ LW_TARGET_AVX512 void macro(const MacroArgs& g) {
                        : nr >= 32 ? 0xFFFF
                                   : static_cast<__mmask16>((1u << (nr - 16)) - 1u);
     if (nr > 16)
-      column_panel<MR, 2, InPlace>(g, jr, m0, m1);
+      column_panel<MR, 2, InPlace, BInPlace>(g, jr, m0, m1);
     else
-      column_panel<MR, 1, InPlace>(g, jr, m0, m1);
+      column_panel<MR, 1, InPlace, BInPlace>(g, jr, m0, m1);
   }
 }
 
@@ -158,7 +190,10 @@ const KernelSet* kernels_avx512() {
   // and 14×32: A panels and C tiles grow without gaining throughput). The
   // cache blocking (MC, KC, NC) comes from the cache sizes (gemm.cc).
   static const KernelSet k = {8, kNR, 0, 0, 0, &macro<8>, &direct_kernel,
-                              "avx512 8x32", &macro<8, true>};
+                              "avx512 8x32", &macro<8, true>,
+                              1u << static_cast<unsigned>(Activation::kLinear) |
+                                  1u << static_cast<unsigned>(Activation::kRelu) |
+                                  1u << static_cast<unsigned>(Activation::kLeakyRelu)};
   return &k;
 }
 

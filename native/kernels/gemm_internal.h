@@ -34,6 +34,12 @@ struct MacroArgs {
   float alpha;
   float beta;       // 0 → C is overwritten without being read
   int64_t lda = 0;  // > 0: A read in place (see pa)
+  // Non-null on the last k slice when the kernel set applies the epilogue in
+  // registers (KernelSet::epilogue_in_kernel): C = act(C + bias[column]),
+  // bias pointing at the block's first column. act is an Activation value.
+  const float* bias = nullptr;
+  int act = 0;
+  float act_alpha = 0.0f;
 };
 
 using MacroKernel = void (*)(const MacroArgs&);
@@ -70,6 +76,9 @@ struct KernelSet {
   // products whose C has few column panels, packing A costs more than its
   // reuse saves (the driver decides, gemm.cc).
   MacroKernel macro_a = nullptr;
+  // The macro-kernels honour MacroArgs::bias for these activations (a bit
+  // per Activation value); others get the epilogue after each block.
+  unsigned epilogue_in_kernel = 0;
 };
 
 // Defined in gemm_baseline.cc / gemm_avx2.cc / gemm_avx512.cc. The AVX ones

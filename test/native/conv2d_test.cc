@@ -99,19 +99,29 @@ void check(const ConvGeometry& g, std::mt19937& rng) {
   abs_copy(aw, w.data(), ws);
   abs_copy(ady, dy.data(), ys);
 
-  {  // Bias and activation fused per tile: bit-identical to the two passes.
+  {  // Bias and activation fused per tile (in the GEMM's and the direct
+     // kernel's registers, or after each block): bit-identical to the two
+     // passes on every ISA variant.
     std::vector<float> bias(static_cast<size_t>(g.out_c));
     fill_random(bias.data(), g.out_c, rng);
-    for (lw::Activation f : {lw::Activation::kRelu, lw::Activation::kTanh, lw::Activation::kLinear}) {
-      std::vector<float> fused(static_cast<size_t>(ys), std::nanf("")), separate(static_cast<size_t>(ys));
-      lw::conv2d_forward_bias_activation(g, x.data(), w.data(), bias.data(), fused.data(), f, 0.0f);
-      lw::conv2d_forward(g, x.data(), w.data(), separate.data(), false);
-      lw::bias_activation(separate.data(), bias.data(), ys / (g.out_c ? g.out_c : 1), g.out_c, f, 0.0f);
-      if (ys > 0 && std::memcmp(fused.data(), separate.data(), sizeof(float) * size_t(ys)) != 0) {
-        std::fprintf(stderr, "FAIL fused bias+activation (%d) differs from the separate passes: %s\n", int(f), describe(g).c_str());
-        ++g_failures;
+    const lw::Isa initial = lw::active_isa();
+    for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512}) {
+      if (!lw::set_isa(isa)) continue;
+      for (lw::Activation f : {lw::Activation::kRelu, lw::Activation::kTanh, lw::Activation::kLinear,
+                               lw::Activation::kLeakyRelu}) {
+        const float alpha = f == lw::Activation::kLeakyRelu ? 0.1f : 0.0f;
+        std::vector<float> fused(static_cast<size_t>(ys), std::nanf("")), separate(static_cast<size_t>(ys));
+        lw::conv2d_forward_bias_activation(g, x.data(), w.data(), bias.data(), fused.data(), f, alpha);
+        lw::conv2d_forward(g, x.data(), w.data(), separate.data(), false);
+        lw::bias_activation(separate.data(), bias.data(), ys / (g.out_c ? g.out_c : 1), g.out_c, f, alpha);
+        if (ys > 0 && std::memcmp(fused.data(), separate.data(), sizeof(float) * size_t(ys)) != 0) {
+          std::fprintf(stderr, "FAIL fused bias+activation (%d, %s) differs from the separate passes: %s\n", int(f),
+                       lw::isa_name(isa), describe(g).c_str());
+          ++g_failures;
+        }
       }
     }
+    lw::set_isa(initial);
   }
 
   for (int acc = 0; acc < 2; ++acc) {
