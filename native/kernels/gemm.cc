@@ -330,6 +330,27 @@ void run_task(const ParallelJob& job, int64_t t) {
   if (i0 < i1 && j0 < j1) blocked(ks, o, i0, i1, j0, j1, job.ep);
 }
 
+// C = A·Bᵀ with few rows and a wide B (a dense layer's data gradient dY·Wᵀ,
+// the batch's rows against a [n×k] weight matrix): packing Bᵀ transposes the
+// whole weight matrix on every call, which cost as much as the product (the
+// npm-start CNN's 32×1568×128: 158 µs). Cᵀ = B·Aᵀ instead reads B in place
+// (macro_a) and packs only the small A; then Cᵀ is transposed into C. Every
+// element is the same products summed in the same k order, scaled the same
+// way, so the result is bit-identical to the direct orientation.
+constexpr int64_t kTransposedMaxRows = 128;
+thread_local PackBuffer tl_transposed;
+
+bool transposed_product(const Operands& o) {
+  float* ct = tl_transposed.get(static_cast<size_t>(o.n * o.m));
+  if (ct == nullptr) return false;
+  if (o.beta != 0.0f)
+    for (int64_t i = 0; i < o.m; ++i)
+      for (int64_t j = 0; j < o.n; ++j) ct[j * o.m + i] = o.c[i * o.ldc + j];
+  sgemm(false, true, o.n, o.m, o.k, o.alpha, o.b, o.ldb, o.a, o.lda, o.beta, ct, o.m);
+  pack_transposed(ct, o.m, static_cast<int>(o.n), o.m, o.c, static_cast<int>(o.ldc));
+  return true;
+}
+
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -368,6 +389,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     epilogue_after(o, ep, 0, m, 0, n);
     return;
   }
+  if (ep == nullptr && !trans_a && trans_b && ks.macro_a != nullptr && m <= kTransposedMaxRows &&
+      n >= 4 * m && transposed_product(o))
+    return;
   const int64_t um = ceil_div(m, ks.mr), un = ceil_div(n, ks.nr);
   const double bytes = 4.0 * (static_cast<double>(m) * k + static_cast<double>(k) * n +
                               static_cast<double>(m) * n);

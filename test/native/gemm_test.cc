@@ -239,6 +239,41 @@ void check_epilogue(lw::Isa isa) {
   report(std::string(lw::isa_name(isa)) + " epilogue = product then bias_activation, bit for bit", r, cases);
 }
 
+// A·Bᵀ with few rows and a wide B runs as Cᵀ = B·Aᵀ and a transpose
+// (gemm.cc, transposed_product): the same products in the same k order, so
+// C must equal, bit for bit, the transpose of B·Aᵀ computed directly (which
+// is too tall to take that path), with beta 0 and 1, on 1 and 2 threads.
+void check_transposed_product(lw::Isa isa) {
+  const Shape shapes[] = {{32, 1568, 128}, {32, 784, 128}, {7, 300, 37}, {128, 512, 300}, {1, 20, 5}};
+  Result r;
+  int cases = 0;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int threads : {1, 2}) {
+    lw::set_num_threads(threads);
+    for (const Shape& s : shapes)
+      for (float beta : {0.0f, 1.0f}) {
+        ++cases;
+        std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.n * s.k));
+        std::vector<float> c(static_cast<size_t>(s.m * s.n)), ct(c.size());
+        for (float& x : a) x = dist(rng);
+        for (float& x : b) x = dist(rng);
+        for (int64_t i = 0; i < s.m; ++i)
+          for (int64_t j = 0; j < s.n; ++j) c[size_t(i * s.n + j)] = ct[size_t(j * s.m + i)] = dist(rng);
+        lw::sgemm(false, true, s.m, s.n, s.k, 0.5f, a.data(), s.k, b.data(), s.k, beta, c.data(), s.n);
+        lw::sgemm(false, true, s.n, s.m, s.k, 0.5f, b.data(), s.k, a.data(), s.k, beta, ct.data(), s.m);
+        for (int64_t i = 0; i < s.m && r.ok; ++i)
+          for (int64_t j = 0; j < s.n; ++j)
+            if (std::memcmp(&c[size_t(i * s.n + j)], &ct[size_t(j * s.m + i)], sizeof(float)) != 0) {
+              r.ok = false;
+              r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
+              break;
+            }
+      }
+  }
+  report(std::string(lw::isa_name(isa)) + " A*B^T equals (B*A^T)^T bit for bit", r, cases);
+}
+
 // Two application threads multiplying at once: one owns the pool, the other
 // must fall back to running serially, and both must be right.
 void check_concurrent_callers() {
@@ -317,6 +352,7 @@ int main() {
     }
     check_thread_determinism(isa);
     check_epilogue(isa);
+    check_transposed_product(isa);
   }
   check_concurrent_callers();
   std::printf("gemm_test: %s (%d failing group%s)\n", g_failures ? "FAILED" : "passed", g_failures,
