@@ -55,6 +55,10 @@ __asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__linux__)
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
 namespace lw {
 namespace {
@@ -237,6 +241,64 @@ constexpr std::chrono::microseconds kBackoffMin{1000};
 constexpr std::chrono::microseconds kBackoffMax{256000};
 constexpr int kMissesBeforeBackoff = 8;
 
+// Starts (or lengthens) a back-off at `now`; called with region_mu held.
+void back_off(Pool& p, Clock::time_point now) {
+  p.backoff = p.backoff < kBackoffMin ? kBackoffMin
+              : (2 * p.backoff > kBackoffMax ? kBackoffMax : 2 * p.backoff);
+  p.serial_until = now + p.backoff;
+  p.misses = 0;
+}
+
+// The other sign of a busy machine, seen before a region rather than after
+// one: the caller itself waiting for a core. Linux counts, per thread, the
+// time spent runnable but not running (/proc/thread-self/schedstat, second
+// field); when that is more than kStarvedShare of the wall time since the
+// thread's previous probe (at most one probe per kProbeInterval, a 3–5 µs
+// read), every core was taken while the caller wanted one, so a helper would
+// wait too — and with the process's threads sharing one scheduler group
+// (autogroup), a helper spinning beside the caller takes the caller's share.
+// Sleeping (an idle event loop) is not waiting, so idle time does not count.
+constexpr std::chrono::microseconds kProbeInterval{2000};
+constexpr double kStarvedShare = 0.25;
+
+// Nanoseconds the calling thread has spent waiting on a run queue, or −1
+// where the kernel does not say.
+int64_t runqueue_wait_ns() {
+#if defined(__linux__)
+  const int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[96];
+  const ssize_t got = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (got <= 0) return -1;
+  buf[got] = '\0';
+  const char* c = buf;
+  while (*c >= '0' && *c <= '9') ++c;  // run time
+  if (*c != ' ') return -1;
+  ++c;
+  int64_t wait = 0;
+  const char* digits = c;
+  while (*c >= '0' && *c <= '9') wait = wait * 10 + (*c++ - '0');
+  return c == digits ? -1 : wait;
+#else
+  return -1;
+#endif
+}
+
+thread_local Clock::time_point tl_probed_at{};
+thread_local int64_t tl_probed_wait = -1;
+
+bool caller_starved(Clock::time_point now) {
+  if (tl_probed_wait >= 0 && now - tl_probed_at < kProbeInterval) return false;
+  const int64_t wait = runqueue_wait_ns();
+  if (wait < 0) return false;
+  const double wall = std::chrono::duration<double, std::nano>(now - tl_probed_at).count();
+  const bool starved = tl_probed_wait >= 0 && double(wait - tl_probed_wait) > kStarvedShare * wall;
+  tl_probed_at = now;
+  tl_probed_wait = wait;
+  return starved;
+}
+
 // Closes the region and waits for the helpers that joined it, also when the
 // caller's own task throws.
 struct RegionCloser {
@@ -262,10 +324,7 @@ struct RegionCloser {
     const bool stalled = waited > kStallFloor && waited > own_done - started;
     p.misses = joined == 0 ? p.misses + 1 : 0;
     if (stalled || p.misses >= kMissesBeforeBackoff) {
-      p.backoff = p.backoff < kBackoffMin ? kBackoffMin
-                  : (2 * p.backoff > kBackoffMax ? kBackoffMax : 2 * p.backoff);
-      p.serial_until = end + p.backoff;
-      p.misses = 0;
+      back_off(p, end);
     } else if (joined > 0) {
       p.backoff /= 2;
     }
@@ -312,7 +371,9 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   }
   const Clock::time_point started = Clock::now();
   tl_in_region = true;
-  if (started < p.serial_until) {  // backing off after a stall (RegionCloser)
+  const bool backing_off = started < p.serial_until;  // after a stall (RegionCloser)
+  if (backing_off || caller_starved(started)) {
+    if (!backing_off) back_off(p, started);
     SerialRegion serial{p};
     for (int64_t t = 0; t < tasks; ++t) fn(t);
     return;
