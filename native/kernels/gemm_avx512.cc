@@ -63,16 +63,11 @@ LW_INLINE_AVX512 __m512 epilogue(__m512 x, const TileEpilogue& ep, int v,
 // for the zero padding of the packed B panel.
 // InPlace: A is read from its own rows (row r at pa + r·lda) instead of a
 // packed panel (pa + p·MR + r); the k loop is the same.
-// BInPlace: B is read from its own rows too (row p at pb + p·ldb, loads
-// masked to the panel's columns), not from a packed KC×32 panel.
-template <int MR, int NV, bool InPlace = false, bool BInPlace = false>
+template <int MR, int NV, bool InPlace = false>
 LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
                            const float* __restrict pb, float* c, int64_t ldc,
                            float alpha, float beta, __mmask16 m0,
-                           __mmask16 m1, int64_t lda, int64_t ldb,
-                           const TileEpilogue& ep) {
-  static_assert(InPlace || !BInPlace, "B is read in place only with A in place");
-  const int64_t b_step = BInPlace ? ldb : kNR;
+                           __mmask16 m1, int64_t lda, const TileEpilogue& ep) {
   __m512 acc[NV][MR];
   for (int v = 0; v < NV; ++v)
     for (int r = 0; r < MR; ++r) acc[v][r] = _mm512_setzero_ps();
@@ -87,14 +82,12 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       __m512 bv[NV];
-      for (int v = 0; v < NV; ++v)
-        bv[v] = BInPlace ? _mm512_maskz_loadu_ps(v == 0 ? m0 : m1, pb + 16 * v)
-                         : _mm512_loadu_ps(pb + 16 * v);
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
       for (int r = 0; r < MR; ++r) {
         const __m512 av = _mm512_set1_ps(rows[r][p]);
         for (int v = 0; v < NV; ++v) acc[v][r] = _mm512_fmadd_ps(av, bv[v], acc[v][r]);
       }
-      pb += b_step;
+      pb += kNR;
     }
   } else {
 #pragma GCC unroll 4
@@ -129,37 +122,36 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
 }
 
 // Picks the tile instantiation for the actual row count of an edge panel.
-template <int R, int NV, bool InPlace, bool BInPlace>
+template <int R, int NV, bool InPlace>
 LW_INLINE_AVX512 void tile_rows(int mr, int64_t kc, const float* pa,
                                 const float* pb, float* c, int64_t ldc,
                                 float alpha, float beta, __mmask16 m0,
-                                __mmask16 m1, int64_t lda, int64_t ldb,
-                                const TileEpilogue& ep) {
+                                __mmask16 m1, int64_t lda, const TileEpilogue& ep) {
   if (mr == R) {
-    tile<R, NV, InPlace, BInPlace>(kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ldb, ep);
+    tile<R, NV, InPlace>(kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ep);
   } else if constexpr (R > 1) {
-    tile_rows<R - 1, NV, InPlace, BInPlace>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ldb, ep);
+    tile_rows<R - 1, NV, InPlace>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ep);
   }
 }
 
-template <int MR, int NV, bool InPlace, bool BInPlace>
+template <int MR, int NV, bool InPlace>
 LW_INLINE_AVX512 void column_panel(const MacroArgs& g, int64_t jr,
                                    __mmask16 m0, __mmask16 m1) {
-  const float* pb = BInPlace ? g.pb + jr : g.pb + jr * g.kc;
+  const float* pb = g.pb + jr * g.kc;
   // Where the panel of rows ir.. starts: packed MR×kc panels, or A's own rows.
   const int64_t a_step = InPlace ? g.lda : g.kc;
   const TileEpilogue ep = {g.bias ? g.bias + jr : nullptr, g.act, g.act_alpha};
   int64_t ir = 0;
   for (; ir + MR <= g.mc; ir += MR)
-    tile<MR, NV, InPlace, BInPlace>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,
-                                    g.alpha, g.beta, m0, m1, g.lda, 0, ep);
+    tile<MR, NV, InPlace>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,
+                          g.alpha, g.beta, m0, m1, g.lda, ep);
   if (ir < g.mc)
-    tile_rows<MR - 1, NV, InPlace, BInPlace>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * a_step,
-                                             pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
-                                             m0, m1, g.lda, 0, ep);
+    tile_rows<MR - 1, NV, InPlace>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * a_step,
+                                   pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
+                                   m0, m1, g.lda, ep);
 }
 
-template <int MR, bool InPlace = false, bool BInPlace = false>
+template <int MR, bool InPlace = false>
 LW_TARGET_AVX512 void macro(const MacroArgs& g) {
   // jr outside ir: one KC×32 B panel stays in L1 while the MR-row panels of
   // the A block (sized for L2) stream past it.
@@ -170,9 +162,9 @@ LW_TARGET_AVX512 void macro(const MacroArgs& g) {
                        : nr >= 32 ? 0xFFFF
                                   : static_cast<__mmask16>((1u << (nr - 16)) - 1u);
     if (nr > 16)
-      column_panel<MR, 2, InPlace, BInPlace>(g, jr, m0, m1);
+      column_panel<MR, 2, InPlace>(g, jr, m0, m1);
     else
-      column_panel<MR, 1, InPlace, BInPlace>(g, jr, m0, m1);
+      column_panel<MR, 1, InPlace>(g, jr, m0, m1);
   }
 }
 
