@@ -146,4 +146,18 @@ describe('predict without a batchSize', () => {
     expect(chunked.shape).to.deep.equal([60, 4]);
     expect(Array.from(chunked.data)).to.deep.equal(Array.from(whole.data));
   });
+
+  it('gathers the dense head\'s input from several chunks, also across a partial last one, sync and async alike', async () => {
+    const cnn = new Network({ seed: 10 })
+      .add(new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', inputShape: [28, 28, 1], activation: 'relu' }))
+      .add(new MaxPool2D({ poolSize: 2 })).add(new Flatten()).add(new Dense(14 * 14 * 16, 8, { activation: 'relu' }))
+      .add(new Dense(8, 3));
+    // 203 images: several head chunks of whole conv chunks, then a short one ending in a 3-image conv chunk.
+    const x = Tensor.zeros([203, 28, 28, 1]);
+    for (let i = 0; i < x.size; i++) x.data[i] = Math.cos(i * 0.007);
+    const whole = Array.from(cnn.predict(x, { batchSize: 203 }).data);
+    expect(Array.from(cnn.predict(x).data)).to.deep.equal(whole);
+    expect(Array.from((await cnn.predictAsync(x)).data)).to.deep.equal(whole);
+    expect(Array.from(cnn.predict(x).data), 'a second call over the reused staging buffer').to.deep.equal(whole);
+  });
 });
