@@ -285,6 +285,31 @@ describe('native vs js on random inputs of awkward sizes', function () {
     }
   });
 
+  it('firstNonFinite finds the same first NaN or infinity on every instruction-set variant (block edges, odd tails)', () => {
+    const binding = nativeBinding();
+    const { isa: initial, supported } = binding.info();
+    try {
+      for (const isa of supported) {
+        binding.setIsa(isa);
+        for (const size of [1, 15, 1023, 1024, 1025, 5001]) {
+          for (const at of [0, size - 1, Math.floor(size / 2)]) {
+            for (const bad of [NaN, Infinity, -Infinity]) {
+              const x = randomArray(size, size + at);
+              expect(binding.firstNonFinite(x), `${isa} clean ${size}`).to.equal(-1);
+              x[at] = bad;
+              if (at + 1 < size) x[size - 1] = NaN;
+              expect(binding.firstNonFinite(x), `${isa} ${bad} at ${at} of ${size}`).to.equal(at);
+            }
+          }
+        }
+        // The largest finite floats pass; denormals pass.
+        expect(binding.firstNonFinite(Float32Array.of(3.4028234663852886e38, -3.4028234663852886e38, 1e-45)), isa).to.equal(-1);
+      }
+    } finally {
+      binding.setIsa(initial);
+    }
+  });
+
   const geometries: Array<Partial<ConvGeometry> & { label: string }> = [
     { label: '1×1 input, 1×1 filter', n: 1, inH: 1, inW: 1, inC: 1, kH: 1, kW: 1, outC: 1 },
     { label: '17×17×3 → 4, 3×3 valid', n: 2, inH: 17, inW: 17, inC: 3, kH: 3, kW: 3, outC: 4 },

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "finite_scan.h"
 #include "threadpool.h"
 
 namespace lw {
@@ -206,19 +207,13 @@ void axpy(float alpha, const float* x, float* y, int64_t count) {
 }
 
 int64_t first_non_finite(const float* x, int64_t count) {
-  // Scan in blocks with a branch-free test the compiler vectorises (an
-  // all-ones exponent marks NaN and ±Inf), and locate the culprit only in a
-  // block that has one: training data is checked once per fit, and is large.
+  // Scan in blocks and locate the culprit only in a block that has one:
+  // training data is checked once per fit, and is large.
   constexpr int64_t kBlock = 1024;
+  const AnyNonFinite any_non_finite = any_non_finite_for_active_isa();
   for (int64_t start = 0; start < count; start += kBlock) {
     const int64_t end = start + kBlock < count ? start + kBlock : count;
-    uint32_t bad = 0;
-    for (int64_t i = start; i < end; ++i) {
-      uint32_t bits;
-      std::memcpy(&bits, x + i, sizeof bits);
-      bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
-    }
-    if (bad)
+    if (any_non_finite(x + start, end - start))
       for (int64_t i = start; i < end; ++i)
         if (!std::isfinite(x[i])) return i;
   }
