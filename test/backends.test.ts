@@ -266,48 +266,48 @@ describe('native vs js on random inputs of awkward sizes', function () {
     }
   }
 
-  it('every instruction-set variant this CPU runs gives the same products (LAYERWISE_ISA / setIsa)', () => {
+  /** Runs check once per instruction-set variant this CPU runs (setIsa), then restores the one in use. */
+  function forEachIsa(check: (isa: string, binding: ReturnType<typeof nativeBinding>) => void): void {
     const binding = nativeBinding();
     const { isa: initial, supported } = binding.info();
     try {
       for (const isa of supported) {
         binding.setIsa(isa);
         expect(binding.info().isa).to.equal(isa);
-        for (const [m, n, kk] of [[1, 1, 1], [7, 33, 17], [65, 129, 64], [32, 128, 784]]) {
-          for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const) {
-            compare((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, kk, ta, tb, false),
-              [randomArray(m * kk, m), randomArray(kk * n, n), new Float32Array(m * n)], [2], 2e-4);
-          }
-        }
+        check(isa, binding);
       }
     } finally {
       binding.setIsa(initial);
     }
+  }
+
+  it('every instruction-set variant this CPU runs gives the same products (LAYERWISE_ISA / setIsa)', () => {
+    forEachIsa(() => {
+      for (const [m, n, kk] of [[1, 1, 1], [7, 33, 17], [65, 129, 64], [32, 128, 784]]) {
+        for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const) {
+          compare((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, kk, ta, tb, false),
+            [randomArray(m * kk, m), randomArray(kk * n, n), new Float32Array(m * n)], [2], 2e-4);
+        }
+      }
+    });
   });
 
   it('firstNonFinite finds the same first NaN or infinity on every instruction-set variant (block edges, odd tails)', () => {
-    const binding = nativeBinding();
-    const { isa: initial, supported } = binding.info();
-    try {
-      for (const isa of supported) {
-        binding.setIsa(isa);
-        for (const size of [1, 15, 1023, 1024, 1025, 5001]) {
-          for (const at of [0, size - 1, Math.floor(size / 2)]) {
-            for (const bad of [NaN, Infinity, -Infinity]) {
-              const x = randomArray(size, size + at);
-              expect(binding.firstNonFinite(x), `${isa} clean ${size}`).to.equal(-1);
-              x[at] = bad;
-              if (at + 1 < size) x[size - 1] = NaN;
-              expect(binding.firstNonFinite(x), `${isa} ${bad} at ${at} of ${size}`).to.equal(at);
-            }
+    forEachIsa((isa, binding) => {
+      for (const size of [1, 15, 1023, 1024, 1025, 5001]) {
+        for (const at of [0, size - 1, Math.floor(size / 2)]) {
+          for (const bad of [NaN, Infinity, -Infinity]) {
+            const x = randomArray(size, size + at);
+            expect(binding.firstNonFinite(x), `${isa} clean ${size}`).to.equal(-1);
+            x[at] = bad;
+            if (at + 1 < size) x[size - 1] = NaN;
+            expect(binding.firstNonFinite(x), `${isa} ${bad} at ${at} of ${size}`).to.equal(at);
           }
         }
-        // The largest finite floats pass; denormals pass.
-        expect(binding.firstNonFinite(Float32Array.of(3.4028234663852886e38, -3.4028234663852886e38, 1e-45)), isa).to.equal(-1);
       }
-    } finally {
-      binding.setIsa(initial);
-    }
+      // The largest finite floats pass; denormals pass.
+      expect(binding.firstNonFinite(Float32Array.of(3.4028234663852886e38, -3.4028234663852886e38, 1e-45)), isa).to.equal(-1);
+    });
   });
 
   const geometries: Array<Partial<ConvGeometry> & { label: string }> = [
