@@ -36,74 +36,42 @@ struct Window {
   int64_t taps() const { return (u_hi - u_lo) * (v_hi - v_lo); }
 };
 
-// fn(b) for every image b. The work: one comparison or add per window tap,
-// and the bytes of x, y and (for max pooling) the int32 argmax.
+// fn(b0, b1) for ranges of images covering the batch. The work: one
+// comparison or add per window tap, and the bytes of x, y and (for max
+// pooling) the int32 argmax.
 template <class Fn>
-void per_image(const PoolGeometry& g, const Fn& fn) {
+void per_image_range(const PoolGeometry& g, const Fn& fn) {
   const double out = double(pool_output_size(g));
   const double flops = out * double(g.pool_h * g.pool_w);
   const double bytes = 4.0 * (double(pool_input_size(g)) + 2.0 * out);
-  parallel_ranges(g.n, flops, bytes, [&](int64_t b0, int64_t b1) {
+  parallel_ranges(g.n, flops, bytes, fn);
+}
+
+// fn(b) for every image b, split as per_image_range.
+template <class Fn>
+void per_image(const PoolGeometry& g, const Fn& fn) {
+  per_image_range(g, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) fn(b);
   });
 }
 
 }  // namespace
 
-// Profiled at 12% of the npm-start CNN's predict with the winners recorded
-// (int32 stores, and a scalar tap loop per window): the per-ISA kernel of
-// pool2d_values.h instead, split by image like the others.
+// Both forward passes run the per-ISA kernel of pool2d_values.h, split by
+// image. Scalar tap loops recording winners were 12% of the npm-start CNN's
+// predict and, with winners, about 0.4 ms of its 3.7 ms training step.
 void max_pool2d_forward_values(const PoolGeometry& g, const float* x, float* y) {
   if (pool_output_size(g) == 0) return;
   const double out = double(pool_output_size(g));
   parallel_ranges(g.n, out * double(g.pool_h * g.pool_w),
                   4.0 * (double(pool_input_size(g)) + out),
-                  [&](int64_t b0, int64_t b1) { max_pool2d_values_images(g, x, y, b0, b1); });
+                  [&](int64_t b0, int64_t b1) { max_pool2d_images(g, x, y, nullptr, b0, b1); });
 }
 
 void max_pool2d_forward(const PoolGeometry& g, const float* x, float* y,
                         int32_t* argmax) {
   if (pool_output_size(g) == 0) return;
-  const int64_t C = g.c, image = g.in_h * g.in_w * C;
-  per_image(g, [&](int64_t b) {
-    const float* xb = x + b * image;
-    for (int64_t i = 0; i < g.out_h; ++i)
-      for (int64_t j = 0; j < g.out_w; ++j) {
-        const Window win(g, i, j);
-        const int64_t o = ((b * g.out_h + i) * g.out_w + j) * C;
-        float* __restrict yo = y + o;
-        int32_t* __restrict ao = argmax + o;
-        if (win.taps() == 0) {
-          std::fill(yo, yo + C, 0.0f);
-          std::fill(ao, ao + C, int32_t(-1));
-          continue;
-        }
-        // The first in-bounds tap seeds the maximum, so padding never wins.
-        const int64_t first = ((win.r0 + win.u_lo) * g.in_w + win.q0 + win.v_lo) * C;
-        for (int64_t ch = 0; ch < C; ++ch) {
-          yo[ch] = xb[first + ch];
-          ao[ch] = int32_t(first + ch);
-        }
-        for (int64_t u = win.u_lo; u < win.u_hi; ++u)
-          for (int64_t v = win.v_lo; v < win.v_hi; ++v) {
-            const int64_t at = ((win.r0 + u) * g.in_w + win.q0 + v) * C;
-            if (at == first) continue;
-            const float* __restrict xp = xb + at;
-            for (int64_t ch = 0; ch < C; ++ch) {
-              const float val = xp[ch], best = yo[ch];
-              const int32_t here = int32_t(at + ch), held = ao[ch];
-              // Strictly greater keeps the first of equal values; a NaN
-              // takes over from any number and is then never replaced.
-              // Non-short-circuit operators and selects, no branches: which
-              // tap wins is a coin toss on real data (a branch here cost 4×),
-              // and this way the loop vectorises across channels.
-              const bool take = (val > best) | ((val != val) & (best == best));
-              yo[ch] = take ? val : best;
-              ao[ch] = take ? here : held;
-            }
-          }
-      }
-  });
+  per_image_range(g, [&](int64_t b0, int64_t b1) { max_pool2d_images(g, x, y, argmax, b0, b1); });
 }
 
 void max_pool2d_backward(const PoolGeometry& g, const float* dy,

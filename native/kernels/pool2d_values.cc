@@ -1,4 +1,4 @@
-// pool2d_values.cc — max_pool2d_values_images (pool2d_values.h): the body in
+// pool2d_values.cc — max_pool2d_images (pool2d_values.h): the body in
 // pool2d_values_inl.h, compiled once per instruction set.
 #include "pool2d_values.h"
 
@@ -36,16 +36,16 @@ namespace {
 
 }  // namespace
 
-void max_pool2d_values_images(const PoolGeometry& g, const float* x, float* y,
-                              int64_t b0, int64_t b1) {
+void max_pool2d_images(const PoolGeometry& g, const float* x, float* y,
+                       int32_t* argmax, int64_t b0, int64_t b1) {
 #ifdef LW_POOL_HAVE_X86
   switch (active_isa()) {
-    case Isa::kAvx512: return max_values_avx512(g, x, y, b0, b1);
-    case Isa::kAvx2: return max_values_avx2(g, x, y, b0, b1);
+    case Isa::kAvx512: return max_values_avx512(g, x, y, argmax, b0, b1);
+    case Isa::kAvx2: return max_values_avx2(g, x, y, argmax, b0, b1);
     default: break;
   }
 #endif
-  max_values_baseline(g, x, y, b0, b1);
+  max_values_baseline(g, x, y, argmax, b0, b1);
 }
 
 }  // namespace lw

@@ -1,18 +1,22 @@
-// pool2d_values_inl.h — the body of max_pool2d_forward_values (pool2d.cc),
-// compiled once per instruction set: pool2d.cc includes it three times with
-// LW_POOL_ATTR set to that ISA's target attribute, LW_POOL_VEC_BYTES to its
+// pool2d_values_inl.h — the body of max_pool2d_forward_values and
+// max_pool2d_forward (pool2d.cc), compiled once per instruction set:
+// pool2d_values.cc includes it three times with LW_POOL_ATTR set to that ISA's target attribute, LW_POOL_VEC_BYTES to its
 // vector width and LW_POOL_NAME to the function's name. Like
 // conv2d_direct_inl.h it calls no inline function defined elsewhere (STL
 // included), so no copy built for a wider ISA can reach a baseline caller, and
 // it spells the select out in each place instead of calling a helper (GCC
 // lowered a shared vector helper to scalar code before inlining it).
 //
-// Images [b0, b1). An interior 2×2 window (the common pool) is four vector
-// loads and three selects per channel block; other windows walk their
-// in-bounds taps, the first one seeding the maximum so padding never wins.
+// Images [b0, b1), recording each maximum's offset in its image (argmax)
+// unless argmax is null. An interior 2×2 window (the common pool) is four
+// vector loads and three selects per channel block (whole vectors, then one
+// half vector, so 8 channels still vectorise under AVX-512, then scalars);
+// the winners are selected alongside as int32 vectors. Other windows walk
+// their in-bounds taps, the first one seeding the maximum so padding never
+// wins.
 // The select — strictly greater keeps the first of equal values, a NaN takes
 // over from any number and is then never replaced — is max_pool2d_forward's,
-// so the maxima are bit-identical to it.
+// so the maxima and winners are identical to a scalar walk in that order.
 
 #ifndef LW_POOL_ATTR
 #error "define LW_POOL_ATTR, LW_POOL_VEC_BYTES and LW_POOL_NAME before including pool2d_values_inl.h"
@@ -20,10 +24,54 @@
 
 #define LW_POOL_TAKE(val, best) (((val) > (best)) | (((val) != (val)) & ((best) == (best))))
 
+// One 2×2 window's maxima for the channel blocks [ch, ch + LANES) that fit,
+// as vectors of type VT; with winners, IT is the matching int32 vector and
+// IOTA holds 0, 1, …, LANES − 1. a00 and a10 are the offsets in the image of
+// the window's top-left and bottom-left taps.
+#define LW_POOL_2X2_VALUES(VT, LANES)                 \
+  for (; ch + (LANES) <= C; ch += (LANES)) {          \
+    VT m, t;                                          \
+    __builtin_memcpy(&m, p0 + ch, sizeof(VT));        \
+    __builtin_memcpy(&t, p0 + C + ch, sizeof(VT));    \
+    m = LW_POOL_TAKE(t, m) ? t : m;                   \
+    __builtin_memcpy(&t, p1 + ch, sizeof(VT));        \
+    m = LW_POOL_TAKE(t, m) ? t : m;                   \
+    __builtin_memcpy(&t, p1 + C + ch, sizeof(VT));    \
+    m = LW_POOL_TAKE(t, m) ? t : m;                   \
+    __builtin_memcpy(yo + ch, &m, sizeof(VT));        \
+  }
+#define LW_POOL_2X2_WINNERS(VT, IT, LANES, IOTA)                  \
+  for (; ch + (LANES) <= C; ch += (LANES)) {                      \
+    VT m, t;                                                      \
+    IT w = (IOTA) + int32_t(a00 + ch);                            \
+    __builtin_memcpy(&m, p0 + ch, sizeof(VT));                    \
+    __builtin_memcpy(&t, p0 + C + ch, sizeof(VT));                \
+    IT take = LW_POOL_TAKE(t, m);                                 \
+    m = take ? t : m;                                             \
+    w = take ? (IOTA) + int32_t(a00 + C + ch) : w;                \
+    __builtin_memcpy(&t, p1 + ch, sizeof(VT));                    \
+    take = LW_POOL_TAKE(t, m);                                    \
+    m = take ? t : m;                                             \
+    w = take ? (IOTA) + int32_t(a10 + ch) : w;                    \
+    __builtin_memcpy(&t, p1 + C + ch, sizeof(VT));                \
+    take = LW_POOL_TAKE(t, m);                                    \
+    m = take ? t : m;                                             \
+    w = take ? (IOTA) + int32_t(a10 + C + ch) : w;                \
+    __builtin_memcpy(yo + ch, &m, sizeof(VT));                    \
+    __builtin_memcpy(ao + ch, &w, sizeof(IT));                    \
+  }
+
 LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
-                               int64_t b0, int64_t b1) {
+                               int32_t* argmax, int64_t b0, int64_t b1) {
   typedef float Vec __attribute__((vector_size(LW_POOL_VEC_BYTES)));
+  typedef float HalfVec __attribute__((vector_size(LW_POOL_VEC_BYTES / 2)));
+  typedef int32_t IVec __attribute__((vector_size(LW_POOL_VEC_BYTES)));
+  typedef int32_t HalfIVec __attribute__((vector_size(LW_POOL_VEC_BYTES / 2)));
   constexpr int64_t W = LW_POOL_VEC_BYTES / sizeof(float);
+  IVec iota;
+  HalfIVec half_iota;
+  for (int32_t k = 0; k < int32_t(W); ++k) iota[k] = k;
+  for (int32_t k = 0; k < int32_t(W / 2); ++k) half_iota[k] = k;
   const int64_t C = g.c, in_w = g.in_w, image = g.in_h * in_w * C;
   const bool two_by_two = g.pool_h == 2 && g.pool_w == 2;
   for (int64_t b = b0; b < b1; ++b) {
@@ -33,50 +81,77 @@ LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
       int64_t u_lo = r0 < 0 ? -r0 : 0, u_hi = g.in_h - r0 < g.pool_h ? g.in_h - r0 : g.pool_h;
       if (u_lo > g.pool_h) u_lo = g.pool_h;
       if (u_hi < u_lo) u_hi = u_lo;
-      float* yrow = y + (b * g.out_h + i) * g.out_w * C;
+      const int64_t row_start = (b * g.out_h + i) * g.out_w * C;
+      float* yrow = y + row_start;
+      int32_t* arow = argmax ? argmax + row_start : nullptr;
       for (int64_t j = 0; j < g.out_w; ++j) {
         const int64_t q0 = j * g.stride_w - g.pad_left;
         int64_t v_lo = q0 < 0 ? -q0 : 0, v_hi = in_w - q0 < g.pool_w ? in_w - q0 : g.pool_w;
         if (v_lo > g.pool_w) v_lo = g.pool_w;
         if (v_hi < v_lo) v_hi = v_lo;
         float* yo = yrow + j * C;
+        int32_t* ao = arow ? arow + j * C : nullptr;
         if (u_lo == u_hi || v_lo == v_hi) {
           for (int64_t ch = 0; ch < C; ++ch) yo[ch] = 0.0f;
+          if (ao)
+            for (int64_t ch = 0; ch < C; ++ch) ao[ch] = -1;
           continue;
         }
-        const float* p0 = xb + ((r0 + u_lo) * in_w + q0 + v_lo) * C;
+        const int64_t a00 = ((r0 + u_lo) * in_w + q0 + v_lo) * C;
+        const float* p0 = xb + a00;
         if (two_by_two && u_hi - u_lo == 2 && v_hi - v_lo == 2) {
-          const float* p1 = p0 + in_w * C;
+          const int64_t a10 = a00 + in_w * C;
+          const float* p1 = xb + a10;
           int64_t ch = 0;
-          for (; ch + W <= C; ch += W) {
-            Vec m, t;
-            __builtin_memcpy(&m, p0 + ch, sizeof(Vec));
-            __builtin_memcpy(&t, p0 + C + ch, sizeof(Vec));
-            m = LW_POOL_TAKE(t, m) ? t : m;
-            __builtin_memcpy(&t, p1 + ch, sizeof(Vec));
-            m = LW_POOL_TAKE(t, m) ? t : m;
-            __builtin_memcpy(&t, p1 + C + ch, sizeof(Vec));
-            m = LW_POOL_TAKE(t, m) ? t : m;
-            __builtin_memcpy(yo + ch, &m, sizeof(Vec));
-          }
-          for (; ch < C; ++ch) {
-            float m = p0[ch], t = p0[C + ch];
-            m = LW_POOL_TAKE(t, m) ? t : m;
-            t = p1[ch];
-            m = LW_POOL_TAKE(t, m) ? t : m;
-            t = p1[C + ch];
-            yo[ch] = LW_POOL_TAKE(t, m) ? t : m;
+          if (ao) {
+            LW_POOL_2X2_WINNERS(Vec, IVec, W, iota)
+            LW_POOL_2X2_WINNERS(HalfVec, HalfIVec, W / 2, half_iota)
+            for (; ch < C; ++ch) {
+              float m = p0[ch], t = p0[C + ch];
+              int32_t w = int32_t(a00 + ch);
+              if (LW_POOL_TAKE(t, m)) m = t, w = int32_t(a00 + C + ch);
+              t = p1[ch];
+              if (LW_POOL_TAKE(t, m)) m = t, w = int32_t(a10 + ch);
+              t = p1[C + ch];
+              if (LW_POOL_TAKE(t, m)) m = t, w = int32_t(a10 + C + ch);
+              yo[ch] = m;
+              ao[ch] = w;
+            }
+          } else {
+            LW_POOL_2X2_VALUES(Vec, W)
+            LW_POOL_2X2_VALUES(HalfVec, W / 2)
+            for (; ch < C; ++ch) {
+              float m = p0[ch], t = p0[C + ch];
+              m = LW_POOL_TAKE(t, m) ? t : m;
+              t = p1[ch];
+              m = LW_POOL_TAKE(t, m) ? t : m;
+              t = p1[C + ch];
+              yo[ch] = LW_POOL_TAKE(t, m) ? t : m;
+            }
           }
           continue;
         }
+        // Any other window: taps in row-major order, the first seeding the maximum.
         for (int64_t ch = 0; ch < C; ++ch) yo[ch] = p0[ch];
+        if (ao)
+          for (int64_t ch = 0; ch < C; ++ch) ao[ch] = int32_t(a00 + ch);
         for (int64_t u = u_lo; u < u_hi; ++u) {
-          const float* row = xb + ((r0 + u) * in_w + q0) * C;
+          const int64_t row = ((r0 + u) * in_w + q0) * C;
           for (int64_t v = (u == u_lo ? v_lo + 1 : v_lo); v < v_hi; ++v) {
-            const float* xp = row + v * C;
-            for (int64_t ch = 0; ch < C; ++ch) {
-              const float t = xp[ch], m = yo[ch];
-              yo[ch] = LW_POOL_TAKE(t, m) ? t : m;
+            const int64_t at = row + v * C;
+            const float* xp = xb + at;
+            if (ao) {
+              for (int64_t ch = 0; ch < C; ++ch) {
+                const float t = xp[ch], m = yo[ch];
+                const bool take = LW_POOL_TAKE(t, m);
+                yo[ch] = take ? t : m;
+                ao[ch] = take ? int32_t(at + ch) : ao[ch];
+              }
+            } else {
+              for (int64_t ch = 0; ch < C; ++ch) {
+                const float t = xp[ch], m = yo[ch];
+                yo[ch] = LW_POOL_TAKE(t, m) ? t : m;
+              }
             }
           }
         }
@@ -85,4 +160,6 @@ LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
   }
 }
 
+#undef LW_POOL_2X2_WINNERS
+#undef LW_POOL_2X2_VALUES
 #undef LW_POOL_TAKE

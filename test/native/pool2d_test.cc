@@ -179,7 +179,7 @@ void sweep(std::mt19937& rng) {
   std::uniform_real_distribution<float> d(-1, 1);
   int cases = 0;
   for (int64_t n : {1, 3})
-    for (int64_t c : {1, 3, 8})
+    for (int64_t c : {1, 3, 8, 19})
       for (int64_t p : {1, 2, 3})
         for (int64_t s : {1, 2, 3})
           for (int64_t pad : {-2, 0, 1, 2})
@@ -208,18 +208,25 @@ void sweep(std::mt19937& rng) {
                        "max forward case %d element %lld", cases, (long long)i);
                 if (g_failures > 20) return;
               }
-              // The inference kernel's maxima, under every ISA variant this CPU runs, bit for bit.
+              // Both kernels' maxima (and winners), under every ISA variant this CPU runs, bit for bit.
               for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512}) {
                 if (!lw::cpu_supports(isa)) continue;
                 const lw::Isa before = lw::active_isa();
                 lw::set_isa(isa);
-                std::vector<float> yv(size_t(ys + 2 * kGuard), kSentinel);
+                std::vector<float> yv(size_t(ys + 2 * kGuard), kSentinel), ya(size_t(ys + 2 * kGuard), kSentinel);
+                std::vector<int32_t> aa(size_t(ys + 2 * kGuard), -99);
                 lw::max_pool2d_forward_values(g, x.data(), yv.data() + kGuard);
+                lw::max_pool2d_forward(g, x.data(), ya.data() + kGuard, aa.data() + kGuard);
                 lw::set_isa(before);
-                EXPECT(intact(yv), "max values out of bounds, case %d, %s", cases, lw::isa_name(isa));
+                EXPECT(intact(yv) && intact(ya) && aa[0] == -99 && aa.back() == -99,
+                       "max forward out of bounds, case %d, %s", cases, lw::isa_name(isa));
                 for (int64_t i = 0; i < ys; ++i) {
                   EXPECT(std::memcmp(&yv[size_t(kGuard + i)], &ymax[size_t(i)], sizeof(float)) == 0,
                          "max values case %d element %lld, %s", cases, (long long)i, lw::isa_name(isa));
+                  EXPECT(std::memcmp(&ya[size_t(kGuard + i)], &ymax[size_t(i)], sizeof(float)) == 0 &&
+                             aa[size_t(kGuard + i)] == am[size_t(i)],
+                         "max with winners case %d element %lld, %s: argmax %d want %d", cases, (long long)i,
+                         lw::isa_name(isa), aa[size_t(kGuard + i)], am[size_t(i)]);
                   if (g_failures > 20) return;
                 }
               }
