@@ -34,6 +34,17 @@ namespace {
 // matmul(a, b, c, m, n, k, transA, transB, accumulate)
 //   C[m×n] = op(A)·op(B) (+ C), A stored m×k (k×m if transA), B stored k×n
 //   (n×k if transB), all contiguous row-major.
+// The operands of C[m×n] = op(A)·op(B) with A holding m·k and B k·n floats:
+// lengths, and C written apart from what it reads.
+void RequireProductOperands(Napi::Env env, const Napi::Float32Array& a, const Napi::Float32Array& b,
+                            const Napi::Float32Array& c, int64_t m, int64_t n, int64_t k) {
+  RequireLength(env, a, Product(env, {m, k}), "a");
+  RequireLength(env, b, Product(env, {k, n}), "b");
+  RequireLength(env, c, Product(env, {m, n}), "c");
+  RequireDisjoint(env, c, a, "c", "a");
+  RequireDisjoint(env, c, b, "c", "b");
+}
+
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireCount(info, 9, "matmul");
@@ -41,11 +52,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int64_t m = Size(info, 3, "m"), n = Size(info, 4, "n"), k = Size(info, 5, "k");
   const bool ta = Flag(info, 6, "transA"), tb = Flag(info, 7, "transB");
   const bool acc = Flag(info, 8, "accumulate");
-  RequireLength(env, a, Product(env, {m, k}), "a");
-  RequireLength(env, b, Product(env, {k, n}), "b");
-  RequireLength(env, c, Product(env, {m, n}), "c");
-  RequireDisjoint(env, c, a, "c", "a");
-  RequireDisjoint(env, c, b, "c", "b");
+  RequireProductOperands(env, a, b, c, m, n, k);
   if (m == 0 || n == 0) return env.Undefined();
   lw::sgemm(ta, tb, m, n, k, 1.0f, a.Data(), ta ? m : k, b.Data(), tb ? k : n,
             acc ? 1.0f : 0.0f, c.Data(), n);
@@ -79,6 +86,18 @@ void CheckConvSizes(Napi::Env env, const lw::ConvGeometry& g) {
   Product(env, {g.out_w, g.k_h, g.k_w, g.in_c});
 }
 
+// The operands of a convolution's forward pass y = x ⋆ w: sizes, lengths,
+// and y written apart from what it reads.
+void RequireConvForward(Napi::Env env, const Napi::Float32Array& x, const Napi::Float32Array& w,
+                        const Napi::Float32Array& y, const lw::ConvGeometry& g) {
+  CheckConvSizes(env, g);
+  RequireLength(env, x, lw::conv_input_size(g), "x");
+  RequireLength(env, w, lw::conv_filter_size(g), "w");
+  RequireLength(env, y, lw::conv_output_size(g), "y");
+  RequireDisjoint(env, y, x, "y", "x");
+  RequireDisjoint(env, y, w, "y", "w");
+}
+
 // conv2dForward(x, w, y, geometry, accumulate)
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -86,12 +105,7 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   auto x = Floats(info, 0, "x"), w = Floats(info, 1, "w"), y = Floats(info, 2, "y");
   const lw::ConvGeometry g = Geometry(info, 3);
   const bool acc = Flag(info, 4, "accumulate");
-  CheckConvSizes(env, g);
-  RequireLength(env, x, lw::conv_input_size(g), "x");
-  RequireLength(env, w, lw::conv_filter_size(g), "w");
-  RequireLength(env, y, lw::conv_output_size(g), "y");
-  RequireDisjoint(env, y, x, "y", "x");
-  RequireDisjoint(env, y, w, "y", "w");
+  RequireConvForward(env, x, w, y, g);
   lw::conv2d_forward(g, x.Data(), w.Data(), y.Data(), acc);
   return env.Undefined();
 }
@@ -145,13 +159,8 @@ Napi::Value Conv2dForwardBiasActivation(const Napi::CallbackInfo& info) {
   const lw::ConvGeometry g = Geometry(info, 4);
   const lw::Activation f = ActivationKind(info, 5);
   const float alpha = Scalar(info, 6, "alpha");
-  CheckConvSizes(env, g);
-  RequireLength(env, x, lw::conv_input_size(g), "x");
-  RequireLength(env, w, lw::conv_filter_size(g), "w");
+  RequireConvForward(env, x, w, y, g);
   RequireLength(env, bias, g.out_c, "bias");
-  RequireLength(env, y, lw::conv_output_size(g), "y");
-  RequireDisjoint(env, y, x, "y", "x");
-  RequireDisjoint(env, y, w, "y", "w");
   RequireDisjoint(env, y, bias, "y", "bias");
   lw::conv2d_forward_bias_activation(g, x.Data(), w.Data(), bias.Data(), y.Data(), f, alpha);
   return env.Undefined();
@@ -167,12 +176,8 @@ Napi::Value MatmulBiasActivation(const Napi::CallbackInfo& info) {
   const int64_t m = Size(info, 4, "m"), n = Size(info, 5, "n"), k = Size(info, 6, "k");
   const lw::Activation f = ActivationKind(info, 7);
   const float alpha = Scalar(info, 8, "alpha");
-  RequireLength(env, a, Product(env, {m, k}), "a");
-  RequireLength(env, b, Product(env, {k, n}), "b");
+  RequireProductOperands(env, a, b, c, m, n, k);
   RequireLength(env, bias, n, "bias");
-  RequireLength(env, c, Product(env, {m, n}), "c");
-  RequireDisjoint(env, c, a, "c", "a");
-  RequireDisjoint(env, c, b, "c", "b");
   RequireDisjoint(env, c, bias, "c", "bias");
   if (m == 0 || n == 0) return env.Undefined();
   lw::sgemm(false, false, m, n, k, 1.0f, a.Data(), k, b.Data(), n, 0.0f, c.Data(), n,

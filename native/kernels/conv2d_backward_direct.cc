@@ -37,16 +37,20 @@ bool vector_isa() {
   return isa == Isa::kAvx512 || isa == Isa::kAvx2;
 }
 
-bool stride_one(const ConvGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1 && g.n > 0 && g.in_h > 0 && g.in_w > 0 &&
-         g.k_h > 0 && g.k_w > 0 && g.out_h > 0 && g.out_w > 0;
+// Whether a tiled kernel runs g: a vector ISA, stride 1, no empty extent,
+// and the channels it vectorises over (`tiled`: in_c for dx, out_c for dw)
+// a multiple of 16.
+bool tiled_applies(const ConvGeometry& g, int64_t tiled) {
+  return vector_isa() && g.stride_h == 1 && g.stride_w == 1 && g.n > 0 && g.in_h > 0 &&
+         g.in_w > 0 && g.k_h > 0 && g.k_w > 0 && g.out_h > 0 && g.out_w > 0 && g.in_c > 0 &&
+         g.out_c > 0 && tiled % 16 == 0;
 }
 
 }  // namespace
 
 bool conv2d_backward_direct_input_applies(const ConvGeometry& g) {
 #ifdef LW_CBD_HAVE_X86
-  return vector_isa() && stride_one(g) && g.in_c > 0 && g.in_c % 16 == 0 && g.out_c > 0;
+  return tiled_applies(g, g.in_c);
 #else
   (void)g;
   return false;
@@ -55,7 +59,7 @@ bool conv2d_backward_direct_input_applies(const ConvGeometry& g) {
 
 bool conv2d_backward_direct_filter_applies(const ConvGeometry& g) {
 #ifdef LW_CBD_HAVE_X86
-  return vector_isa() && stride_one(g) && g.out_c > 0 && g.out_c % 16 == 0 && g.in_c > 0;
+  return tiled_applies(g, g.out_c);
 #else
   (void)g;
   return false;
