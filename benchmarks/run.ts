@@ -355,7 +355,7 @@ function overhead(native: Backend, binding: ReturnType<typeof nativeBinding>, th
       call: 'matmul 2×2·2×2',
       nativeNs: perCallNs(() => native.matmul(a2, b2, c2, 2, 2, 2, false, false, false)).seconds,
       jsNs: perCallNs(() => jsBackend.matmul(a2, b2, c2, 2, 2, 2, false, false, false)).seconds,
-      bindingNs: perCallNs(() => binding.matmul(a2, b2, c2, 2, 2, 2, false, false, false)).seconds,
+      bindingNs: perCallNs(() => binding.matmul(a2, b2, c2, 2, 2, 2, false, false, false, 1)).seconds,
     },
   ];
   log('  matmul crossover sweep n = 1…32');

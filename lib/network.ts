@@ -611,14 +611,22 @@ export class Network {
     // What the optimizer steps, rebuilt only when a callback freezes or
     // unfreezes a layer: collecting it afresh every batch was a few µs of a
     // step that the second thread cannot share.
-    let frozen = this.layers.map((layer) => !layer.trainable);
-    let stepped = this.trainableParameters();
-    const parametersToStep = (): Parameter[] => {
-      if (this.layers.some((layer, i) => !layer.trainable !== frozen[i])) {
-        frozen = this.layers.map((layer) => !layer.trainable);
-        stepped = this.trainableParameters();
-      }
-      return stepped;
+    // Plain SGD's step is folded into the gradient products of the layers
+    // that can take it (Layer.foldedSgd). Whether a batch callback is there
+    // must not change the weights, so it only makes those layers write the
+    // gradients it might read as well.
+    const mayFold = typeof optimizer.foldableRate === 'function';
+    const fold = { rate: 0, writeGradient: callbacks.some((cb) => cb.onBatchEnd !== undefined) };
+    let frozen: boolean[] = [];
+    let stepped: Parameter[] = [];
+    let folding: Layer[] = [];
+    let steppedBesideFolded: Parameter[] = [];
+    const parametersToStep = (): void => {
+      if (frozen.length > 0 && this.layers.every((layer, i) => !layer.trainable === frozen[i])) return;
+      frozen = this.layers.map((layer) => !layer.trainable);
+      stepped = this.trainableParameters();
+      folding = mayFold ? this.layers.filter((layer) => layer.trainable && layer.foldsSgdStep) : [];
+      steppedBesideFolded = this.layers.flatMap((layer) => (layer.trainable && !folding.includes(layer) ? layer.parameters() : []));
     };
 
     const history: History = resume ? structuredClone(resume.history) : { loss: [], seconds: [] };
@@ -675,8 +683,17 @@ export class Network {
         totals.add(batchLoss, end - start, yb, out);
         const grad = lossGradient.tensor(out.shape);
         const outputGradient = fuseSoftmax ? loss.softmaxGradient!(yb, out, grad) : loss.gradient(yb, out, grad);
-        this.backward(wb ? scaleRows(outputGradient, wb) : outputGradient, undefined, this.layers.length - (fuseSoftmax ? 2 : 1));
-        optimizer.step(parametersToStep());
+        parametersToStep();
+        const foldedRate = mayFold ? optimizer.foldableRate!() : undefined;
+        const folded = foldedRate === undefined ? [] : folding;
+        if (foldedRate !== undefined) fold.rate = foldedRate;
+        for (const layer of folded) layer.foldedSgd = fold;
+        try {
+          this.backward(wb ? scaleRows(outputGradient, wb) : outputGradient, undefined, this.layers.length - (fuseSoftmax ? 2 : 1));
+        } finally {
+          for (const layer of folded) layer.foldedSgd = undefined;
+        }
+        optimizer.step(foldedRate === undefined ? stepped : steppedBesideFolded);
         return batchLoss;
       };
       for (let batch = firstBatch, start = (firstBatch - 1) * batchSize; start < samples; batch++, start += batchSize) {

@@ -16,6 +16,13 @@ export interface Optimizer {
   learningRate: number;
   /** Updates every parameter from its gradient. */
   step(parameters: Parameter[]): void;
+  /**
+   * When the coming step is exactly p ← p − rate·∂E/∂p for every parameter
+   * (plain SGD: no momentum, weight decay or clipping), that rate; else
+   * undefined. fit then lets layers that can (Dense) apply it inside their
+   * weight-gradient product, and passes step() only the other parameters.
+   */
+  foldableRate?(): number | undefined;
   /** Forgets per-parameter state (moments, step counts). */
   reset(): void;
   /** Name and hyper-parameters as plain data. */
@@ -166,12 +173,17 @@ abstract class SlottedOptimizer implements Optimizer {
 
   /** Clips and decays the gradients as the options ask, then applies the update. */
   step(parameters: Parameter[]): void {
-    if (this.schedule) this.learningRate = scheduledRate(this.schedule, this.iterations, this.owner);
+    this.updateScheduledRate();
     if (this.clipNorm !== undefined) clipGlobalNorm(parameters, this.clipNorm);
     if (this.clipValue !== undefined) clipEachValue(parameters, this.clipValue);
     if (this.weightDecay > 0) this.decay(parameters);
     this.update(parameters);
     this.iterations++;
+  }
+
+  /** The rate of the coming step: the schedule's at this step count, when there is one. */
+  protected updateScheduledRate(): void {
+    if (this.schedule) this.learningRate = scheduledRate(this.schedule, this.iterations, this.owner);
   }
 
   /** Coupled L2: ∂E/∂w += λ·w. adamw overrides it with the decoupled form. */
@@ -253,6 +265,15 @@ export class SGD extends SlottedOptimizer {
     this.momentum = checkRate(momentum, 'sgd momentum', { max: 1 });
     this.nesterov = Boolean(nesterov);
     if (this.nesterov && this.momentum === 0) throw new OptionError('Nesterov momentum needs momentum > 0');
+  }
+
+  /** Only plain SGD's update is rate × gradient and nothing else (the rate the following step() will use). */
+  foldableRate(): number | undefined {
+    // A subclass may update otherwise.
+    if (Object.getPrototypeOf(this) !== SGD.prototype) return undefined;
+    if (this.momentum !== 0 || this.weightDecay > 0 || this.clipNorm !== undefined || this.clipValue !== undefined) return undefined;
+    this.updateScheduledRate();
+    return this.learningRate;
   }
 
   protected update(parameters: Parameter[]): void {

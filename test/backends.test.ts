@@ -27,6 +27,31 @@ forEachBackend('kernels', () => {
     expectClose(c, [58, 64, 139, 154]);
   });
 
+  it('matmul with alpha scales the product, overwriting or accumulating (an SGD step folded into Xᵀ·dY)', () => {
+    const at = f32(1, 4, 2, 5, 3, 6); // a [2,3] stored [3,2]
+    const b = f32(7, 8, 9, 10, 11, 12); // [3,2]
+    const c = f32(1, 2, 3, 4);
+    k().matmul(at, b, c, 2, 2, 3, true, false, true, -0.5);
+    expectClose(c, [1 - 29, 2 - 32, 3 - 69.5, 4 - 77]);
+    k().matmul(at, b, c, 2, 2, 3, true, false, false, 2);
+    expectClose(c, [116, 128, 278, 308]);
+    // Shapes of a Dense weight step (batch 32 as the depth, both GEMM paths): the stored product scaled
+    // and added, as axpy would add it. Exact on the JS backend; within a rounding on native, whose
+    // GEMM fuses the multiply-add that the axpy there rounds twice.
+    for (const [m, n, depth] of [[784, 128, 32], [37, 19, 5]]) {
+      const x = randomArray(depth * m, 3), dy = randomArray(depth * n, 4), w = randomArray(m * n, 5);
+      const product = new Float32Array(m * n);
+      k().matmul(x, dy, product, m, n, depth, true, false, false);
+      const expected = w.slice();
+      k().axpy(-0.05, product, expected);
+      const folded = w.slice();
+      k().matmul(x, dy, folded, m, n, depth, true, false, true, -0.05);
+      if (k().name === 'js') expect(Array.from(folded)).to.deep.equal(Array.from(expected));
+      else expectClose(folded, expected, { rtol: 1e-6, atol: 1e-6 });
+      expect(folded.some((v, i) => v !== w[i])).to.equal(true);
+    }
+  });
+
   it('matmul with k = 0 writes zeros (or keeps c when accumulating)', () => {
     const c = f32(5, 5);
     k().matmul(new Float32Array(0), new Float32Array(0), c, 1, 2, 0, false, false, true);

@@ -23,7 +23,7 @@ const poolGeometry = () => Int32Array.of(2, 4, 4, 3, 2, 2, 2, 2, 0, 0, 2, 2); //
 const P = 2 * 4 * 4 * 3, Q = 2 * 2 * 2 * 3;
 
 const SIGNATURES: Signature[] = [
-  { fn: 'matmul', valid: () => [F(6), F(12), F(8), 2, 4, 3, false, false, false], kinds: ['buffer', 'buffer', 'buffer', 'size', 'size', 'size', 'flag', 'flag', 'flag'] },
+  { fn: 'matmul', valid: () => [F(6), F(12), F(8), 2, 4, 3, false, false, false, 1], kinds: ['buffer', 'buffer', 'buffer', 'size', 'size', 'size', 'flag', 'flag', 'flag', 'scalar'] },
   { fn: 'matmulBiasActivation', valid: () => [F(6), F(12), F(4), F(8), 2, 4, 3, 1, 0.1], kinds: ['buffer', 'buffer', 'buffer', 'buffer', 'size', 'size', 'size', 'activation', 'scalar'] },
   { fn: 'conv2dForward', valid: () => [F(X), F(W), F(Y), geometry(), false], kinds: ['buffer', 'buffer', 'buffer', 'geometry', 'flag'] },
   { fn: 'conv2dForwardBiasActivation', valid: () => [F(X), F(W), F(4), F(Y), geometry(), 1, 0.1], kinds: ['buffer', 'buffer', 'buffer', 'buffer', 'geometry', 'activation', 'scalar'] },
@@ -145,10 +145,10 @@ describe('raw native binding under hostile arguments', function () {
   }
 
   it('names the argument and the sizes in its messages', () => {
-    expect(() => binding.matmul(F(5), F(12), F(8), 2, 4, 3, false, false, false)).to.throw(RangeError, 'a holds 5 elements but the sizes given need 6');
-    expect(() => binding.matmul(F(6), F(12), F(8), -2, 4, 3, false, false, false)).to.throw(RangeError, 'm must be an integer in [0, 2147483647]');
-    expect(() => binding.matmul(F(6), new Float64Array(12) as never, F(8), 2, 4, 3, false, false, false)).to.throw(TypeError, 'b must be a Float32Array');
-    expect(() => binding.matmul(F(6), F(12), detached(8), 2, 4, 3, false, false, false)).to.throw(RangeError, 'is its buffer detached?');
+    expect(() => binding.matmul(F(5), F(12), F(8), 2, 4, 3, false, false, false, 1)).to.throw(RangeError, 'a holds 5 elements but the sizes given need 6');
+    expect(() => binding.matmul(F(6), F(12), F(8), -2, 4, 3, false, false, false, 1)).to.throw(RangeError, 'm must be an integer in [0, 2147483647]');
+    expect(() => binding.matmul(F(6), new Float64Array(12) as never, F(8), 2, 4, 3, false, false, false, 1)).to.throw(TypeError, 'b must be a Float32Array');
+    expect(() => binding.matmul(F(6), F(12), detached(8), 2, 4, 3, false, false, false, 1)).to.throw(RangeError, 'is its buffer detached?');
     expect(() => binding.adamStep(F(4), F(4), F(3), F(4), 1, 1, 1, 1, 1)).to.throw(RangeError, 'm holds 3 floats but param holds 4');
     expect(() => binding.axpy(1, F(4), F(3))).to.throw(RangeError, 'y holds 3 elements but the sizes given need 4');
   });
@@ -156,16 +156,16 @@ describe('raw native binding under hostile arguments', function () {
   it('refuses outputs that overlap inputs and product sizes that overflow', () => {
     const shared = F(16);
     expect(() => binding.adamStep(shared.subarray(0, 4), F(4), shared.subarray(0, 4), F(4), 1, 1, 1, 1, 1)).to.throw(RangeError, 'param must not share memory with m');
-    expect(() => binding.matmul(shared.subarray(0, 4), F(4), shared.subarray(2, 6), 2, 2, 2, false, false, false))
+    expect(() => binding.matmul(shared.subarray(0, 4), F(4), shared.subarray(2, 6), 2, 2, 2, false, false, false, 1))
       .to.throw(RangeError, 'c must not share memory with a');
-    expect(() => binding.matmul(F(4), F(4), F(4), 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, false, false, false)).to.throw(RangeError);
+    expect(() => binding.matmul(F(4), F(4), F(4), 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, false, false, false, 1)).to.throw(RangeError);
   });
 
   it('works on Float32Arrays over a SharedArrayBuffer and on offset views', () => {
     const a = new Float32Array(new SharedArrayBuffer(16));
     a.set([1, 2, 3, 4]);
     const c = F(6).subarray(2);
-    binding.matmul(a, a, c, 2, 2, 2, false, false, false);
+    binding.matmul(a, a, c, 2, 2, 2, false, false, false, 1);
     expect(Array.from(c)).to.deep.equal([7, 10, 15, 22]);
   });
 

@@ -111,11 +111,11 @@ const positive = (f: Fuzz, n: number) => f.floats(n, 0, 1);
 
 export const SPECS: Spec[] = [
   {
-    fn: 'matmul', kinds: ['buffer', 'buffer', 'out', 'size', 'size', 'size', 'flag', 'flag', 'flag'],
+    fn: 'matmul', kinds: ['buffer', 'buffer', 'out', 'size', 'size', 'size', 'flag', 'flag', 'flag', 'scalar'],
     valid: (f) => {
       const big = f.chance(0.1);
       const m = f.int(0, big ? 40 : 9), n = f.int(0, big ? 40 : 9), k = f.int(0, big ? 70 : 9);
-      return [f.floats(m * k), f.floats(k * n), f.floats(m * n), m, n, k, f.chance(0.5), f.chance(0.5), f.chance(0.5)];
+      return [f.floats(m * k), f.floats(k * n), f.floats(m * n), m, n, k, f.chance(0.5), f.chance(0.5), f.chance(0.5), f.chance(0.5) ? 1 : f.rng.uniform(-1, 1)];
     },
     js: (a) => jsBackend.matmul(...(a as Parameters<NativeBinding['matmul']>)),
   },

@@ -309,9 +309,9 @@ describe('fuzzing the raw binding [native]', function () {
     const F = (n: number) => new Float32Array(n);
     const max = 2 ** 31 - 1;
     const cases: Array<[string, () => unknown]> = [
-      ['matmul 65536×65536 (2^32 elements)', () => binding.matmul(F(16), F(16), F(16), 65536, 65536, 1, false, false, false)],
-      ['matmul 65537×65535 (just under 2^32)', () => binding.matmul(F(16), F(16), F(16), 65537, 65535, 1, false, false, false)],
-      ['matmul 2^31−1 everywhere', () => binding.matmul(F(16), F(16), F(16), max, max, max, false, false, false)],
+      ['matmul 65536×65536 (2^32 elements)', () => binding.matmul(F(16), F(16), F(16), 65536, 65536, 1, false, false, false, 1)],
+      ['matmul 65537×65535 (just under 2^32)', () => binding.matmul(F(16), F(16), F(16), 65537, 65535, 1, false, false, false, 1)],
+      ['matmul 2^31−1 everywhere', () => binding.matmul(F(16), F(16), F(16), max, max, max, false, false, false, 1)],
       ['addRowVector 2^31−1 × 2^31−1', () => binding.addRowVector(F(16), F(16), max, max)],
       ['sumRows 65536 × 65536', () => binding.sumRows(F(16), F(16), 65536, 65536, false)],
       ['softmaxRows 2^31−1 × 2^31−1', () => binding.softmaxRows(F(16), F(16), max, max)],

@@ -57,7 +57,7 @@ function checkKernels(): void {
   const m = 37, n = 29, k = 53;
   const a = randomArray(m * k, 1), b = randomArray(k * n, 2);
   const c = new Float32Array(m * n), expected = new Float32Array(m * n);
-  binding.matmul(a, b, c, m, n, k, false, false, false);
+  binding.matmul(a, b, c, m, n, k, false, false, false, 1);
   jsBackend.matmul(a, b, expected, m, n, k, false, false, false);
   expectClose(c, expected, { rtol: 1e-4, atol: 1e-4, what: 'matmul after workers' });
 }

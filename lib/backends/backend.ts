@@ -65,13 +65,17 @@ export interface Backend {
   readonly name: 'js' | 'native';
 
   /**
-   * c[m,n] = op(a)·op(b) (+ c when accumulate).
+   * c[m,n] = alpha·op(a)·op(b) (+ c when accumulate); alpha defaults to 1.
    * a is [m,k] ([k,m] when transA), b is [k,n] ([n,k] when transB).
+   * Each product is rounded to float32 before alpha scales it, so
+   * accumulating with alpha = −lr gives what axpy(−lr, product, c) gives
+   * (up to the FMA contraction of the last step): a plain SGD step folded
+   * into the weight-gradient product.
    */
   matmul(
     a: Float32Array, b: Float32Array, c: Float32Array,
     m: number, n: number, k: number,
-    transA: boolean, transB: boolean, accumulate: boolean,
+    transA: boolean, transB: boolean, accumulate: boolean, alpha?: number,
   ): void;
 
   /**

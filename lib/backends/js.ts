@@ -25,7 +25,7 @@ function accumulatorsOf(length: number): Float64Array {
 export const jsBackend: Backend = {
   name: 'js',
 
-  matmul(a, b, c, m, n, k, transA, transB, accumulate) {
+  matmul(a, b, c, m, n, k, transA, transB, accumulate, alpha = 1) {
     const row = accumulatorsOf(n);
     for (let i = 0; i < m; i++) {
       row.fill(0);
@@ -41,7 +41,11 @@ export const jsBackend: Backend = {
         }
       }
       const out = i * n;
-      if (accumulate) for (let j = 0; j < n; j++) c[out + j] += row[j];
+      if (alpha !== 1) {
+        // Rounded to float32 first, as the product stored and then scaled (axpy on a gradient) would be.
+        if (accumulate) for (let j = 0; j < n; j++) c[out + j] += alpha * Math.fround(row[j]);
+        else for (let j = 0; j < n; j++) c[out + j] = alpha * Math.fround(row[j]);
+      } else if (accumulate) for (let j = 0; j < n; j++) c[out + j] += row[j];
       else for (let j = 0; j < n; j++) c[out + j] = row[j];
     }
   },

@@ -16,7 +16,7 @@ export interface CacheSizes {
 /** What the addon exports (native/binding/addon.cc). */
 export interface NativeBinding {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, accumulate: boolean): void;
+    transA: boolean, transB: boolean, accumulate: boolean, alpha: number): void;
   matmulBiasActivation(a: Float32Array, b: Float32Array, bias: Float32Array, c: Float32Array, m: number, n: number, k: number,
     kind: number, alpha: number): void;
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, accumulate: boolean): void;
@@ -97,7 +97,7 @@ function activationCode(kind: ActivationKind): number {
 export function createNativeBackend(binding: NativeBinding): Backend {
   return {
     name: 'native',
-    matmul: (a, b, c, m, n, k, transA, transB, accumulate) => binding.matmul(a, b, c, m, n, k, transA, transB, accumulate),
+    matmul: (a, b, c, m, n, k, transA, transB, accumulate, alpha = 1) => binding.matmul(a, b, c, m, n, k, transA, transB, accumulate, alpha),
     matmulBiasActivation: (a, b, bias, c, m, n, k, kind, alpha) =>
       binding.matmulBiasActivation(a, b, bias, c, m, n, k, activationCode(kind), alpha),
     conv2dForward: (x, w, y, g, acc) => binding.conv2dForward(x, w, y, packGeometry(g), acc),

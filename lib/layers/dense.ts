@@ -185,14 +185,25 @@ export class Dense extends Layer {
     outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
     const dy = outputGradient.data;
-    backend.matmul(input.data, dy, this.weightsGrad.data, this.inputSize, this.outputSize, rows, true, false, false);
+    const folded = this.foldedSgd;
+    if (folded === undefined || folded.writeGradient) backend.matmul(input.data, dy, this.weightsGrad.data, this.inputSize, this.outputSize, rows, true, false, false);
     backend.sumRows(dy, this.biasGrad.data, rows, this.outputSize, false);
     const inputGradient = this.inputGradientSpace.tensor(this.inputGradientNeeded ? input.shape : [0]);
     if (this.inputGradientNeeded) {
       backend.matmul(dy, this.weights.data, inputGradient.data, rows, this.inputSize, this.outputSize, false, true, false);
     }
+    if (folded !== undefined) {
+      // W ← W − rate·Xᵀ·∂E/∂Y in one product, after ∂E/∂X has read the old W:
+      // the weight gradient need not make its round trip through memory.
+      backend.matmul(input.data, dy, this.weights.data, this.inputSize, this.outputSize, rows, true, false, true, -folded.rate);
+      backend.axpy(-folded.rate, this.biasGrad.data, this.bias.data);
+    }
     this.sgdStep(learningRate);
     return inputGradient;
+  }
+
+  override get foldsSgdStep(): boolean {
+    return true;
   }
 
   override getConfig(): LayerConfig {

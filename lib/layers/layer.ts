@@ -241,6 +241,21 @@ export abstract class Layer {
     return this.backward(outputError, learningRate);
   }
 
+  /**
+   * Set by fit around one backward pass when the optimizer's whole step is
+   * p ← p − rate·∂E/∂p (Optimizer.foldableRate). A layer whose
+   * `foldsSgdStep` is true then applies that step to all its parameters
+   * inside backward (Dense: in the weight-gradient product) and the
+   * optimizer skips them. Unless `writeGradient` (a batch callback might
+   * read it), Dense's weight gradient is then not written.
+   */
+  foldedSgd?: { rate: number; writeGradient: boolean };
+
+  /** Whether backward applies `foldedSgd` itself (see there). */
+  get foldsSgdStep(): boolean {
+    return false;
+  }
+
   /** value −= learningRate · grad for every parameter. */
   protected sgdStep(learningRate: number | undefined): void {
     if (learningRate === undefined) return;

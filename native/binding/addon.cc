@@ -31,8 +31,8 @@
 namespace lw_binding {
 namespace {
 
-// matmul(a, b, c, m, n, k, transA, transB, accumulate)
-//   C[m×n] = op(A)·op(B) (+ C), A stored m×k (k×m if transA), B stored k×n
+// matmul(a, b, c, m, n, k, transA, transB, accumulate, alpha)
+//   C[m×n] = alpha·op(A)·op(B) (+ C), A stored m×k (k×m if transA), B stored k×n
 //   (n×k if transB), all contiguous row-major.
 // The operands of C[m×n] = op(A)·op(B) with A holding m·k and B k·n floats:
 // lengths, and C written apart from what it reads.
@@ -47,14 +47,15 @@ void RequireProductOperands(Napi::Env env, const Napi::Float32Array& a, const Na
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireCount(info, 9, "matmul");
+  RequireCount(info, 10, "matmul");
   auto a = Floats(info, 0, "a"), b = Floats(info, 1, "b"), c = Floats(info, 2, "c");
   const int64_t m = Size(info, 3, "m"), n = Size(info, 4, "n"), k = Size(info, 5, "k");
   const bool ta = Flag(info, 6, "transA"), tb = Flag(info, 7, "transB");
   const bool acc = Flag(info, 8, "accumulate");
+  const float alpha = Scalar(info, 9, "alpha");
   RequireProductOperands(env, a, b, c, m, n, k);
   if (m == 0 || n == 0) return env.Undefined();
-  lw::sgemm(ta, tb, m, n, k, 1.0f, a.Data(), ta ? m : k, b.Data(), tb ? k : n,
+  lw::sgemm(ta, tb, m, n, k, alpha, a.Data(), ta ? m : k, b.Data(), tb ? k : n,
             acc ? 1.0f : 0.0f, c.Data(), n);
   return env.Undefined();
 }
