@@ -16,7 +16,20 @@
 // epoch; the speed-up is the median over repeats of the per-fit ratio of
 // mean batch times. The table lists every repeat's ratio and the load average
 // at the start and the end.
+//
+// Even inside one fit, other processes take a core now and then, and a block
+// that ran with only one core free says nothing about two threads (the pool
+// then runs on the caller alone, by design, so both counts measure one core).
+// Linux counts each thread's time spent runnable but waiting for a core
+// (/proc/self/task/<tid>/schedstat); summed over the threads that run kernels
+// (the main thread and the pool's helpers, named layerwise-pool) and taken at
+// every block boundary, it marks a block disturbed when that wait exceeds
+// DISTURBED_SHARE of the block's time. The second speed-up column is the same
+// ratio over undisturbed blocks only (what two free cores give), with the
+// share of blocks kept; the pool's back-off after a disturbed block may still
+// run the next blocks on one thread, which only pulls that figure down.
 
+import { readFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { nativeAvailable, nativeInfo, setBackend, setNumThreads } from '../lib/index.js';
@@ -26,13 +39,57 @@ import {
 } from './epoch-common.js';
 
 const ORDER = [1, 2, 2, 1];
+/** A block whose kernel threads waited for a core longer than this share of its time is disturbed. */
+const DISTURBED_SHARE = 0.05;
+/** Fewest undisturbed blocks of each thread count for a fit's undisturbed ratio. */
+const MIN_QUIET_BLOCKS = 4;
 
-/** Mean seconds per batch on 1 and on 2 threads over one fit whose thread count alternates every `block` batches. */
-async function interleavedFit(model: ModelName, data: Datasets, batches: number, block: number): Promise<Record<1 | 2, number>> {
+/** Which task ids run kernels (the main thread, and pool helpers by name), cached per id. */
+const kernelThread = new Map<string, boolean>();
+
+/** Milliseconds the main thread and the pool's helpers have waited on a run queue in total, or undefined off Linux. */
+function kernelThreadsWaitMs(): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  let waitNs = 0;
+  for (const tid of tids) {
+    try {
+      let runsKernels = kernelThread.get(tid);
+      if (runsKernels === undefined) {
+        runsKernels = tid === String(process.pid) || readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'layerwise-pool';
+        kernelThread.set(tid, runsKernels);
+      }
+      if (runsKernels) waitNs += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      // A thread that ended between the listing and the read waits no more.
+    }
+  }
+  return waitNs / 1e6;
+}
+
+interface Block { threads: 1 | 2; batchMs: number[]; waitMs?: number }
+
+interface FitTimes {
+  /** Mean seconds per batch on 1 and on 2 threads over every counted block. */
+  all: Record<1 | 2, number>;
+  /** The same over undisturbed blocks, when each count has enough of them. */
+  quiet?: Record<1 | 2, number>;
+  quietBlocks: number;
+  blocks: number;
+}
+
+/** One fit whose thread count alternates every `block` batches, timed per batch and per block. */
+async function interleavedFit(model: ModelName, data: Datasets, batches: number, block: number): Promise<FitTimes> {
   const set = datasetFor(model, data);
   const net = buildModel(model);
-  const times: Record<1 | 2, number[]> = { 1: [], 2: [] };
   const threadsOf = (batch: number) => ORDER[Math.floor(batch / block) % ORDER.length] as 1 | 2;
+  const blocks: Block[] = [];
+  let current: Block | undefined;
+  let waitAtBlockStart: number | undefined;
   let done = 0;
   let last = 0;
   setNumThreads(threadsOf(0));
@@ -43,15 +100,39 @@ async function interleavedFit(model: ModelName, data: Datasets, batches: number,
       onEpochBegin: () => { last = performance.now(); },
       onBatchEnd: () => {
         const now = performance.now();
-        if (done >= block) times[threadsOf(done)].push(now - last);
+        if (done >= block) {
+          current ??= { threads: threadsOf(done), batchMs: [] };
+          current.batchMs.push(now - last);
+        }
         done++;
-        setNumThreads(threadsOf(done));
+        if (done % block === 0) {
+          // Block boundary: close the block with its threads' run-queue wait.
+          const wait = kernelThreadsWaitMs();
+          if (current) {
+            if (wait !== undefined && waitAtBlockStart !== undefined) current.waitMs = wait - waitAtBlockStart;
+            blocks.push(current);
+            current = undefined;
+          }
+          waitAtBlockStart = wait;
+          setNumThreads(threadsOf(done));
+        }
         last = performance.now();
       },
     }],
   });
-  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length / 1000;
-  return { 1: mean(times[1]), 2: mean(times[2]) };
+  if (current) blocks.push(current);
+  const meanBatch = (chosen: Block[], threads: 1 | 2) => {
+    const ms = chosen.filter((b) => b.threads === threads).flatMap((b) => b.batchMs);
+    return ms.reduce((s, v) => s + v, 0) / ms.length / 1000;
+  };
+  const quiet = blocks.filter((b) => b.waitMs !== undefined && b.waitMs <= DISTURBED_SHARE * b.batchMs.reduce((s, v) => s + v, 0));
+  const enough = ([1, 2] as const).every((t) => quiet.filter((b) => b.threads === t).length >= MIN_QUIET_BLOCKS);
+  return {
+    all: { 1: meanBatch(blocks, 1), 2: meanBatch(blocks, 2) },
+    quiet: enough ? { 1: meanBatch(quiet, 1), 2: meanBatch(quiet, 2) } : undefined,
+    quietBlocks: quiet.length,
+    blocks: blocks.length,
+  };
 }
 
 async function main(): Promise<void> {
@@ -84,22 +165,32 @@ async function main(): Promise<void> {
     const one: number[] = [];
     const two: number[] = [];
     const ratios: number[] = [];
+    const quietRatios: number[] = [];
+    let quietBlocks = 0, blocks = 0;
     // One untimed warm-up fit: the first fit pays for JIT and page faults.
     await interleavedFit(model, data, 4 * block, block);
     for (let r = 0; r < repeats; r++) {
       const t = await interleavedFit(model, data, batches, block);
-      one.push(t[1] * batchesPerEpoch);
-      two.push(t[2] * batchesPerEpoch);
-      ratios.push(t[1] / t[2]);
-      console.log(`  ${MODEL_LABEL[model]}: 1 thread ${fmt.seconds(one[r])} s/epoch, 2 threads ${fmt.seconds(two[r])} s/epoch, ratio ${ratios[r].toFixed(2)} (load ${os.loadavg()[0].toFixed(2)})`);
+      one.push(t.all[1] * batchesPerEpoch);
+      two.push(t.all[2] * batchesPerEpoch);
+      ratios.push(t.all[1] / t.all[2]);
+      if (t.quiet) quietRatios.push(t.quiet[1] / t.quiet[2]);
+      quietBlocks += t.quietBlocks;
+      blocks += t.blocks;
+      const quietText = t.quiet ? `, undisturbed blocks ${(t.quiet[1] / t.quiet[2]).toFixed(2)}` : '';
+      console.log(`  ${MODEL_LABEL[model]}: 1 thread ${fmt.seconds(one[r])} s/epoch, 2 threads ${fmt.seconds(two[r])} s/epoch, ratio ${ratios[r].toFixed(2)}${quietText} (${t.quietBlocks}/${t.blocks} blocks undisturbed, load ${os.loadavg()[0].toFixed(2)})`);
     }
     rows.push([MODEL_LABEL[model], fmt.seconds(median(one)), fmt.seconds(median(two)), median(ratios).toFixed(2) + '×',
-      ratios.map((x) => x.toFixed(2)).join(' ')]);
+      ratios.map((x) => x.toFixed(2)).join(' '),
+      quietRatios.length > 0 ? median(quietRatios).toFixed(2) + '×' : '–',
+      quietRatios.map((x) => x.toFixed(2)).join(' ') || '–',
+      `${Math.round((100 * quietBlocks) / Math.max(1, blocks))}%`]);
   }
   setNumThreads(restoreThreads);
   console.log('\n' + markdownTable(
-    ['network', '1 thread, s/epoch (median)', '2 threads, s/epoch (median)', 'speed-up (median over fits)', 'per-fit ratios'],
-    rows, [false, true, true, true, false],
+    ['network', '1 thread, s/epoch (median)', '2 threads, s/epoch (median)', 'speed-up (median over fits)', 'per-fit ratios',
+      'undisturbed blocks: speed-up (median)', 'per-fit ratios', 'blocks undisturbed'],
+    rows, [false, true, true, true, false, true, false, true],
   ));
   console.log(`\nload average (1 min) ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end, on ${os.cpus().length} cores`);
 }

@@ -6,6 +6,7 @@
 // summation order does not depend on the split (everything but the conv
 // filter gradient, whose per-range partials are added in range order).
 
+import { readFileSync, readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { getBackend, jsBackend, nativeAvailable, nativeInfo, setNumThreads, type Backend } from '../lib/backends/index.js';
 import type { ActivationKind, ConvGeometry, PoolGeometry } from '../lib/backends/backend.js';
@@ -164,5 +165,24 @@ describe('native kernels on two threads (cost-model splits)', function () {
     for (const [m, n, k, ta, tb] of [[32, 128, 784, false, false], [784, 128, 32, true, false], [129, 784, 128, false, true]] as const) {
       check((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, k, ta, tb, false), [randomArray(m * k, 1), randomArray(k * n, 2), new Float32Array(m * n)], [2]);
     }
+  });
+
+  it('names its helper threads layerwise-pool (Linux), so tools can tell them from Node\'s', function () {
+    if (process.platform !== 'linux') this.skip();
+    const names = () => readdirSync('/proc/self/task').map((tid) => {
+      try {
+        return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    });
+    setNumThreads(2);
+    // A product large enough for the cost model to split starts the helper
+    // (also when a busy machine then has the pool run it on the caller alone).
+    const [m, n, k] = [256, 256, 256];
+    native.matmul(randomArray(m * k, 3), randomArray(k * n, 4), new Float32Array(m * n), m, n, k, false, false, false);
+    const pool = names().filter((name) => name === 'layerwise-pool');
+    expect(pool.length, 'helper threads named layerwise-pool').to.be.at.least(1);
+    expect(readFileSync(`/proc/self/task/${process.pid}/comm`, 'utf8').trim(), 'the main thread keeps its name').to.not.equal('layerwise-pool');
   });
 });

@@ -57,6 +57,7 @@ __asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
 #endif
 #if defined(__linux__)
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #endif
 
@@ -172,6 +173,13 @@ void spin_until(Pred ready, std::chrono::microseconds budget) {
 void worker_main() {
   Pool& p = pool();
   tl_in_region = true;
+#if defined(__linux__)
+  // A name of its own (top -H, /proc/<pid>/task/*/comm) tells the pool's
+  // helpers apart from Node's and V8's threads: bench:threads reads their
+  // run-queue wait to tell which blocks the machine disturbed. prctl rather
+  // than pthread_setname_np, which binds to GLIBC_2.34 when built here.
+  prctl(PR_SET_NAME, "layerwise-pool", 0, 0, 0);
+#endif
   uint64_t seen = p.generation.load(std::memory_order_acquire);
   for (;;) {
     spin_until([&] { return p.generation.load(std::memory_order_acquire) != seen; },
@@ -371,6 +379,11 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   }
   const Clock::time_point started = Clock::now();
   tl_in_region = true;
+  // Helpers start with the first region that wants them, also one that then
+  // runs serially below: a process that begins on a busy machine still has
+  // its (parked) helpers, and their names, from its first split.
+  const int64_t want = (tasks < threads ? tasks : threads) - 1;
+  const int helpers = ensure_workers(p, static_cast<int>(want));
   const bool backing_off = started < p.serial_until;  // after a stall (RegionCloser)
   if (backing_off || caller_starved(started)) {
     if (!backing_off) back_off(p, started);
@@ -378,8 +391,6 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
     for (int64_t t = 0; t < tasks; ++t) fn(t);
     return;
   }
-  const int64_t want = (tasks < threads ? tasks : threads) - 1;
-  const int helpers = ensure_workers(p, static_cast<int>(want));
   Region r;
   r.fn = &fn;
   r.unclaimed.store(pack_range(0, static_cast<uint64_t>(tasks)), std::memory_order_relaxed);
