@@ -3,6 +3,8 @@
 // Contiguous loops with no cross-iteration dependence (the reductions keep a
 // double accumulator per column or in total), so -O3 vectorises them for the
 // baseline ISA; they are memory-bound, which makes wider variants pointless.
+// softmax's exponential is the exception: compute-bound, it has per-ISA
+// copies (softmax_exp.cc).
 //
 // Threading: the per-element passes (activations and their derivatives, the
 // bias epilogue, multiply, axpy, the MSE gradient) cut their elements (rows
@@ -17,6 +19,7 @@
 #include <cstring>
 
 #include "finite_scan.h"
+#include "softmax_exp.h"
 #include "threadpool.h"
 
 namespace lw {
@@ -113,18 +116,30 @@ void activation_backward(Activation f, const float* x, const float* y,
 }
 
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * cols;
-    float* out = y + r * cols;
-    float max = in[0];
-    for (int64_t c = 1; c < cols; ++c) max = in[c] > max ? in[c] : max;
-    double sum = 0.0;
-    for (int64_t c = 0; c < cols; ++c) {
-      out[c] = std::exp(in[c] - max);
-      sum += out[c];
+  if (rows <= 0 || cols <= 0) return;
+  // In blocks of whole rows (about 4K floats, still in L1 between the
+  // passes): x − max per row, then the vectorised exponential over the whole
+  // block (a 10-class row alone is too short to vectorise), then each row's
+  // sum, in order and in double as before, and the scaling.
+  const ExpBlock exp_block = exp_block_for_active_isa();
+  const int64_t block_rows = cols >= 4096 ? 1 : 4096 / cols;
+  for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
+    const int64_t r1 = rows - r0 < block_rows ? rows : r0 + block_rows;
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* in = x + r * cols;
+      float* out = y + r * cols;
+      float max = in[0];
+      for (int64_t c = 1; c < cols; ++c) max = in[c] > max ? in[c] : max;
+      for (int64_t c = 0; c < cols; ++c) out[c] = in[c] - max;
     }
-    const float inv = static_cast<float>(1.0 / sum);
-    for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
+    exp_block(y + r0 * cols, (r1 - r0) * cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      float* out = y + r * cols;
+      double sum = 0.0;
+      for (int64_t c = 0; c < cols; ++c) sum += out[c];
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t c = 0; c < cols; ++c) out[c] *= inv;
+    }
   }
 }
 

@@ -239,6 +239,47 @@ void check_epilogue(lw::Isa isa) {
   report(std::string(lw::isa_name(isa)) + " epilogue = product then bias_activation, bit for bit", r, cases);
 }
 
+// Rows of C computed in chunks equal the same rows of the whole product, bit
+// for bit (predict runs a large batch in chunks and promises the whole
+// batch's result): the k slicing depends on n and k only, also where a
+// product takes the whole depth in one slice (gemm.cc, depth_block: the
+// MLP's 784×128 weights) and where it is sliced (1568×128), with the ReLU
+// epilogue, on 1 and 2 threads.
+void check_row_chunks(lw::Isa isa) {
+  const Shape shapes[] = {{1000, 128, 784}, {300, 128, 1568}, {77, 33, 600}, {64, 10, 128}};
+  Result r;
+  int cases = 0;
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (const Shape& s : shapes) {
+    std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n)), bias(static_cast<size_t>(s.n));
+    for (float& x : a) x = dist(rng);
+    for (float& x : b) x = dist(rng);
+    for (float& x : bias) x = dist(rng);
+    const lw::GemmEpilogue ep{bias.data(), lw::Activation::kRelu, 0.0f};
+    for (int threads : {1, 2}) {
+      lw::set_num_threads(threads);
+      std::vector<float> whole(static_cast<size_t>(s.m * s.n)), chunked(whole.size());
+      lw::sgemm(false, false, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n, 0.0f, whole.data(), s.n, ep);
+      for (int64_t chunk : {int64_t(1), int64_t(5), int64_t(20), int64_t(333)}) {
+        ++cases;
+        for (int64_t i = 0; i < s.m; i += chunk) {
+          const int64_t rows = s.m - i < chunk ? s.m - i : chunk;
+          lw::sgemm(false, false, rows, s.n, s.k, 1.0f, a.data() + i * s.k, s.k, b.data(), s.n, 0.0f,
+                    chunked.data() + i * s.n, s.n, ep);
+        }
+        // Chunks of at most 4 rows take the direct loop, which sums in another order.
+        if (chunk > 4 && std::memcmp(whole.data(), chunked.data(), whole.size() * sizeof(float)) != 0) {
+          r.ok = false;
+          r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + " in chunks of " +
+                        std::to_string(chunk) + ", threads " + std::to_string(threads);
+        }
+      }
+    }
+  }
+  report(std::string(lw::isa_name(isa)) + " rows in chunks = whole product, bit for bit", r, cases);
+}
+
 // A·Bᵀ with few rows and a wide B runs as Cᵀ = B·Aᵀ and a transpose
 // (gemm.cc, transposed_product): the same products in the same k order, so
 // C must equal, bit for bit, the transpose of B·Aᵀ computed directly (which
@@ -354,6 +395,7 @@ int main() {
     }
     check_thread_determinism(isa);
     check_epilogue(isa);
+    check_row_chunks(isa);
     check_transposed_product(isa);
   }
   check_concurrent_callers();
