@@ -6,7 +6,7 @@ import {
   DataError, OptionError,
   Activation, Adam, BatchNormalization, Conv2D, Dense, Dropout, EarlyStopping, Flatten, MaxPool2D, Network, RestoreBestWeights, RMSprop, SGD,
   binaryCrossEntropy, categoricalCrossEntropy, getOptimizer, loadNetwork, mse, sparseCategoricalCrossEntropy, Tensor, tensor,
-  type Loss,
+  Layer, type LayerConfig, type Loss,
 } from '../lib/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -404,4 +404,49 @@ forEachBackend('training', () => {
     // Products of different row counts may round differently in the last bit.
     expectClose(pieces.data, whole.data, { rtol: 1e-6, atol: 1e-7 });
   });
+});
+
+forEachBackend('fit batches', () => {
+  /** Passes its input on and keeps the first value of every row it sees in training. */
+  class RowTags extends Layer {
+    readonly seen: number[][] = [];
+    override forward(input: Tensor, training = false): Tensor {
+      if (training) {
+        const rowSize = input.size / input.shape[0];
+        this.seen.push(Array.from({ length: input.shape[0] }, (_, r) => input.data[r * rowSize]));
+      }
+      return input;
+    }
+    override backward(g: Tensor): Tensor {
+      return g;
+    }
+    override getConfig(): LayerConfig {
+      return { type: 'RowTags' };
+    }
+  }
+
+  // fit copies a small batch (a batch's class ids) in JavaScript and a large one
+  // through the backend's gatherRows: whichever way each side goes, every
+  // sample keeps its target, the last short batch included.
+  for (const [what, yWidth] of [['one-value targets (copied in JavaScript)', 1], ['40-value targets (copied by the backend)', 40]] as const) {
+    it(`pairs every shuffled sample with its own target: 40-value samples, ${what}`, async () => {
+      const n = 37, width = 40;
+      const x = new Tensor(Float32Array.from({ length: n * width }, (_, i) => Math.floor(i / width)), [n, width]);
+      const y = new Tensor(Float32Array.from({ length: n * yWidth }, (_, i) => Math.floor(i / yWidth)), [n, yWidth]);
+      const tags = new RowTags();
+      const targets: number[][] = [];
+      const net = new Network({ seed: 3 }).add(tags);
+      net.use((yTrue: Tensor) => {
+        targets.push(Array.from({ length: yTrue.shape[0] }, (_, r) => yTrue.data[r * yWidth]));
+        return 0;
+      }, (_yTrue: Tensor, yPred: Tensor) => Tensor.zeros(yPred.shape));
+      await net.fit(x, y, { epochs: 2, batchSize: 8, shuffle: true });
+      expect(targets).to.deep.equal(tags.seen);
+      expect(tags.seen.map((b) => b.length)).to.deep.equal([8, 8, 8, 8, 5, 8, 8, 8, 8, 5]);
+      for (const epoch of [tags.seen.slice(0, 5), tags.seen.slice(5)]) {
+        expect(epoch.flat().sort((a, b) => a - b)).to.deep.equal(Array.from({ length: n }, (_, i) => i));
+      }
+      expect(tags.seen.slice(0, 5).flat(), 'shuffled').to.not.deep.equal(Array.from({ length: n }, (_, i) => i));
+    });
+  }
 });

@@ -14,12 +14,35 @@
 #include <atomic>
 #include <cstring>
 
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
 #include "threadpool.h"
 
 namespace lw {
 namespace {
 constexpr double kRandomReadFactor = 4.0;
 constexpr double kRowLatencyBytes = 2048.0;  // ≈ 0.1 µs of streaming per row
+
+// Asks for every cache line of a row (a valid index only) before it is
+// copied: issued one row ahead, the next row's misses overlap the current
+// row's copy instead of starting when the copy reaches it. 32 rows of 784
+// floats out of 60,000, one thread, medians of 600 batches with 32 MB of other
+// memory touched between batches (Zen 4, load 3): 24.7 → 22.4 µs; two or four
+// rows ahead was no better, every row of the batch first was worse (23.3 µs).
+inline void prefetch_row(const float* src, int64_t src_rows, int64_t row_size,
+                         const int32_t* index, int64_t i) {
+#if defined(__SSE__)
+  const int64_t row = __atomic_load_n(index + i, __ATOMIC_RELAXED);
+  if (row < 0 || row >= src_rows) return;
+  const char* p = reinterpret_cast<const char*>(src + row * row_size);
+  const char* end = reinterpret_cast<const char*>(src + (row + 1) * row_size);
+  for (; p < end; p += 64) _mm_prefetch(p, _MM_HINT_T0);
+#else
+  (void)src, (void)src_rows, (void)row_size, (void)index, (void)i;
+#endif
+}
 }  // namespace
 
 int64_t gather_rows(const float* src, int64_t src_rows, int64_t row_size,
@@ -29,7 +52,9 @@ int64_t gather_rows(const float* src, int64_t src_rows, int64_t row_size,
   const double row_bytes = 4.0 * double(row_size);
   const double bytes = double(count) * (row_bytes * (kRandomReadFactor + 1.0) + kRowLatencyBytes);
   parallel_ranges(count, 0.0, bytes, [&](int64_t lo, int64_t hi) {
+    if (lo < hi) prefetch_row(src, src_rows, row_size, index, lo);
     for (int64_t i = lo; i < hi; ++i) {
+      if (i + 1 < hi) prefetch_row(src, src_rows, row_size, index, i + 1);
       const int64_t row = __atomic_load_n(index + i, __ATOMIC_RELAXED);
       if (row < 0 || row >= src_rows) {
         // Keep the smallest bad position whichever range found it first.

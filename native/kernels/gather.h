@@ -5,8 +5,9 @@
 namespace lw {
 
 // dst row i = src row index[i] for i < count, rows of row_size floats; src
-// holds src_rows rows. Each index is read once and checked before use (the
-// array may be shared with another thread); returns the position of the first
+// holds src_rows rows. Each index is read once for its copy and checked before
+// use (the array may be shared with another thread; a prefetch hint reads it
+// again, also checked, and touches nothing); returns the position of the first
 // index outside [0, src_rows), whose destination row and those of any later
 // bad indices are left untouched, or −1 when every index was in range.
 int64_t gather_rows(const float* src, int64_t src_rows, int64_t row_size,
