@@ -18,6 +18,10 @@
 //     conv2d_direct.h, compiled per ISA. The profile of the npm-start CNN
 //     showed im2col + packing costing as much as the K = 9 GEMM itself there;
 //     measured on Zen 4, batch 32, 28×28×1 → 16: forward 300 → 112 µs.
+//   * forward with stride 1, several input channels and out_c a multiple of
+//     16, on AVX2/AVX-512: the register-tiled kernel of
+//     conv2d_forward_tiled.h, without im2col or packing (same sums as the
+//     im2col GEMM, bit for bit where it takes all taps in one k slice).
 //   * backward with stride 1 and in_c (data gradient) or out_c (filter
 //     gradient) a multiple of 16, on AVX2/AVX-512: the register-tiled
 //     kernels of conv2d_backward_direct.h, without im2col, col2im or packing.
@@ -63,6 +67,7 @@
 
 #include "conv2d_backward_direct.h"
 #include "conv2d_direct.h"
+#include "conv2d_forward_tiled.h"
 #include "gemm.h"
 #include "threadpool.h"
 
@@ -460,8 +465,14 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y,
   }
   const Tiling t = make_tiling(K, M);
   const bool direct = conv2d_direct_applies(g);
-  // Ranges are whole output rows (PixelRanges), which the direct kernel takes.
+  const bool tiled = !direct && !accumulate && conv2d_forward_tiled_applies(g);
+  // Ranges are whole output rows (PixelRanges), which the direct kernels take.
   auto run = [&](int64_t p0, int64_t p1) {
+    if (tiled) {
+      // Without scratch, the im2col tiles below (they need more).
+      if (float* scratch = t_cols.get(conv2d_forward_tiled_scratch(g)))
+        return conv2d_forward_tiled_rows(g, x, w, y, p0 / g.out_w, p1 / g.out_w, ep, scratch);
+    }
     if (direct) {
       const int64_t r1 = p1 / g.out_w;
       if (!ep.bias || conv2d_direct_fuses(ep.f))

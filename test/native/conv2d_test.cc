@@ -3,7 +3,8 @@
 // batch, channels, even and odd kernels, strides, 'valid'/'same'/'full',
 // symmetric, negative and oversized padding, outputs larger than the input
 // allows, accumulate on and off, big batches, K split into chunks, and
-// degenerate zero sizes; with one thread and with two.
+// degenerate zero sizes; with one thread and with two. The register-tiled
+// forward kernel also against im2col + sgemm, bit for bit.
 //
 // Every buffer sits between guard zones filled with a sentinel, so a write
 // outside the sizes conv_*_size reports is caught even without a sanitizer.
@@ -21,6 +22,7 @@
 
 #include "conv2d.h"
 #include "cpu.h"
+#include "gemm.h"
 #include "threadpool.h"
 
 using lw::ConvGeometry;
@@ -295,6 +297,69 @@ void tiled_backward_cases(std::mt19937& rng) {
   }
 }
 
+// The register-tiled forward kernel (conv2d_forward_tiled.h) sums each
+// output's taps in the im2col order, from zero, as the GEMM does when it
+// takes all K taps in one k slice (K ≤ 256 here), and applies the same
+// epilogue: so it equals im2col (built here from the definition) + sgemm
+// with that epilogue bit for bit, on every vector ISA and activation, 1 and
+// 2 threads (one image split by rows, several split by images).
+void tiled_forward_matches_gemm(std::mt19937& rng) {
+  const int threads_before = lw::num_threads();
+  const ConvGeometry cases[] = {
+      {1, 14, 14, 16, 3, 3, 32, 1, 1, 1, 1, 14, 14},  // the npm-start CNN's second conv, one image
+      {5, 14, 14, 16, 3, 3, 32, 1, 1, 1, 1, 14, 14},
+      {2, 7, 9, 5, 3, 3, 48, 1, 1, 1, 1, 7, 9},
+      {2, 6, 5, 8, 3, 2, 16, 1, 1, 0, 0, 4, 4},
+      {1, 4, 4, 16, 2, 3, 16, 1, 1, -1, 1, 5, 9},
+      {1, 5, 5, 4, 3, 3, 16, 1, 1, 0, 0, 9, 9},  // output larger than the input allows
+  };
+  for (lw::Isa isa : {lw::Isa::kAvx2, lw::Isa::kAvx512}) {
+    if (!lw::cpu_supports(isa)) continue;
+    const lw::Isa before = lw::active_isa();
+    lw::set_isa(isa);
+    for (const ConvGeometry& g : cases) {
+      ++g_cases;
+      const int64_t K = g.k_h * g.k_w * g.in_c, M = g.n * g.out_h * g.out_w;
+      std::vector<float> x(static_cast<size_t>(lw::conv_input_size(g))), w(static_cast<size_t>(lw::conv_filter_size(g)));
+      std::vector<float> bias(static_cast<size_t>(g.out_c)), cols(static_cast<size_t>(M * K));
+      fill_random(x.data(), int64_t(x.size()), rng);
+      fill_random(w.data(), int64_t(w.size()), rng);
+      fill_random(bias.data(), g.out_c, rng);
+      for (int64_t b = 0, m = 0; b < g.n; ++b)
+        for (int64_t i = 0; i < g.out_h; ++i)
+          for (int64_t j = 0; j < g.out_w; ++j, ++m)
+            for (int64_t u = 0; u < g.k_h; ++u)
+              for (int64_t v = 0; v < g.k_w; ++v)
+                for (int64_t c = 0; c < g.in_c; ++c) {
+                  const int64_t r = i - g.pad_top + u, q = j - g.pad_left + v;
+                  const bool inside = r >= 0 && r < g.in_h && q >= 0 && q < g.in_w;
+                  cols[size_t(m * K + (u * g.k_w + v) * g.in_c + c)] =
+                      inside ? x[size_t(((b * g.in_h + r) * g.in_w + q) * g.in_c + c)] : 0.0f;
+                }
+      for (lw::Activation f : {lw::Activation::kRelu, lw::Activation::kLinear, lw::Activation::kLeakyRelu,
+                               lw::Activation::kSigmoid}) {
+        const float alpha = f == lw::Activation::kLeakyRelu ? 0.1f : 0.0f;
+        std::vector<float> want(static_cast<size_t>(M * g.out_c));
+        lw::set_num_threads(1);
+        lw::sgemm(false, false, M, g.out_c, K, 1.0f, cols.data(), K, w.data(), g.out_c, 0.0f, want.data(), g.out_c,
+                  lw::GemmEpilogue{bias.data(), f, alpha});
+        for (int threads : {1, 2}) {
+          lw::set_num_threads(threads);
+          std::vector<float> got(want.size(), std::nanf(""));
+          lw::conv2d_forward_bias_activation(g, x.data(), w.data(), bias.data(), got.data(), f, alpha);
+          if (std::memcmp(got.data(), want.data(), sizeof(float) * want.size()) != 0) {
+            std::fprintf(stderr, "FAIL tiled forward (activation %d, %s, %d threads) differs from im2col + sgemm: %s\n",
+                         int(f), lw::isa_name(isa), threads, describe(g).c_str());
+            ++g_failures;
+          }
+        }
+      }
+    }
+    lw::set_isa(before);
+  }
+  lw::set_num_threads(threads_before);
+}
+
 }  // namespace
 
 int main() {
@@ -305,6 +370,7 @@ int main() {
     sweep(rng);
     special_cases(rng);
     tiled_backward_cases(rng);
+    tiled_forward_matches_gemm(rng);
     std::printf("conv2d: %lld geometries checked with %d thread(s) (pool reports %d), %d failures\n",
                 (long long)g_cases, threads, lw::num_threads(), g_failures - before);
     g_cases = 0;
