@@ -1,6 +1,6 @@
 // npm run bench:threads: what a second thread buys on each benchmark network.
 //
-//   npx tsx benchmarks/threads.ts [--batches N] [--repeats N] [--block N] [--models mlp,cnn,startCnn]
+//   npx tsx benchmarks/threads.ts [--batches N] [--repeats N] [--block N] [--models mlp,cnn,startCnn] [--control]
 //
 // bench:epochs times whole epochs of the three benchmark networks
 // (epoch-common.ts) round-robin; this one is its quick paired form for
@@ -28,6 +28,11 @@
 // ratio over undisturbed blocks only (what two free cores give), with the
 // share of blocks kept; the pool's back-off after a disturbed block may still
 // run the next blocks on one thread, which only pulls that figure down.
+//
+// --control runs the "2 thread" blocks on one thread too: the ratios then
+// show how far the load alone moves the measurement (an A/A test). At load
+// 3.8 on 2 cores they spread 0.90–1.25 over all blocks and 0.97–1.03 over
+// undisturbed ones (MLP and small CNN, 5 fits each).
 
 import { readFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -83,16 +88,17 @@ interface FitTimes {
 }
 
 /** One fit whose thread count alternates every `block` batches, timed per batch and per block. */
-async function interleavedFit(model: ModelName, data: Datasets, batches: number, block: number): Promise<FitTimes> {
+async function interleavedFit(model: ModelName, data: Datasets, batches: number, block: number, control = false): Promise<FitTimes> {
   const set = datasetFor(model, data);
   const net = buildModel(model);
   const threadsOf = (batch: number) => ORDER[Math.floor(batch / block) % ORDER.length] as 1 | 2;
+  const threadsToRun = (batch: number) => (control ? 1 : threadsOf(batch));
   const blocks: Block[] = [];
   let current: Block | undefined;
   let waitAtBlockStart: number | undefined;
   let done = 0;
   let last = 0;
-  setNumThreads(threadsOf(0));
+  setNumThreads(threadsToRun(0));
   const used = Math.min(batches * BATCH_SIZE, set.xTrain.shape[0]);
   await net.fit(set.xTrain.view(0, used), set.yTrain.view(0, used), {
     epochs: 1, batchSize: BATCH_SIZE, optimizer: 'sgd', learningRate: LEARNING_RATE[model], shuffle: true, seed: SEED,
@@ -114,7 +120,7 @@ async function interleavedFit(model: ModelName, data: Datasets, batches: number,
             current = undefined;
           }
           waitAtBlockStart = wait;
-          setNumThreads(threadsOf(done));
+          setNumThreads(threadsToRun(done));
         }
         last = performance.now();
       },
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
       repeats: { type: 'string', default: '5' },
       block: { type: 'string', default: '8' },
       models: { type: 'string', default: MODELS.join(',') },
+      control: { type: 'boolean', default: false },
       data: { type: 'string', default: DATA_DIR },
     },
   });
@@ -158,6 +165,7 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0];
   console.log(`layerwise threads benchmark — ${machineLine()}`);
   console.log(`${batches} batches of ${BATCH_SIZE} per fit, threads alternating 1 2 2 1 every ${block} batches; ${repeats} fits per network\n`);
+  if (values.control) console.log('CONTROL RUN: the "2 threads" blocks run on one thread too; the ratios show the measurement\'s spread at this load\n');
 
   const rows: string[][] = [];
   const batchesPerEpoch = Math.ceil(datasetFor('mlp', data).xTrain.shape[0] / BATCH_SIZE);
@@ -170,7 +178,7 @@ async function main(): Promise<void> {
     // One untimed warm-up fit: the first fit pays for JIT and page faults.
     await interleavedFit(model, data, 4 * block, block);
     for (let r = 0; r < repeats; r++) {
-      const t = await interleavedFit(model, data, batches, block);
+      const t = await interleavedFit(model, data, batches, block, values.control);
       one.push(t.all[1] * batchesPerEpoch);
       two.push(t.all[2] * batchesPerEpoch);
       ratios.push(t.all[1] / t.all[2]);
