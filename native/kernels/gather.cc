@@ -14,10 +14,6 @@
 #include <atomic>
 #include <cstring>
 
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
-
 #include "threadpool.h"
 
 namespace lw {
@@ -33,15 +29,11 @@ constexpr double kRowLatencyBytes = 2048.0;  // ≈ 0.1 µs of streaming per row
 // rows ahead was no better, every row of the batch first was worse (23.3 µs).
 inline void prefetch_row(const float* src, int64_t src_rows, int64_t row_size,
                          const int32_t* index, int64_t i) {
-#if defined(__SSE__)
   const int64_t row = __atomic_load_n(index + i, __ATOMIC_RELAXED);
   if (row < 0 || row >= src_rows) return;
   const char* p = reinterpret_cast<const char*>(src + row * row_size);
   const char* end = reinterpret_cast<const char*>(src + (row + 1) * row_size);
-  for (; p < end; p += 64) _mm_prefetch(p, _MM_HINT_T0);
-#else
-  (void)src, (void)src_rows, (void)row_size, (void)index, (void)i;
-#endif
+  for (; p < end; p += 64) __builtin_prefetch(p, 0, 3);
 }
 }  // namespace
 
