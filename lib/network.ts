@@ -798,7 +798,7 @@ export class Network {
     for (let i = 0; i < this.layers.length; i++) {
       const next = this.layers[i + 1];
       const tail = on && next !== undefined ? this.layers[i].fusibleTail() : undefined;
-      const fusion = tail && new BackwardFusion(tail.activation, tail.biasGradient);
+      const fusion = tail && new BackwardFusion(tail.activation, tail.biasGradient, tail.takesPooled);
       const accepted = next !== undefined && next.acceptFusion(fusion);
       this.layers[i].fusionWithNext = accepted ? fusion : undefined;
     }

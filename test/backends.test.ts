@@ -52,6 +52,36 @@ forEachBackend('kernels', () => {
     }
   });
 
+  it('conv2dBackwardFilterPooled: the filter gradient of the scattered pool gradient, without writing it', () => {
+    // [name, conv geometry, pool size]: the npm-start CNN's first conv (one input channel, 'same'), channels in whole,
+    // half and single lanes (19), three input channels, a stride-2 conv, leftover rows and columns under a 3×3 pool.
+    const cases: Array<[string, ConvGeometry, number]> = [
+      ['28×28×1→16 same, pool 2', { n: 3, inH: 28, inW: 28, inC: 1, kH: 3, kW: 3, outC: 16, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, outH: 28, outW: 28 }, 2],
+      ['9×9×3→19 valid, pool 2', { n: 2, inH: 9, inW: 9, inC: 3, kH: 3, kW: 3, outC: 19, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, outH: 7, outW: 7 }, 2],
+      ['11×10×2→5 stride 2, 2×3 kernel, pool 3', { n: 2, inH: 11, inW: 10, inC: 2, kH: 2, kW: 3, outC: 5, strideH: 2, strideW: 2, padTop: 1, padLeft: 0, outH: 6, outW: 4 }, 3],
+    ];
+    for (const [name, g, p] of cases) {
+      const pool: PoolGeometry = { n: g.n, inH: g.outH, inW: g.outW, c: g.outC, poolH: p, poolW: p, strideH: p, strideW: p, padTop: 0, padLeft: 0,
+        outH: Math.floor(g.outH / p), outW: Math.floor(g.outW / p) };
+      const x = randomArray(g.n * g.inH * g.inW * g.inC, 21), convOut = randomArray(g.n * g.outH * g.outW * g.outC, 22);
+      const pooled = pool.n * pool.outH * pool.outW * pool.c;
+      const t = randomArray(pooled, 23), argmax = new Int32Array(pooled);
+      k().maxPool2dForward(convOut, new Float32Array(pooled), argmax, pool);
+      for (const corrupt of [false, true]) {
+        // A winner named twice and one outside its window: the kernel must still scatter exactly what argmax says.
+        if (corrupt) { argmax[1] = argmax[0]; argmax[pooled - 1] = argmax[0]; }
+        const dy = new Float32Array(convOut.length);
+        k().maxPool2dBackward(t, argmax, dy, pool);
+        const want = new Float32Array(g.kH * g.kW * g.inC * g.outC);
+        k().conv2dBackwardFilter(x, dy, want, g, false);
+        const got = new Float32Array(want.length).fill(7);
+        k().conv2dBackwardFilterPooled(x, t, argmax, got, g, pool);
+        expectClose(got, want, { rtol: 1e-4, atol: 1e-5, what: `${name}${corrupt ? ', corrupted argmax' : ''}` });
+        expect(want.some((v) => v !== 0)).to.equal(true);
+      }
+    }
+  });
+
   it('matmul with k = 0 writes zeros (or keeps c when accumulating)', () => {
     const c = f32(5, 5);
     k().matmul(new Float32Array(0), new Float32Array(0), c, 1, 2, 0, false, false, true);

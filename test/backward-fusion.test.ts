@@ -6,7 +6,7 @@
 // loss itself, on both backends.
 
 import { expect } from 'chai';
-import { Activation, Conv2D, Dense, Flatten, MaxPool2D, Network, Tensor, getLoss } from '../lib/index.js';
+import { Activation, Conv2D, Dense, Flatten, MaxPool2D, Network, Tensor, getBackend, getLoss } from '../lib/index.js';
 import type { Layer } from '../lib/layers/layer.js';
 import { expectClose, forEachBackend, randomTensor } from './helpers.js';
 
@@ -119,6 +119,24 @@ forEachBackend('backward fusion in fit', () => {
       .add(new MaxPool2D({ poolSize: 2 })), 3 * 3 * 3);
     const plain = unfusedGradients(rebuilt, x, y);
     fused.forEach((g, i) => expectClose(g, plain[i], { rtol: 1e-5, atol: 1e-7, what: `parameter ${i}` }));
+  });
+
+  it('a first Conv2D takes its filter gradient from the pool\'s winners; a later one gets the written input gradient', async () => {
+    // FUSED[3]: Conv2D → MaxPool2D → Conv2D → MaxPool2D. Only the first conv passes no input gradient on.
+    const net = FUSED[3][1]();
+    const [x, y] = data(net, 12, 4);
+    const backend = getBackend() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const calls = { conv2dBackwardFilterPooled: 0, maxPool2dBackwardActivation: 0 };
+    const originals = { ...backend };
+    for (const name of Object.keys(calls) as (keyof typeof calls)[]) {
+      backend[name] = (...args: unknown[]) => { calls[name]++; return originals[name](...args); };
+    }
+    try {
+      await net.fit(x, y, { epochs: 1, batchSize: 4, optimizer: 'sgd', learningRate: 0.1 });
+    } finally {
+      for (const name of Object.keys(calls)) backend[name] = originals[name];
+    }
+    expect(calls).to.deep.equal({ conv2dBackwardFilterPooled: 3, maxPool2dBackwardActivation: 3 });
   });
 
   it('the same seed gives bit-identical weights with fusion on', async () => {

@@ -29,6 +29,9 @@ const SIGNATURES: Signature[] = [
   { fn: 'conv2dForwardBiasActivation', valid: () => [F(X), F(W), F(4), F(Y), geometry(), 1, 0.1], kinds: ['buffer', 'buffer', 'buffer', 'buffer', 'geometry', 'activation', 'scalar'] },
   { fn: 'conv2dBackwardInput', valid: () => [F(Y), F(W), F(X), geometry(), true], kinds: ['buffer', 'buffer', 'buffer', 'geometry', 'flag'] },
   { fn: 'conv2dBackwardFilter', valid: () => [F(X), F(Y), F(W), geometry(), false], kinds: ['buffer', 'buffer', 'buffer', 'geometry', 'flag'] },
+  // The conv output [2,3,3,4] pooled 1×1: t and argmax have its size.
+  { fn: 'conv2dBackwardFilterPooled', valid: () => [F(X), F(Y), new Int32Array(Y), F(W), geometry(), Int32Array.of(2, 3, 3, 4, 1, 1, 1, 1, 0, 0, 3, 3)],
+    kinds: ['buffer', 'buffer', 'ints', 'buffer', 'geometry', 'poolGeometry'] },
   { fn: 'activationForward', valid: () => [3, F(10), F(10), 0.1], kinds: ['activation', 'buffer', 'buffer', 'scalar'], sizing: [1] },
   { fn: 'activationBackward', valid: () => [4, F(10), F(10), F(10), F(10), 0.1], kinds: ['activation', 'buffer', 'buffer', 'buffer', 'buffer', 'scalar'], sizing: [3] },
   { fn: 'softmaxRows', valid: () => [F(12), F(12), 3, 4], kinds: ['buffer', 'buffer', 'size', 'size'] },

@@ -155,6 +155,28 @@ export const SPECS: Spec[] = [
     js: ([dy, w, dx, g, acc]) => jsBackend.conv2dBackwardInput(dy as Float32Array, w as Float32Array, dx as Float32Array, unpackConv(g as Int32Array), acc as boolean),
   },
   {
+    fn: 'conv2dBackwardFilterPooled', kinds: ['buffer', 'buffer', 'ints', 'out', 'geometry', 'poolGeometry'],
+    valid: (f) => {
+      const g = convGeometry(f), s = convSizes(g);
+      // Non-overlapping windows over the conv output, the pool's usual output size or fewer windows.
+      const p = f.int(1, 3), outH = Math.floor(g[11] / p) - (f.chance(0.2) ? 1 : 0), outW = Math.floor(g[12] / p);
+      const pool = Int32Array.of(g[0], g[11], g[12], g[6], p, p, p, p, 0, 0, Math.max(outH, 0), outW);
+      const pooled = g[0] * Math.max(outH, 0) * outW * g[6], image = g[11] * g[12] * g[6];
+      const x = f.floats(s.x), t = f.floats(pooled);
+      // Winners from a real forward pass over some conv output, or untrusted indices (skipped when outside the image).
+      let argmax: Int32Array;
+      if (f.chance(0.6)) {
+        argmax = new Int32Array(pooled);
+        jsBackend.maxPool2dForward(f.floats(s.y), new Float32Array(pooled), argmax, unpackPool(pool));
+      } else {
+        argmax = Int32Array.from({ length: pooled }, () => f.int(-3, image + 3));
+      }
+      return [x, t, argmax, f.floats(s.w), g, pool];
+    },
+    js: ([x, t, am, dw, g, pool]) => jsBackend.conv2dBackwardFilterPooled(x as Float32Array, t as Float32Array, am as Int32Array, dw as Float32Array,
+      unpackConv(g as Int32Array), unpackPool(pool as Int32Array)),
+  },
+  {
     fn: 'conv2dBackwardFilter', kinds: ['buffer', 'buffer', 'out', 'geometry', 'flag'],
     valid: (f) => {
       const g = convGeometry(f), s = convSizes(g);

@@ -99,6 +99,14 @@ export interface Backend {
   conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: ConvGeometry, accumulate: boolean): void;
   /** dw = ∂E/∂w given dy: the correlation of x with dy, summed over the batch. */
   conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry, accumulate: boolean): void;
+  /**
+   * dw = conv2dBackwardFilter(x, dy) for the dy that maxPool2dBackward(t,
+   * argmax, dy, pool) would give, without writing that dy: the filter
+   * gradient of a conv whose output `pool` max-pools in non-overlapping
+   * windows (strideH = poolH, strideW = poolW, no padding; pool.n, inH, inW, c
+   * = g.n, outH, outW, outC), t being the gradient at the pool's winners.
+   */
+  conv2dBackwardFilterPooled(x: Float32Array, t: Float32Array, argmax: Int32Array, dw: Float32Array, g: ConvGeometry, pool: PoolGeometry): void;
 
   /** y = f(x) elementwise; y may be x. alpha is leakyRelu's negative slope. */
   activationForward(kind: ActivationKind, x: Float32Array, y: Float32Array, alpha: number): void;

@@ -15,6 +15,12 @@ function sigmoid(v: number): number {
 // Double-precision accumulators, reused so a training step on this backend
 // allocates no buffer either (each kernel takes one and runs to completion).
 let accumulators = new Float64Array(64);
+let scratch = new Float32Array(0);
+function scratchOf(length: number): Float32Array {
+  if (scratch.length < length) scratch = new Float32Array(length);
+  return scratch.subarray(0, length);
+}
+
 function accumulatorsOf(length: number): Float64Array {
   if (accumulators.length < length) accumulators = new Float64Array(length);
   const view = accumulators.subarray(0, length);
@@ -123,6 +129,13 @@ export const jsBackend: Backend = {
       }
     }
     for (let t = 0; t < sum.length; t++) dw[t] = accumulate ? dw[t] + sum[t] : sum[t];
+  },
+
+  conv2dBackwardFilterPooled(x, t, argmax, dw, g, pool) {
+    // The definition: the scattered gradient written out, then the filter gradient over it.
+    const dy = scratchOf(g.n * g.outH * g.outW * g.outC);
+    jsBackend.maxPool2dBackward(t, argmax, dy, pool);
+    jsBackend.conv2dBackwardFilter(x, dy, dw, g, false);
   },
 
   activationForward(kind, x, y, alpha) {

@@ -23,6 +23,7 @@ export interface NativeBinding {
   conv2dForwardBiasActivation(x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array, g: Int32Array, kind: number, alpha: number): void;
   conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array, accumulate: boolean): void;
   conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: Int32Array, accumulate: boolean): void;
+  conv2dBackwardFilterPooled(x: Float32Array, t: Float32Array, argmax: Int32Array, dw: Float32Array, g: Int32Array, pool: Int32Array): void;
   activationForward(kind: number, x: Float32Array, y: Float32Array, alpha: number): void;
   activationBackward(kind: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, alpha: number): void;
   softmaxRows(x: Float32Array, y: Float32Array, rows: number, cols: number): void;
@@ -105,6 +106,7 @@ export function createNativeBackend(binding: NativeBinding): Backend {
       binding.conv2dForwardBiasActivation(x, w, bias, y, packGeometry(g), activationCode(kind), alpha),
     conv2dBackwardInput: (dy, w, dx, g, acc) => binding.conv2dBackwardInput(dy, w, dx, packGeometry(g), acc),
     conv2dBackwardFilter: (x, dy, dw, g, acc) => binding.conv2dBackwardFilter(x, dy, dw, packGeometry(g), acc),
+    conv2dBackwardFilterPooled: (x, t, argmax, dw, g, pool) => binding.conv2dBackwardFilterPooled(x, t, argmax, dw, packGeometry(g), packPoolGeometry(pool)),
     activationForward: (kind, x, y, alpha) => binding.activationForward(activationCode(kind), x, y, alpha),
     activationBackward: (kind, x, y, dy, dx, alpha) => binding.activationBackward(activationCode(kind), x, y, dy, dx, alpha),
     softmaxRows: (x, y, rows, cols) => binding.softmaxRows(x, y, rows, cols),

@@ -15,7 +15,7 @@
 // and its gradient is exactly the sum of ∂E/∂Y over that channel; the
 // finite-difference test in test/layers.test.ts checks it.
 
-import type { ConvGeometry } from '../backends/backend.js';
+import type { ConvGeometry, PoolGeometry } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import { Rng } from '../random.js';
@@ -170,20 +170,43 @@ export class Conv2D extends Layer {
     }
     // Fused: the next layer applied the activation's derivative and summed the bias gradient.
     const fused = this.takeFusedGradient(outputGradient);
+    // And when it was a max pool that took our offer (takesPooled), it left only its gradient at the winners.
+    const pooled = fused ? this.fusionWithNext!.pooled : undefined;
+    if (pooled) this.fusionWithNext!.pooled = undefined;
     if (!fused) outputGradient = this.tail.backward(outputGradient);
     const backend = getBackend();
     const dy = outputGradient.data;
     if (!fused) backend.sumRows(dy, this._biasGrad!.data, g.n * g.outH * g.outW, this.filters, false);
-    backend.conv2dBackwardFilter(input.data, dy, this._weightsGrad!.data, g, false);
+    if (pooled) {
+      if (this.inputGradientNeeded) throw new StateError('Conv2D took a pooled gradient but must pass an input gradient on');
+      backend.conv2dBackwardFilterPooled(input.data, pooled.gradient, pooled.argmax, this._weightsGrad!.data, g, pooled.geometry);
+    } else {
+      backend.conv2dBackwardFilter(input.data, dy, this._weightsGrad!.data, g, false);
+    }
     const inputGradient = this.inputGradientSpace.tensor(this.inputGradientNeeded ? input.shape : [0]);
     if (this.inputGradientNeeded) backend.conv2dBackwardInput(dy, this._weights!.data, inputGradient.data, g, false);
     this.sgdStep(learningRate);
     return inputGradient;
   }
 
-  override fusibleTail(): { activation: TrailingActivation; biasGradient: Float32Array | null } | undefined {
+  override fusibleTail(): { activation: TrailingActivation; biasGradient: Float32Array | null; takesPooled: (pool: PoolGeometry) => boolean } | undefined {
     const activation = this._biasGrad && this.tail.trailing();
-    return activation && { activation, biasGradient: this._biasGrad!.data };
+    return activation && { activation, biasGradient: this._biasGrad!.data, takesPooled: (pool) => this.takesPooled(pool) };
+  }
+
+  /**
+   * Whether backward can take its filter gradient from a following max
+   * pool's winners instead of a written ∂E/∂Y (BackwardFusion): only when no
+   * input gradient is passed on (a network's first layer, whose ∂E/∂Y is
+   * then the largest tensor of a CNN's step, written only for this), for
+   * non-overlapping windows over this layer's last output, and for filters of
+   * at most 32 taps × input channels (the native kernel's vectorised case).
+   */
+  private takesPooled(pool: PoolGeometry): boolean {
+    const g = this.geometry;
+    return g !== undefined && !this.inputGradientNeeded && g.kH * g.kW * g.inC <= 32 &&
+      pool.n === g.n && pool.inH === g.outH && pool.inW === g.outW && pool.c === g.outC &&
+      pool.strideH === pool.poolH && pool.strideW === pool.poolW && pool.padTop === 0 && pool.padLeft === 0;
   }
 
   override getConfig(): LayerConfig {

@@ -22,7 +22,7 @@
 // - Shape-preserving layers (Activation, Dropout, BatchNormalization) inherit
 //   the default `computeOutputShape`, which returns the input shape.
 
-import type { ActivationKind } from '../backends/backend.js';
+import type { ActivationKind, PoolGeometry } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -63,10 +63,29 @@ export interface TrailingActivation {
  * backward skips both passes over its whole output. `pending` is the
  * gradient the later layer last returned, until the earlier layer takes it:
  * only that exact tensor counts as already through the activation.
+ *
+ * When the earlier layer's `takesPooled` accepts the pool's geometry (a
+ * network's first Conv2D, which passes no input gradient on), the pool does
+ * not even write ∂E/∂X: it leaves its gradient at the winners in `pooled`,
+ * from which the earlier layer takes its filter gradient directly
+ * (Backend.conv2dBackwardFilterPooled); `pending` is then that unwritten
+ * tensor.
  */
 export class BackwardFusion {
   pending?: Tensor;
-  constructor(readonly activation: TrailingActivation, readonly biasGradient: Float32Array | null) {}
+  pooled?: PooledGradient;
+  constructor(
+    readonly activation: TrailingActivation,
+    readonly biasGradient: Float32Array | null,
+    readonly takesPooled?: (pool: PoolGeometry) => boolean,
+  ) {}
+}
+
+/** A max pool's gradient at its winners (after the fused activation) and the winners themselves. */
+export interface PooledGradient {
+  readonly gradient: Float32Array;
+  readonly argmax: Int32Array;
+  readonly geometry: PoolGeometry;
 }
 
 /** A layer's type name and constructor options, as stored in a model file. */
@@ -98,7 +117,7 @@ export abstract class Layer {
    * the trailing activation and the bias gradient it feeds, if any.
    * Undefined (the default): nothing.
    */
-  fusibleTail(): { activation: TrailingActivation; biasGradient: Float32Array | null } | undefined {
+  fusibleTail(): { activation: TrailingActivation; biasGradient: Float32Array | null; takesPooled?: (pool: PoolGeometry) => boolean } | undefined {
     return undefined;
   }
 

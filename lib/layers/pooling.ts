@@ -96,6 +96,7 @@ export class MaxPool2D extends Pool2D {
   private argmax?: Int32Array;
   private output?: Tensor;
   private readonly argmaxSpace = new IndexWorkspace();
+  private readonly throughSpace = new Workspace();
   private fusion?: BackwardFusion;
 
   /**
@@ -137,6 +138,19 @@ export class MaxPool2D extends Pool2D {
     }
     const dx = this.inputGradientSpace.tensor(this.input!.shape);
     const fusion = this.fusion;
+    if (fusion?.takesPooled?.(g)) {
+      // The layer before takes its filter gradient from the winners: only the
+      // gradient at them is computed here (through its activation, summed
+      // into its bias gradient), and dx stays unwritten.
+      const { kind, alpha } = fusion.activation;
+      const backend = getBackend();
+      const through = this.throughSpace.tensor(outputGradient.shape);
+      backend.activationBackward(kind, this.output!.data, this.output!.data, outputGradient.data, through.data, alpha);
+      if (fusion.biasGradient) backend.sumRows(through.data, fusion.biasGradient, g.n * g.outH * g.outW, g.c, false);
+      fusion.pooled = { gradient: through.data, argmax: this.argmax, geometry: g };
+      fusion.pending = dx;
+      return dx;
+    }
     if (fusion) {
       const { kind, alpha } = fusion.activation;
       getBackend().maxPool2dBackwardActivation(outputGradient.data, this.argmax, this.output!.data, dx.data, g, kind, alpha, fusion.biasGradient);

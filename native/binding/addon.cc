@@ -17,6 +17,7 @@
 
 #include "../kernels/batchnorm.h"
 #include "../kernels/conv2d.h"
+#include "../kernels/conv2d_pooled_filter.h"
 #include "../kernels/cpu.h"
 #include "../kernels/elementwise.h"
 #include "../kernels/gather.h"
@@ -546,6 +547,31 @@ Napi::Value MaxPool2dBackwardActivation(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// conv2dBackwardFilterPooled(x, t, argmax, dw, convGeometry, poolGeometry)
+//   dw = the conv's filter gradient for ∂E/∂y = t scattered to the winners
+//   of the non-overlapping max pool over the conv's output.
+Napi::Value Conv2dBackwardFilterPooled(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireCount(info, 6, "conv2dBackwardFilterPooled");
+  auto x = Floats(info, 0, "x"), t = Floats(info, 1, "t");
+  auto argmax = Ints(info, 2, "argmax");
+  auto dw = Floats(info, 3, "dw");
+  const lw::ConvGeometry g = Geometry(info, 4);
+  const lw::PoolGeometry p = PoolGeometryArg(info, 5);
+  CheckConvSizes(env, g);
+  if (!lw::pooled_filter_applies(g, p))
+    ThrowRange(env, "the pool geometry must pool the conv output [n, outH, outW, outC] in non-overlapping windows (stride = pool size, no padding)");
+  RequireLength(env, x, lw::conv_input_size(g), "x");
+  RequireLength(env, t, lw::pool_output_size(p), "t");
+  RequireLength(env, argmax, lw::pool_output_size(p), "argmax");
+  RequireLength(env, dw, lw::conv_filter_size(g), "dw");
+  RequireDisjoint(env, dw, x, "dw", "x");
+  RequireDisjoint(env, dw, t, "dw", "t");
+  RequireDisjoint(env, dw, argmax, "dw", "argmax");
+  lw::conv2d_backward_filter_pooled(g, p, x.Data(), t.Data(), argmax.Data(), dw.Data());
+  return env.Undefined();
+}
+
 // avgPool2dForward(x, y, geometry)
 Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   return PoolForward(info, "avgPool2dForward", lw::avg_pool2d_forward);
@@ -755,6 +781,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"conv2dForwardBiasActivation", Conv2dForwardBiasActivation},
       {"conv2dBackwardInput", Conv2dBackwardInput},
       {"conv2dBackwardFilter", Conv2dBackwardFilter},
+      {"conv2dBackwardFilterPooled", Conv2dBackwardFilterPooled},
       {"activationForward", ActivationForward},
       {"activationBackward", ActivationBackward},
       {"addRowVector", AddRowVector},

@@ -21,11 +21,14 @@
 #include <vector>
 
 #include "conv2d.h"
+#include "conv2d_pooled_filter.h"
 #include "cpu.h"
 #include "gemm.h"
+#include "pool2d.h"
 #include "threadpool.h"
 
 using lw::ConvGeometry;
+using lw::PoolGeometry;
 
 namespace {
 
@@ -360,6 +363,60 @@ void tiled_forward_matches_gemm(std::mt19937& rng) {
   lw::set_num_threads(threads_before);
 }
 
+// The filter gradient through a max pool (conv2d_pooled_filter.h) under
+// every ISA variant: equal, within rounding, to the pool's backward pass
+// written out and the dense filter gradient over it; for winners from the
+// forward pass (the vectorised path: whole, half and single channel lanes,
+// the 3×3 one-channel registers) and for corrupted ones (the scalar walk).
+void pooled_filter_cases(std::mt19937& rng) {
+  struct Case { ConvGeometry g; int64_t pool; };
+  const Case cases[] = {
+      {{3, 28, 28, 1, 3, 3, 16, 1, 1, 1, 1, 28, 28}, 2},  // the npm-start CNN's first conv
+      {{2, 26, 26, 1, 3, 3, 8, 1, 1, 0, 0, 24, 24}, 2},   // the small CNN's shape, half lanes
+      {{2, 9, 9, 3, 3, 3, 19, 1, 1, 0, 0, 7, 7}, 2},       // 3 input channels, 16 + 3 lanes
+      {{2, 11, 10, 2, 2, 3, 5, 2, 2, 1, 0, 6, 4}, 3},      // stride 2, leftover rows and columns
+      {{1, 12, 12, 1, 5, 5, 33, 1, 1, 2, 2, 12, 12}, 1},   // 1×1 pool: every tap a winner
+  };
+  for (const Case& c : cases) {
+    const ConvGeometry& g = c.g;
+    const PoolGeometry p{g.n, g.out_h, g.out_w, g.out_c, c.pool, c.pool, c.pool, c.pool, 0, 0,
+                         g.out_h / c.pool, g.out_w / c.pool};
+    const int64_t xs = lw::conv_input_size(g), ys = lw::conv_output_size(g), ws = lw::conv_filter_size(g);
+    const int64_t ps = lw::pool_output_size(p);
+    std::vector<float> x(static_cast<size_t>(xs)), conv_out(static_cast<size_t>(ys)), t(static_cast<size_t>(ps)), pooled(static_cast<size_t>(ps));
+    fill_random(x.data(), xs, rng);
+    fill_random(conv_out.data(), ys, rng);
+    fill_random(t.data(), ps, rng);
+    std::vector<int32_t> argmax(static_cast<size_t>(ps));
+    lw::max_pool2d_forward(p, conv_out.data(), pooled.data(), argmax.data());
+    for (bool corrupt : {false, true}) {
+      ++g_cases;
+      if (corrupt && ps > 2) argmax[1] = argmax[0], argmax[size_t(ps - 1)] = argmax[0];
+      std::vector<float> dy(static_cast<size_t>(ys)), want(static_cast<size_t>(ws)), scale;
+      lw::max_pool2d_backward(p, t.data(), argmax.data(), dy.data());
+      lw::conv2d_backward_filter_reference(g, x.data(), dy.data(), want.data(), false);
+      std::vector<float> ax, ady;
+      abs_copy(ax, x.data(), xs);
+      abs_copy(ady, dy.data(), ys);
+      scale.resize(size_t(ws));
+      lw::conv2d_backward_filter_reference(g, ax.data(), ady.data(), scale.data(), false);
+      for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512}) {
+        if (!lw::cpu_supports(isa)) continue;
+        const lw::Isa before = lw::active_isa();
+        lw::set_isa(isa);
+        Guarded dw(ws);
+        lw::conv2d_backward_filter_pooled(g, p, x.data(), t.data(), argmax.data(), dw.p());
+        lw::set_isa(before);
+        if (!dw.guards_intact()) {
+          std::fprintf(stderr, "FAIL pooled filter wrote outside dw, %s\n", describe(g).c_str());
+          ++g_failures;
+        }
+        compare(corrupt ? "pooled filter (corrupted argmax)" : "pooled filter", g, false, dw.p(), want.data(), scale.data(), ws);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -371,6 +428,7 @@ int main() {
     special_cases(rng);
     tiled_backward_cases(rng);
     tiled_forward_matches_gemm(rng);
+    pooled_filter_cases(rng);
     std::printf("conv2d: %lld geometries checked with %d thread(s) (pool reports %d), %d failures\n",
                 (long long)g_cases, threads, lw::num_threads(), g_failures - before);
     g_cases = 0;
