@@ -18,8 +18,10 @@
 // are no index into that image are skipped. Winners recorded inside their own
 // window and channel (always so for max_pool2d_forward) take a vectorised
 // path per instruction set (conv2d_pooled_filter_inl.h) while g.k_h · g.k_w ·
-// g.in_c ≤ kPooledFilterMaxTaps; anything else a scalar walk. Serial, summed
-// in image order, so the result does not depend on the thread count.
+// g.in_c ≤ kPooledFilterMaxTaps; anything else a scalar walk. The vectorised
+// path sums parts of kPooledFilterImagesPerPart images on their own (on the
+// thread pool) and adds the parts in order, so the result does not depend on
+// the thread count; the scalar walk is serial.
 #pragma once
 #include <cstdint>
 
@@ -29,6 +31,7 @@
 namespace lw {
 
 constexpr int64_t kPooledFilterMaxTaps = 32;
+constexpr int64_t kPooledFilterImagesPerPart = 8;
 
 // Whether p pools g's output in non-overlapping windows (what this kernel needs).
 bool pooled_filter_applies(const ConvGeometry& g, const PoolGeometry& p);

@@ -376,6 +376,7 @@ void pooled_filter_cases(std::mt19937& rng) {
       {{2, 9, 9, 3, 3, 3, 19, 1, 1, 0, 0, 7, 7}, 2},       // 3 input channels, 16 + 3 lanes
       {{2, 11, 10, 2, 2, 3, 5, 2, 2, 1, 0, 6, 4}, 3},      // stride 2, leftover rows and columns
       {{1, 12, 12, 1, 5, 5, 33, 1, 1, 2, 2, 12, 12}, 1},   // 1×1 pool: every tap a winner
+      {{20, 10, 10, 1, 3, 3, 16, 1, 1, 1, 1, 10, 10}, 2},  // three parts of images, the last one short
   };
   for (const Case& c : cases) {
     const ConvGeometry& g = c.g;
@@ -412,6 +413,18 @@ void pooled_filter_cases(std::mt19937& rng) {
           ++g_failures;
         }
         compare(corrupt ? "pooled filter (corrupted argmax)" : "pooled filter", g, false, dw.p(), want.data(), scale.data(), ws);
+      }
+      // Bit for bit the same on one thread and on two.
+      const int threads = lw::num_threads();
+      std::vector<float> one(static_cast<size_t>(ws)), two(static_cast<size_t>(ws));
+      lw::set_num_threads(1);
+      lw::conv2d_backward_filter_pooled(g, p, x.data(), t.data(), argmax.data(), one.data());
+      lw::set_num_threads(2);
+      lw::conv2d_backward_filter_pooled(g, p, x.data(), t.data(), argmax.data(), two.data());
+      lw::set_num_threads(threads);
+      if (std::memcmp(one.data(), two.data(), sizeof(float) * size_t(ws)) != 0) {
+        std::fprintf(stderr, "FAIL pooled filter differs between 1 and 2 threads, %s\n", describe(g).c_str());
+        ++g_failures;
       }
     }
   }
