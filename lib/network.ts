@@ -6,6 +6,7 @@
 import { getBackend, nativeInfo } from './backends/index.js';
 import type { BatchLogs, Callback, EpochLogs, History, TrainingContext } from './callbacks.js';
 import { Activation } from './layers/activation.js';
+import { Dense } from './layers/dense.js';
 import { BackwardFusion, Layer, type Parameter, type StateTensor } from './layers/layer.js';
 import { buildChain, buildLayer, summarize, type NetworkSummary } from './summary.js';
 import { getLoss, type Loss, type LossName } from './losses.js';
@@ -396,7 +397,12 @@ export class Network {
     this.requireLayers();
     const x = toTensor(xIn, 'predict input');
     if (options.batchSize !== undefined) assertPositiveInteger(options.batchSize, 'batchSize');
-    yield* rejectNonFinite(x, 'predict input');
+    // A first Dense layer checks its products (Dense.inputVouchedFinite): the
+    // input is scanned only when one was not finite, after the chunk, instead
+    // of before every call (up to 4% of an MLP's batch-1000 predict).
+    const first = this.denseScreensInput(x) ? (this.layers[0] as Dense) : undefined;
+    if (!first) yield* rejectNonFinite(x, 'predict input');
+    let unscanned = first !== undefined;
     const samples = x.rank === 0 ? 0 : x.shape[0];
     const layers = this.layers.length;
     const plan: PredictPlan = options.batchSize === undefined
@@ -404,7 +410,11 @@ export class Network {
       : { rows: options.batchSize, split: layers, tailRows: options.batchSize };
     // Layers return their reused workspaces, so each batch's output is copied
     // once into the result the caller keeps (a later predict cannot change it).
-    if (samples <= plan.rows) return this.forward(x).clone();
+    if (samples <= plan.rows) {
+      const whole = this.forward(x).clone();
+      if (unscanned && first!.inputVouchedFinite !== true) yield* rejectNonFinite(x, 'predict input');
+      return whole;
+    }
     let result: Tensor | undefined;
     for (let tailStart = 0; tailStart < samples; tailStart += plan.tailRows) {
       const tailEnd = Math.min(tailStart + plan.tailRows, samples);
@@ -419,6 +429,10 @@ export class Network {
           result ??= Tensor.zeros([samples, ...out.shape.slice(1)]);
           result.data.set(out.data, start * (out.size / (end - start)));
         }
+        if (unscanned && first!.inputVouchedFinite !== true) {
+          unscanned = false;
+          yield* rejectNonFinite(x, 'predict input');
+        }
         if (end < samples) yield;
       }
       if (staged === undefined) continue;
@@ -427,6 +441,21 @@ export class Network {
       result.data.set(out.data, tailStart * (out.size / (tailEnd - tailStart)));
     }
     return result!;
+  }
+
+  /**
+   * Whether predict may leave the non-finite check of x to the first layer:
+   * a Dense already built for x's sample shape (so its forward cannot throw
+   * a ShapeError before the scan's DataError), whose products report
+   * whether every value came out finite.
+   */
+  private denseScreensInput(x: Tensor): boolean {
+    const first = this.layers[0];
+    if (!(first instanceof Dense) || x.rank < 2 || x.size === 0) return false;
+    const built = first.inputShape;
+    if (built === undefined || built.length !== x.rank - 1) return false;
+    for (let i = 0; i < built.length; i++) if (built[i] !== x.shape[i + 1]) return false;
+    return true;
   }
 
   /** Layers [from, to) on input, training off. */

@@ -405,6 +405,32 @@ describe('native vs js on random inputs of awkward sizes', function () {
     });
   }
 
+  // Whether every value of a·b + bias came out finite (predict leaves its input scan to a first Dense on it):
+  // a NaN or ±Infinity anywhere in a, even against zero weights, and an overflow report false on every
+  // GEMM path (direct loop, in place, packed, one and several k slices) and activation (in the tile or after it).
+  it('matmulBiasActivation reports a non-finite a·b + bias, wherever the NaN or ±Infinity sits in a, on both backends', () => {
+    for (const [m, n, k] of [[1, 128, 1568], [3, 10, 128], [17, 3, 50], [129, 33, 300], [20, 200, 17], [40, 128, 784]]) {
+      const a = randomArray(m * k, m), b = randomArray(k * n, n + 1), bias = randomArray(n, k + 2);
+      const zeroRow = Math.floor(k / 2);
+      b.fill(0, zeroRow * n, (zeroRow + 1) * n); // NaN·0 and ±Infinity·0 are NaN
+      for (const be of [jsBackend, native]) {
+        for (const kind of ACTIVATION_KINDS) {
+          const c = new Float32Array(m * n);
+          expect(be.matmulBiasActivation(a, b, bias, c, m, n, k, kind, 0.1), `${be.name} ${kind} clean`).to.equal(true);
+          for (const bad of [NaN, Infinity, -Infinity]) {
+            for (const at of [0, m * k - 1, Math.floor(m / 2) * k + zeroRow]) {
+              const dirty = a.slice();
+              dirty[at] = bad;
+              expect(be.matmulBiasActivation(dirty, b, bias, c, m, n, k, kind, 0.1), `${be.name} ${m}×${n}×${k} ${kind} ${bad} at ${at}`).to.equal(false);
+            }
+          }
+          const huge = new Float32Array(m * k).fill(3e38);
+          expect(be.matmulBiasActivation(huge, new Float32Array(k * n).fill(3e38), bias, c, m, n, k, kind, 0.1), `${be.name} overflow`).to.equal(false);
+        }
+      }
+    }
+  });
+
   // Conv with its bias and activation applied tile by tile: at the awkward batch sizes, every activation,
   // on the direct one-channel kernel, the im2col GEMM and the 1×1 path.
   for (const n of [1, 3, 17, 129]) {

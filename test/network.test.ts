@@ -4,6 +4,40 @@ import { OptionError, Activation, ConvLayer, Dense, FlattenLayer, Network, mse, 
 import { batchCpuMeter, expectReject, forEachBackend, randomTensor, withEventLoopWatch, withOneKernelThread } from './helpers.js';
 
 forEachBackend('Network', (backend) => {
+  it('predict names a NaN or ±Infinity in the input when a first Dense layer checks its products instead of a scan, even where its activation would hide it', async () => {
+    for (const activation of ['relu', 'sigmoid', 'tanh', 'linear'] as const) {
+      const net = new Network({ seed: 3 }).add(new Dense(6, 5, { activation })).add(new Dense(5, 3)).add(new Activation('softmax'));
+      const first = net.layers[0] as Dense;
+      // Input 2 meets only negative weights (+Infinity → −Infinity before the activation: ReLU makes it 0,
+      // sigmoid 0, tanh −1) and input 4 only zero weights (±Infinity·0 is NaN).
+      for (let j = 0; j < 5; j++) {
+        first.weights.data[2 * 5 + j] = -0.5 - j / 10;
+        first.weights.data[4 * 5 + j] = 0;
+      }
+      const x = randomTensor([9, 6], 4);
+      const clean = net.predict(x);
+      expect(Array.from(clean.data).every(Number.isFinite)).to.equal(true);
+      for (const [bad, sample, element] of [[Infinity, 7, 2], [-Infinity, 0, 4], [NaN, 8, 5], [Infinity, 4, 4]] as const) {
+        const dirty = x.clone();
+        dirty.data[sample * 6 + element] = bad;
+        const message = `predict input holds ${bad} in sample ${sample} (element ${element}); inputs must be finite`;
+        expect(() => net.predict(dirty), `${activation} ${bad}`).to.throw(message);
+        expect(() => net.predict(dirty, { batchSize: 2 }), `${activation} ${bad} in chunks`).to.throw(message);
+        const rejected = await net.predictAsync(dirty, { batchSize: 4 }).then(() => undefined, (e: Error) => e);
+        expect(rejected?.message, `${activation} ${bad} async`).to.equal(message);
+      }
+      // The network is unharmed: the clean input still gives the same answer.
+      expect(Array.from(net.predict(x).data)).to.deep.equal(Array.from(clean.data));
+    }
+  });
+
+  it('predict still returns what the network computes when a first Dense layer overflows on finite input (the scan finds nothing)', () => {
+    const net = new Network({ seed: 3 }).add(new Dense(2, 2)).add(new Activation('relu'));
+    (net.layers[0] as Dense).weights.data.fill(3e38);
+    const out = net.predict(new Tensor(new Float32Array([3e38, 3e38, 1, 1]), [2, 2]));
+    expect(Array.from(out.data)).to.deep.equal([Infinity, Infinity, Infinity, Infinity]); // 6e38 overflows float32
+  });
+
   it('examples/xor.ts reaches error < 0.01 and separates the four cases', async () => {
     const { errors, predictions } = await trainXor(1);
     expect(errors).to.have.length(1000);

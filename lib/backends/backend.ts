@@ -82,9 +82,13 @@ export interface Backend {
    * c[m,n] = f(a·b + bias) for a [m,k], b [k,n], bias [n]: matmul then
    * biasActivation in one call, bit-identical to the two (the native GEMM
    * applies the bias and activation to each tile of c as it stores it).
+   * Returns whether every value of a·b + bias (before f) was finite: a row of
+   * a holding NaN or ±Infinity makes all of its row's values non-finite, so
+   * true vouches that a holds none (predict skips its own scan of the input
+   * on it); false may also come from an overflow or a non-finite weight.
    */
   matmulBiasActivation(a: Float32Array, b: Float32Array, bias: Float32Array, c: Float32Array, m: number, n: number, k: number,
-    kind: ActivationKind, alpha: number): void;
+    kind: ActivationKind, alpha: number): boolean;
 
   /** y = x ⋆ w (cross-correlation, see ConvGeometry). */
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: ConvGeometry, accumulate: boolean): void;

@@ -58,7 +58,16 @@ export const jsBackend: Backend = {
 
   matmulBiasActivation(a, b, bias, c, m, n, k, kind, alpha) {
     jsBackend.matmul(a, b, c, m, n, k, false, false, false);
+    let finite = true;
+    for (let i = 0, j = 0; i < m * n; i++, j = j + 1 === n ? 0 : j + 1) {
+      // Math.fround: the sum as the float32 the native epilogue forms.
+      if (!Number.isFinite(Math.fround(c[i] + bias[j]))) {
+        finite = false;
+        break;
+      }
+    }
     jsBackend.biasActivation(c, bias, m, n, kind, alpha);
+    return finite;
   },
 
   conv2dForwardBiasActivation(x, w, bias, y, g, kind, alpha) {

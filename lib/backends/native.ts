@@ -18,7 +18,7 @@ export interface NativeBinding {
   matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, n: number, k: number,
     transA: boolean, transB: boolean, accumulate: boolean, alpha: number): void;
   matmulBiasActivation(a: Float32Array, b: Float32Array, bias: Float32Array, c: Float32Array, m: number, n: number, k: number,
-    kind: number, alpha: number): void;
+    kind: number, alpha: number): boolean;
   conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, g: Int32Array, accumulate: boolean): void;
   conv2dForwardBiasActivation(x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array, g: Int32Array, kind: number, alpha: number): void;
   conv2dBackwardInput(dy: Float32Array, w: Float32Array, dx: Float32Array, g: Int32Array, accumulate: boolean): void;

@@ -46,6 +46,14 @@ export class Dense extends Layer {
   private readonly options: DenseOptions;
   private readonly outputSpace = new Workspace();
   private readonly inputGradientSpace = new Workspace();
+  /**
+   * After forward: true when every value of X·W + B came out finite. Each
+   * input value reaches every value of its row (NaN·w and ±Infinity·w are
+   * never finite, not even for w = 0), so true vouches that the input held
+   * no NaN or ±Infinity; false can also mean an overflow or a non-finite
+   * weight. Undefined when forward did not check (a softmax tail).
+   */
+  inputVouchedFinite?: boolean;
 
   /**
    * `new Dense(units, options?)` takes its input width from the layer before
@@ -167,10 +175,11 @@ export class Dense extends Layer {
     const kind = this.tail.fusedKind;
     if (kind !== undefined || this.tail.name === undefined) {
       // Bias and activation applied by the GEMM to each tile as it is stored, not in a second pass over the output.
-      backend.matmulBiasActivation(input.data, this.weights.data, this.bias.data, out.data, rows, this.outputSize, this.inputSize,
-        kind ?? 'linear', this.tail.alpha);
+      this.inputVouchedFinite = backend.matmulBiasActivation(input.data, this.weights.data, this.bias.data, out.data, rows,
+        this.outputSize, this.inputSize, kind ?? 'linear', this.tail.alpha);
       return kind === undefined ? out : this.tail.appliedBy(out);
     }
+    this.inputVouchedFinite = undefined;
     backend.matmul(input.data, this.weights.data, out.data, rows, this.outputSize, this.inputSize, false, false, false);
     return this.tail.forward(out, this.bias.data, rows, this.outputSize);
   }

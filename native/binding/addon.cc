@@ -168,9 +168,10 @@ Napi::Value Conv2dForwardBiasActivation(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// matmulBiasActivation(a, b, bias, c, m, n, k, kind, alpha)
+// matmulBiasActivation(a, b, bias, c, m, n, k, kind, alpha) → boolean
 //   C[m×n] = f(A·B + bias), A m×k, B k×n, bias n, contiguous row-major; the
-//   GEMM applies bias and activation as it stores each tile.
+//   GEMM applies bias and activation as it stores each tile. Returns whether
+//   every A·B + bias was finite (GemmEpilogue::non_finite).
 Napi::Value MatmulBiasActivation(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireCount(info, 9, "matmulBiasActivation");
@@ -181,10 +182,11 @@ Napi::Value MatmulBiasActivation(const Napi::CallbackInfo& info) {
   RequireProductOperands(env, a, b, c, m, n, k);
   RequireLength(env, bias, n, "bias");
   RequireDisjoint(env, c, bias, "c", "bias");
-  if (m == 0 || n == 0) return env.Undefined();
+  if (m == 0 || n == 0) return Napi::Boolean::New(env, true);
+  int non_finite = 0;
   lw::sgemm(false, false, m, n, k, 1.0f, a.Data(), k, b.Data(), n, 0.0f, c.Data(), n,
-            lw::GemmEpilogue{bias.Data(), f, alpha});
-  return env.Undefined();
+            lw::GemmEpilogue{bias.Data(), f, alpha, &non_finite});
+  return Napi::Boolean::New(env, non_finite == 0);
 }
 
 // activationForward(kind, x, y, alpha): y = f(x) over x.length elements.

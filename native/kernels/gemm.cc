@@ -204,8 +204,19 @@ bool reads_a_in_place(const KernelSet& ks, const Operands& o, int64_t nc) {
 void epilogue_after(const Operands& o, const GemmEpilogue* ep, int64_t i0,
                     int64_t i1, int64_t j0, int64_t j1) {
   if (ep == nullptr || ep->bias == nullptr) return;
-  for (int64_t i = i0; i < i1; ++i)
-    bias_activation_serial(o.c + i * o.ldc + j0, ep->bias + j0, 1, j1 - j0, ep->f, ep->alpha);
+  for (int64_t i = i0; i < i1; ++i) {
+    float* row = o.c + i * o.ldc + j0;
+    if (ep->non_finite != nullptr) {
+      // v − v is 0 for every finite v and NaN for NaN and ±Inf.
+      bool bad = false;
+      for (int64_t j = 0; j < j1 - j0; ++j) {
+        const float v = row[j] + ep->bias[j0 + j];
+        bad |= !(v - v == 0.0f);
+      }
+      if (bad) __atomic_store_n(ep->non_finite, 1, __ATOMIC_RELAXED);
+    }
+    bias_activation_serial(row, ep->bias + j0, 1, j1 - j0, ep->f, ep->alpha);
+  }
 }
 
 bool epilogue_in_kernel(const KernelSet& ks, const GemmEpilogue* ep) {
@@ -266,6 +277,7 @@ void blocked(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
           g.bias = ep->bias + jc;
           g.act = static_cast<int>(ep->f);
           g.act_alpha = ep->alpha;
+          g.non_finite = ep->non_finite;
         }
         if (a_in_place) {
           g.pa = o.a + ic * o.lda + pc;

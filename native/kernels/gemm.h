@@ -23,10 +23,15 @@ namespace lw {
 // stored, while in registers (AVX-512: bias, relu, leaky ReLU) or right after
 // each cache block (everything else), instead of in a second pass over C.
 // Bit-identical to sgemm followed by bias_activation when alpha is 1.
+// With non_finite set, it also stores 1 there when any C + bias (f's
+// argument) is NaN or ±Inf, and never stores 0: a dense layer's input row
+// holding NaN or ±Inf makes every one of its row's values non-finite, so
+// predict can skip its own scan of the input when this stays 0.
 struct GemmEpilogue {
   const float* bias;  // nullptr: no epilogue
   Activation f;
   float alpha;        // leaky ReLU's slope
+  int* non_finite = nullptr;
 };
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,

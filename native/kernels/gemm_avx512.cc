@@ -42,6 +42,7 @@ struct TileEpilogue {
   const float* bias;  // the tile's first column, or nullptr
   int act;
   float alpha;
+  int* non_finite;    // MacroArgs::non_finite
 };
 
 // x + bias, then ReLU (x < 0 → 0, so NaN stays NaN) or leaky ReLU (x > 0 ? x
@@ -50,6 +51,10 @@ LW_INLINE_AVX512 __m512 epilogue(__m512 x, const TileEpilogue& ep, int v,
                                  __mmask16 mk) {
   x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk, ep.bias + 16 * v));
   const __m512 zero = _mm512_setzero_ps();
+  // x − x is NaN exactly where x is NaN or ±Inf.
+  if (ep.non_finite != nullptr &&
+      _mm512_mask_cmp_ps_mask(mk, _mm512_sub_ps(x, x), zero, _CMP_NEQ_UQ) != 0)
+    __atomic_store_n(ep.non_finite, 1, __ATOMIC_RELAXED);
   if (ep.act == static_cast<int>(Activation::kRelu))
     return _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), zero);
   if (ep.act == static_cast<int>(Activation::kLeakyRelu))
@@ -140,7 +145,7 @@ LW_INLINE_AVX512 void column_panel(const MacroArgs& g, int64_t jr,
   const float* pb = g.pb + jr * g.kc;
   // Where the panel of rows ir.. starts: packed MR×kc panels, or A's own rows.
   const int64_t a_step = InPlace ? g.lda : g.kc;
-  const TileEpilogue ep = {g.bias ? g.bias + jr : nullptr, g.act, g.act_alpha};
+  const TileEpilogue ep = {g.bias ? g.bias + jr : nullptr, g.act, g.act_alpha, g.non_finite};
   int64_t ir = 0;
   for (; ir + MR <= g.mc; ir += MR)
     tile<MR, NV, InPlace>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,

@@ -40,6 +40,7 @@ struct MacroArgs {
   const float* bias = nullptr;
   int act = 0;
   float act_alpha = 0.0f;
+  int* non_finite = nullptr;  // GemmEpilogue::non_finite, with bias
 };
 
 using MacroKernel = void (*)(const MacroArgs&);

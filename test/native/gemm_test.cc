@@ -280,6 +280,55 @@ void check_row_chunks(lw::Isa isa) {
   report(std::string(lw::isa_name(isa)) + " rows in chunks = whole product, bit for bit", r, cases);
 }
 
+// GemmEpilogue::non_finite: stays 0 for finite products and becomes 1 for a
+// NaN or ±Inf anywhere in A (also against a zero row of B) and for an
+// overflow, on the direct loop, in place, packed, one and several k slices,
+// in-tile and after-block activations, 1 and 2 threads.
+void check_non_finite_flag(lw::Isa isa) {
+  const Shape shapes[] = {{1, 128, 1568}, {3, 10, 128}, {17, 3, 50}, {129, 33, 300}, {40, 128, 784}, {300, 64, 20}};
+  Result r;
+  int cases = 0;
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  const float bads[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                        -std::numeric_limits<float>::infinity()};
+  for (const Shape& s : shapes) {
+    std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n)), bias(static_cast<size_t>(s.n));
+    std::vector<float> c(static_cast<size_t>(s.m * s.n));
+    for (float& x : a) x = dist(rng);
+    for (float& x : b) x = dist(rng);
+    for (float& x : bias) x = dist(rng);
+    const int64_t zero_row = s.k / 2;
+    for (int64_t j = 0; j < s.n; ++j) b[static_cast<size_t>(zero_row * s.n + j)] = 0.0f;
+    for (int threads : {1, 2}) {
+      lw::set_num_threads(threads);
+      for (lw::Activation f : {lw::Activation::kRelu, lw::Activation::kSigmoid, lw::Activation::kLinear}) {
+        auto flagged = [&](const std::vector<float>& av, const std::vector<float>& bv) {
+          int flag = 0;
+          lw::sgemm(false, false, s.m, s.n, s.k, 1.0f, av.data(), s.k, bv.data(), s.n, 0.0f, c.data(), s.n,
+                    lw::GemmEpilogue{bias.data(), f, 0.0f, &flag});
+          return flag;
+        };
+        const std::string what = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+                                 " activation " + std::to_string(int(f)) + " threads " + std::to_string(threads);
+        ++cases;
+        if (flagged(a, b) != 0) r.ok = false, r.first_bad = what + " clean";
+        for (float bad : bads)
+          for (int64_t at : {int64_t(0), s.m * s.k - 1, (s.m / 2) * s.k + zero_row}) {
+            ++cases;
+            std::vector<float> dirty = a;
+            dirty[static_cast<size_t>(at)] = bad;
+            if (flagged(dirty, b) != 1) r.ok = false, r.first_bad = what + " bad at " + std::to_string(at);
+          }
+        ++cases;
+        if (flagged(std::vector<float>(a.size(), 3e38f), std::vector<float>(b.size(), 3e38f)) != 1)
+          r.ok = false, r.first_bad = what + " overflow";
+      }
+    }
+  }
+  report(std::string(lw::isa_name(isa)) + " non_finite flag on every path", r, cases);
+}
+
 // A·Bᵀ with few rows and a wide B runs as Cᵀ = B·Aᵀ and a transpose
 // (gemm.cc, transposed_product): the same products in the same k order, so
 // C must equal, bit for bit, the transpose of B·Aᵀ computed directly (which
@@ -396,6 +445,7 @@ int main() {
     check_thread_determinism(isa);
     check_epilogue(isa);
     check_row_chunks(isa);
+    check_non_finite_flag(isa);
     check_transposed_product(isa);
   }
   check_concurrent_callers();
