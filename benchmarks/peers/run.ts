@@ -11,7 +11,11 @@
 //   4. the peak RSS of a full-data MLP fit (a child process of its own).
 //
 //   npx tsx benchmarks/peers/run.ts [--repeats N] [--budget S] [--readme] [--json out.json]
-//       [--no-torch] [--js-peers]
+//       [--no-torch] [--js-peers] [--inference-only]
+//
+// --inference-only runs part 2 alone (a minute instead of many), --repeats
+// times over, and prints each round's ratios with the load: the figures to
+// quote while iterating on the predict path on a shared machine.
 //
 // --readme writes the one-run table into benchmarks/README.md (between the
 // peers markers), with the date, the machine, its load and this command.
@@ -230,6 +234,32 @@ function machineSummary(loadStart: number[], peak: Peak): string {
     `${os.loadavg().map((l) => l.toFixed(2)).join(' / ')} at end; FMA peak ${peak.best[1]} GFLOP/s on 1 thread, ${peak.best[2]} on 2 (the better of a measurement at the start and one at the end; at the start: ${peak.source})`;
 }
 
+/** Part 2 alone, `repeats` rounds: one line per network and round, then each ratio's range. */
+async function inferenceOnly(repeats: number, budget: number): Promise<void> {
+  const restoreThreads = nativeInfo().threads;
+  log(`layerwise vs onnxruntime-node ${onnxruntimeVersion()}, one thread — ${machineLine()}`);
+  const ratios = new Map<ModelName, { throughput: number[]; latency: number[] }>();
+  for (let round = 1; round <= repeats; round++) {
+    for (const model of MODELS) {
+      const net = buildModel(model);
+      net.build(inputShapeOf(model));
+      const r = await compareInference(net, inputShapeOf(model), budget);
+      const seen = ratios.get(model) ?? { throughput: [], latency: [] };
+      seen.throughput.push(r.throughputRatio);
+      seen.latency.push(r.latencyRatio);
+      ratios.set(model, seen);
+      console.log(`round ${round} ${MODEL_LABEL[model]}: batch 1000 ${fmt.rate(r.layerwiseThroughput)} vs ${fmt.rate(r.ortThroughput)} samples/s ` +
+        `(${r.throughputRatio.toFixed(2)}×); single sample ${us(r.layerwiseLatencyUs)} vs ${us(r.ortLatencyUs)} µs (${r.latencyRatio.toFixed(2)}×); ` +
+        `load ${os.loadavg()[0].toFixed(2)}`);
+    }
+  }
+  for (const [model, seen] of ratios) {
+    const range = (v: number[]) => `${Math.min(...v).toFixed(2)}–${Math.max(...v).toFixed(2)}× (median ${median(v).toFixed(2)})`;
+    console.log(`${MODEL_LABEL[model]}: throughput ratio ${range(seen.throughput)}; latency ratio ${range(seen.latency)}`);
+  }
+  setNumThreads(restoreThreads!);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -240,11 +270,13 @@ async function main(): Promise<void> {
       'no-torch': { type: 'boolean', default: false },
       'js-peers': { type: 'boolean', default: false },
       'probe-batches': { type: 'string', default: '200' },
+      'inference-only': { type: 'boolean', default: false },
     },
   });
   const repeats = Number(values.repeats), budget = Number(values.budget);
   if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`--repeats must be a positive integer, got ${values.repeats}`);
   if (!(budget > 0)) throw new RangeError(`--budget must be a positive number of seconds, got ${values.budget}`);
+  if (values['inference-only']) return inferenceOnly(repeats, budget);
   const started = new Date();
   const loadStart = os.loadavg();
   const restoreThreads = nativeInfo().threads;
