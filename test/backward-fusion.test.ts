@@ -18,11 +18,16 @@ function head(net: Network, flat: number): Network {
   return net.add(new Flatten()).add(new Dense(flat, CLASSES)).add(new Activation('softmax')).use('categoricalCrossEntropy');
 }
 
-/** Networks whose conv → pool pairs fuse, at awkward sizes (9×9 input, 3 and 5 channels, an odd last row, overlapping windows). */
+/**
+ * Networks whose conv → pool pairs fuse, at awkward sizes (9×9 input, 3, 5 and
+ * 16 channels, an odd last row, overlapping windows). The first and last start
+ * with a 16-filter conv followed by a non-overlapping pool: the pairing whose
+ * filter gradient comes from the pool's winners (Conv2D.takesPooled).
+ */
 const FUSED: Array<[string, Build]> = [
   ['Conv2D(relu) → MaxPool2D 2×2', () => head(new Network({ seed: 3 })
-    .add(new Conv2D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [9, 9, 1] }))
-    .add(new MaxPool2D({ poolSize: 2 })), 4 * 4 * 3)],
+    .add(new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [9, 9, 1] }))
+    .add(new MaxPool2D({ poolSize: 2 })), 4 * 4 * 16)],
   ['Conv2D(tanh) → MaxPool2D 3×3 stride 1 same', () => head(new Network({ seed: 4 })
     .add(new Conv2D({ filters: 5, kernelSize: 2, activation: 'tanh', inputShape: [9, 9, 2] }))
     .add(new MaxPool2D({ poolSize: 3, strides: 1, padding: 'same' })), 8 * 8 * 5)],
@@ -31,11 +36,27 @@ const FUSED: Array<[string, Build]> = [
     .add(new Activation('leakyRelu', { alpha: 0.1 }))
     .add(new MaxPool2D({ poolSize: 2 })), 3 * 3 * 3)],
   ['Conv2D(sigmoid) → MaxPool2D → Conv2D(relu) → MaxPool2D', () => head(new Network({ seed: 6 })
-    .add(new Conv2D({ filters: 3, kernelSize: 3, padding: 'same', activation: 'sigmoid', inputShape: [9, 9, 1] }))
+    .add(new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'sigmoid', inputShape: [9, 9, 1] }))
     .add(new MaxPool2D({ poolSize: 2 }))
     .add(new Conv2D({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu' }))
     .add(new MaxPool2D({ poolSize: 2 })), 2 * 2 * 5)],
 ];
+
+/** How often `run` calls the pooled filter gradient and the pool's own backward (activation fused). */
+async function pooledKernelCalls(run: () => Promise<unknown>): Promise<{ conv2dBackwardFilterPooled: number; maxPool2dBackwardActivation: number }> {
+  const backend = getBackend() as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const calls = { conv2dBackwardFilterPooled: 0, maxPool2dBackwardActivation: 0 };
+  const originals = { ...backend };
+  for (const name of Object.keys(calls) as (keyof typeof calls)[]) {
+    backend[name] = (...args: unknown[]) => { calls[name]++; return originals[name](...args); };
+  }
+  try {
+    await run();
+  } finally {
+    for (const name of Object.keys(calls)) backend[name] = originals[name];
+  }
+  return calls;
+}
 
 function data(net: Network, samples: number, seed: number): [Tensor, Tensor] {
   const shape = net.layers[0].inputShape!;
@@ -125,18 +146,19 @@ forEachBackend('backward fusion in fit', () => {
     // FUSED[3]: Conv2D → MaxPool2D → Conv2D → MaxPool2D. Only the first conv passes no input gradient on.
     const net = FUSED[3][1]();
     const [x, y] = data(net, 12, 4);
-    const backend = getBackend() as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const calls = { conv2dBackwardFilterPooled: 0, maxPool2dBackwardActivation: 0 };
-    const originals = { ...backend };
-    for (const name of Object.keys(calls) as (keyof typeof calls)[]) {
-      backend[name] = (...args: unknown[]) => { calls[name]++; return originals[name](...args); };
-    }
-    try {
-      await net.fit(x, y, { epochs: 1, batchSize: 4, optimizer: 'sgd', learningRate: 0.1 });
-    } finally {
-      for (const name of Object.keys(calls)) backend[name] = originals[name];
-    }
+    const calls = await pooledKernelCalls(() => net.fit(x, y, { epochs: 1, batchSize: 4, optimizer: 'sgd', learningRate: 0.1 }));
     expect(calls).to.deep.equal({ conv2dBackwardFilterPooled: 3, maxPool2dBackwardActivation: 3 });
+  });
+
+  it('a first Conv2D with a filter count not a multiple of 16 gets the written input gradient', async () => {
+    // FUSED[2]'s pool follows an Activation layer; FUSED[0] rebuilt with 8 filters pairs conv and pool directly.
+    const net = head(new Network({ seed: 3 })
+      .add(new Conv2D({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [9, 9, 1] }))
+      .add(new MaxPool2D({ poolSize: 2 })), 4 * 4 * 8);
+    const [x, y] = data(net, 8, 4);
+    const calls = await pooledKernelCalls(() => net.fit(x, y, { epochs: 1, batchSize: 4, optimizer: 'sgd', learningRate: 0.1 }));
+    // Two batches: the pool still applies the activation's derivative, and writes ∂E/∂X.
+    expect(calls).to.deep.equal({ conv2dBackwardFilterPooled: 0, maxPool2dBackwardActivation: 2 });
   });
 
   it('the same seed gives bit-identical weights with fusion on', async () => {
