@@ -5,6 +5,7 @@
 #include "conv2d_backward_direct.h"
 
 
+#include "conv2d_padding.h"
 #include "cpu.h"
 
 namespace lw {

@@ -165,27 +165,10 @@ LW_CBD_ATTR void filter_rows(const ConvGeometry& g, const float* x,
                              int64_t row1, float* X) {
   const int64_t C = g.in_c, OC = g.out_c, KH = g.k_h, KW = g.k_w;
   const int64_t Wx = g.out_w + KW - 1, xrow = Wx * C;
-  // Padded column e holds x column e − pad_left (zero outside the image).
-  int64_t e_lo = g.pad_left, e_hi = g.pad_left + g.in_w;
-  if (e_lo < 0) e_lo = 0;
-  if (e_hi > Wx) e_hi = Wx;
-  if (e_hi < e_lo) e_hi = e_lo;
   for (int64_t row = row0; row < row1;) {
     const int64_t b = row / g.out_h, i0 = row % g.out_h;
     const int64_t i1 = row1 - b * g.out_h < g.out_h ? row1 - b * g.out_h : g.out_h;
-    // Padded rows i0 .. i1 + KH − 1 (padded row a is x row a − pad_top).
-    for (int64_t a = i0; a < i1 + KH - 1; ++a) {
-      float* dstrow = X + a * xrow;
-      const int64_t r = a - g.pad_top;
-      if (r < 0 || r >= g.in_h || e_lo >= e_hi) {
-        __builtin_memset(dstrow, 0, sizeof(float) * xrow);
-        continue;
-      }
-      __builtin_memset(dstrow, 0, sizeof(float) * e_lo * C);
-      __builtin_memcpy(dstrow + e_lo * C, x + ((b * g.in_h + r) * g.in_w + e_lo - g.pad_left) * C,
-                       sizeof(float) * (e_hi - e_lo) * C);
-      __builtin_memset(dstrow + e_hi * C, 0, sizeof(float) * (Wx - e_hi) * C);
-    }
+    pad_image_rows(g, x, b, i0, i1, X);
     const float* dyb = dy + (b * g.out_h + i0) * g.out_w * OC;
     for (int64_t u = 0; u < KH; ++u)
       for (int64_t v = 0; v < KW; ++v)

@@ -4,6 +4,7 @@
 // x86-64 (and other architectures) keep conv2d.cc's im2col + GEMM path.
 #include "conv2d_forward_tiled.h"
 
+#include "conv2d_padding.h"
 #include "cpu.h"
 #include "elementwise.h"
 
