@@ -31,7 +31,13 @@ namespace {
     p = p * r + 1.6666665459e-1f;                                                \
     p = p * r + 5.0000001201e-1f;                                                \
     p = p * (r * r) + r + 1.0f;                                                  \
-    const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;                  \
+    /* 2^k in the exponent bits: k ≥ −126 by the clamp above; k = 128 makes */ \
+    /* the bits of +Infinity (e^x overflows), so larger k stop there; NaN,   */ \
+    /* whose conversion to an integer is undefined, takes any scale (p is    */ \
+    /* NaN already).                                                          */ \
+    const float kk = k != k ? 0.0f : (k > 128.0f ? 128.0f : k);                 \
+    const int32_t bits = static_cast<int32_t>(                                   \
+        static_cast<uint32_t>(static_cast<int32_t>(kk) + 127) << 23);            \
     float scale;                                                                 \
     __builtin_memcpy(&scale, &bits, sizeof scale);                               \
     y[i] = p * scale;                                                            \
