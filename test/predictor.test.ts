@@ -7,17 +7,27 @@ import { availableParallelism } from 'node:os';
 import { Conv2D, Dense, Flatten, MaxPool2D, Network, OptionError, ShapeError, StateError, Tensor, createPredictor, nativeAvailable, nativeInfo } from '../lib/index.js';
 
 /** Each thread of this process: its nice value and scheduling policy (Linux), or undefined elsewhere. */
-function threadPriorities(): { nice: number; policy: number }[] | undefined {
+function threadPriorities(): { tid: string; nice: number; policy: number }[] | undefined {
   try {
     // Fields 19 and 41 of /proc/<pid>/task/<tid>/stat; the command name before them may hold spaces.
     return readdirSync('/proc/self/task').map((tid) => {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return { nice: Number(fields[16]), policy: Number(fields[38]) };
+      return { tid, nice: Number(fields[16]), policy: Number(fields[38]) };
     });
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The threads started since `before` (a threadPriorities() snapshot): an
+ * earlier test's terminated workers may still be finishing, so the process's
+ * other threads say nothing about this predictor's.
+ */
+function threadsSince(before: { tid: string }[]): { nice: number; policy: number }[] {
+  const old = new Set(before.map((t) => t.tid));
+  return threadPriorities()!.filter((t) => !old.has(t.tid));
 }
 
 /** Linux's SCHED_IDLE policy number. */
@@ -106,21 +116,21 @@ describe('createPredictor', function () {
   it('runs its workers in the idle scheduling class by default, and at five nice steps lower with priority low (Linux)', async function () {
     const before = threadPriorities();
     if (before === undefined) this.skip();
-    expect(before!.filter((t) => t.policy === SCHED_IDLE)).to.have.length(0);
-    const own = Math.max(...before!.map((t) => t.nice));
+    const own = before!.find((t) => t.tid === String(process.pid))!.nice;
     // The idle class needs the addon (the call is native); without it the workers fall back to 'low'.
     const idle = await createPredictor(net, { workers: 2, backend: 'js' });
     try {
-      const threads = threadPriorities()!;
+      const threads = threadsSince(before!);
       if (nativeAvailable()) expect(threads.filter((t) => t.policy === SCHED_IDLE)).to.have.length(2);
       else expect(threads.filter((t) => t.nice > own)).to.have.length(own >= 19 ? 0 : 2);
       expect((await idle.predict(images(1).reshape([8, 8, 1]))).shape).to.deep.equal([5]);
     } finally {
       await idle.close();
     }
+    const beforeLow = threadPriorities()!;
     const low = await createPredictor(net, { workers: 2, backend: 'js', priority: 'low' });
     try {
-      const threads = threadPriorities()!;
+      const threads = threadsSince(beforeLow);
       expect(threads.filter((t) => t.policy === SCHED_IDLE)).to.have.length(0);
       // Never above 19, the lowest priority there is.
       expect(threads.filter((t) => t.nice > own)).to.have.length(own >= 19 ? 0 : 2);
