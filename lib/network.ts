@@ -703,7 +703,8 @@ export class Network {
       const trainBatch = (batch: number): number => {
         const start = (batch - 1) * batchSize;
         const end = Math.min(start + batchSize, samples);
-        const xb = gather(x, order, start, end, xBatch);
+        // The next batch's samples are asked of the cache now, so their memory latency overlaps this step's work.
+        const xb = gather(x, order, start, end, xBatch, Math.min(end + batchSize, samples));
         const yb = gather(y, order, start, end, yBatch);
         const out = this.forward(xb, true);
         const wb = weights && gatherWeights(weights, order, start, end);
@@ -1013,8 +1014,11 @@ function* rejectNonFinite(t: Tensor, what: string): Generator<void, void> {
   }
 }
 
-/** Samples order[start..end) of t, copied into one batch held by `space`. */
-function gather(t: Tensor, order: Int32Array, start: number, end: number, space: Workspace): Tensor {
+/**
+ * Samples order[start..end) of t, copied into one batch held by `space`;
+ * order[end..prefetchEnd) are the rows the next call will copy.
+ */
+function gather(t: Tensor, order: Int32Array, start: number, end: number, space: Workspace, prefetchEnd = end): Tensor {
   const rowSize = t.size / t.shape[0];
   const batch = space.tensor([end - start, ...t.shape.slice(1)]);
   if (rowSize * (end - start) <= SMALL_GATHER) {
@@ -1024,7 +1028,7 @@ function gather(t: Tensor, order: Int32Array, start: number, end: number, space:
       for (let j = order[i] * rowSize, last = j + rowSize; j < last; j++) to[o++] = from[j];
     }
   } else {
-    getBackend().gatherRows(t.data, rowSize, order, start, end, batch.data);
+    getBackend().gatherRows(t.data, rowSize, order, start, end, batch.data, end, prefetchEnd);
   }
   return batch;
 }

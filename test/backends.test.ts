@@ -278,6 +278,25 @@ forEachBackend('kernels', () => {
     }
   });
 
+  it('gatherRows with a prefetch range copies the same rows, skips bad indices in that range and still reports one in the copied range', () => {
+    const src = Float32Array.from({ length: 40 * 37 }, (_, i) => i * 0.5 - 3);
+    const index = Int32Array.from({ length: 30 }, (_, i) => (i * 17 + 5) % 40);
+    const plain = new Float32Array(10 * 37), hinted = new Float32Array(10 * 37).fill(NaN);
+    k().gatherRows(src, 37, index, 8, 18, plain);
+    k().gatherRows(src, 37, index, 8, 18, hinted, 18, 30);
+    expect(Array.from(hinted)).to.deep.equal(Array.from(plain));
+    expect(Array.from(plain.subarray(37, 74))).to.deep.equal(Array.from(src.subarray(index[9] * 37, index[9] * 37 + 37)));
+    // The range is a hint: rows it names need not exist, and it may be empty or overlap the copy.
+    const withBad = Int32Array.of(1, 2, 3, -7, 40, 2 ** 31 - 1);
+    const out = new Float32Array(3 * 37);
+    k().gatherRows(src, 37, withBad, 0, 3, out, 3, 6);
+    expect(Array.from(out)).to.deep.equal(Array.from(src.subarray(37, 4 * 37)));
+    k().gatherRows(src, 37, withBad, 0, 3, out, 0, 0);
+    k().gatherRows(src, 37, withBad, 0, 3, out, 1, 5);
+    expect(Array.from(out)).to.deep.equal(Array.from(src.subarray(37, 4 * 37)));
+    expect(() => k().gatherRows(src, 37, withBad, 1, 4, new Float32Array(3 * 37), 4, 6)).to.throw(Error, 'index[3] is not a row of src (40 rows of 37)');
+  });
+
   it('mse and its gradient', () => {
     const pred = f32(1, 2, 3, 4);
     const target = f32(1, 0, 3, 0);

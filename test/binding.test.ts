@@ -127,6 +127,17 @@ describe('raw native binding under hostile arguments', function () {
     if (m) expect(l2).to.equal(Number(m[1]) * 1024);
   });
 
+  it('gatherRows: a prefetch range must lie inside the index array', () => {
+    const src = F(12), index = Int32Array.of(2, 0, 1), out = F(8);
+    binding.gatherRows(src, 4, index, 0, 2, out, 2, 3);
+    binding.gatherRows(src, 4, index, 0, 2, out, undefined, undefined);
+    for (const [from, to] of [[0, 4], [3, 2], [-1, 1], [1.5, 2], [NaN, 1], [2 ** 53, 2 ** 53]]) {
+      expect(() => binding.gatherRows(src, 4, index, 0, 2, out, from, to), `${from}, ${to}`).to.throw(RangeError);
+    }
+    expect(() => binding.gatherRows(src, 4, index, 0, 2, out, 1)).to.throw(TypeError);
+    expect(() => binding.gatherRows(src, 4, index, 0, 2, out, 1, '3' as unknown as number)).to.throw(TypeError);
+  });
+
   for (const sig of SIGNATURES) {
     it(`${sig.fn}: a valid call works and every hostile argument throws a JS error`, () => {
       (binding[sig.fn] as (...a: unknown[]) => unknown)(...sig.valid());

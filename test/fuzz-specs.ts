@@ -405,7 +405,12 @@ export const SPECS: Spec[] = [
       const rows = f.int(1, 20), rowSize = f.int(1, 12), picks = f.int(0, 30);
       const index = Int32Array.from({ length: picks }, () => f.int(0, rows - 1));
       const start = f.int(0, picks), end = f.int(start, picks);
-      return [f.floats(rows * rowSize), rowSize, index, start, end, f.floats((end - start) * rowSize)];
+      const args: unknown[] = [f.floats(rows * rowSize), rowSize, index, start, end, f.floats((end - start) * rowSize)];
+      if (f.chance(0.5)) {
+        const from = f.int(0, picks);
+        args.push(from, f.int(from, picks));
+      }
+      return args;
     },
     js: (a) => jsBackend.gatherRows(...(a as Parameters<NativeBinding['gatherRows']>)),
   },

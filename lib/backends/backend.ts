@@ -203,9 +203,11 @@ export interface Backend {
    * out row i = src row index[start + i] for i < end − start, rows of rowSize
    * floats: a training batch's samples copied out of its data set in shuffled
    * order. An index that is not a row of src throws (a ShapeError in JS, a
-   * RangeError from the native binding).
+   * RangeError from the native binding). Rows index[prefetchStart,
+   * prefetchEnd) (the next batch's) may be asked of the cache after the copy,
+   * a hint only: it changes no result, and the js backend ignores it.
    */
-  gatherRows(src: Float32Array, rowSize: number, index: Int32Array, start: number, end: number, out: Float32Array): void;
+  gatherRows(src: Float32Array, rowSize: number, index: Int32Array, start: number, end: number, out: Float32Array, prefetchStart?: number, prefetchEnd?: number): void;
   /** Mean of (pred − target)² over all elements. */
   mse(pred: Float32Array, target: Float32Array): number;
   /** grad = 2 (pred − target) / pred.length. */

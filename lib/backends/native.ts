@@ -55,7 +55,7 @@ export interface NativeBinding {
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   mse(pred: Float32Array, target: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
-  gatherRows(src: Float32Array, rowSize: number, index: Int32Array, start: number, end: number, out: Float32Array): void;
+  gatherRows(src: Float32Array, rowSize: number, index: Int32Array, start: number, end: number, out: Float32Array, prefetchStart?: number, prefetchEnd?: number): void;
   mseGradient(pred: Float32Array, target: Float32Array, grad: Float32Array): void;
   info(): { isa: string; threads: number; supported: string[]; caches: CacheSizes };
   setIsa(isa: string): void;
@@ -137,7 +137,7 @@ export function createNativeBackend(binding: NativeBinding): Backend {
     axpy: (alpha, x, y) => binding.axpy(alpha, x, y),
     mse: (pred, target) => binding.mse(pred, target),
     firstNonFinite: (x) => binding.firstNonFinite(x),
-    gatherRows: (src, rowSize, index, start, end, out) => binding.gatherRows(src, rowSize, index, start, end, out),
+    gatherRows: (src, rowSize, index, start, end, out, prefetchStart, prefetchEnd) => binding.gatherRows(src, rowSize, index, start, end, out, prefetchStart, prefetchEnd),
     mseGradient: (pred, target, grad) => binding.mseGradient(pred, target, grad),
   };
 }

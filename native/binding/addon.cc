@@ -346,8 +346,9 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// gatherRows(src, rowSize, index, start, end, out): out row i = src row
-// index[start + i] for i < end − start, rows of rowSize floats.
+// gatherRows(src, rowSize, index, start, end, out[, prefetchStart, prefetchEnd]):
+// out row i = src row index[start + i] for i < end − start, rows of rowSize
+// floats; then asks the cache for rows index[prefetchStart, prefetchEnd).
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireCount(info, 6, "gatherRows");
@@ -363,8 +364,18 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   RequireLength(env, out, Product(env, {count, row_size}), "out");
   RequireDisjoint(env, out, src, "out", "src");
   RequireDisjoint(env, out, index, "out", "index");
+  int64_t prefetch_start = 0, prefetch_end = 0;
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    RequireCount(info, 8, "gatherRows with a prefetch range");
+    prefetch_start = Size(info, 6, "prefetchStart");
+    prefetch_end = Size(info, 7, "prefetchEnd");
+    if (prefetch_start > prefetch_end || prefetch_end > static_cast<int64_t>(index.ElementLength()))
+      ThrowRange(env, "expected 0 ≤ prefetchStart ≤ prefetchEnd ≤ index.length (" + std::to_string(index.ElementLength()) +
+                          ") but got prefetchStart " + std::to_string(prefetch_start) + ", prefetchEnd " + std::to_string(prefetch_end));
+  }
   const int64_t src_rows = static_cast<int64_t>(src.ElementLength()) / row_size;
-  const int64_t bad = lw::gather_rows(src.Data(), src_rows, row_size, index.Data() + start, count, out.Data());
+  const int64_t bad = lw::gather_rows(src.Data(), src_rows, row_size, index.Data() + start, count, out.Data(),
+                                      index.Data() + prefetch_start, prefetch_end - prefetch_start);
   if (bad >= 0)
     ThrowRange(env, "index[" + std::to_string(start + bad) + "] is not a row of src (" +
                         std::to_string(src_rows) + " rows of " + std::to_string(row_size) + ")");
