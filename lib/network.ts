@@ -27,7 +27,7 @@ import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
 import { checkOptions } from './options.js';
-import { Workspace } from './workspace.js';
+import { endReadsOf, Workspace } from './workspace.js';
 
 /** Options of `new Network(options)`. */
 export interface NetworkOptions {
@@ -187,6 +187,8 @@ export class Network {
   private chunkFor?: { layers: number } & PredictPlan;
   /** The narrow layers' input in predict, gathered from several chunks (see PredictPlan). */
   private readonly stagingSpace = new Workspace();
+  /** fit's folded SGD step (Layer.foldedSgd), also the owner of the weight gradients it defers. */
+  private readonly fold = { rate: 0, writeGradient: false };
 
   constructor(options: NetworkOptions = {}) {
     checkOptions(options, ['seed'], 'Network options');
@@ -262,6 +264,9 @@ export class Network {
 
   /** Runs every layer forward on a batch [n, ...]; `training` is passed to each layer for this call only. */
   forward(input: Tensor, training = false): Tensor {
+    // A layer may keep its output in memory no Workspace owns (a custom
+    // layer's own array): gradients still deferred are computed before it changes.
+    endReadsOf(this.fold, true);
     if (!this.shapesKnown && input instanceof Tensor && input.rank >= 1) this.build(input.shape.slice(1));
     let out = input;
     for (const layer of this.layers) out = layer.forward(out, training);
@@ -273,6 +278,7 @@ export class Network {
    * first; with a learning rate each layer also takes a plain SGD step.
    */
   backward(outputGradient: Tensor, learningRate?: number, from = this.layers.length - 1): Tensor {
+    endReadsOf(this.fold, true);
     let grad = outputGradient;
     for (let i = from; i >= 0; i--) grad = this.layers[i].backward(grad, learningRate);
     return grad;
@@ -548,6 +554,9 @@ export class Network {
     this.fitting = true;
     return this.runFit(xIn, yIn, options).finally(() => {
       this.fitting = false;
+      // The last step's deferred gradients, if any, computed now: nothing
+      // else would release them (they are the weight gradients left after fit).
+      endReadsOf(this.fold, true);
       this.setTraining(false);
       this.linkBackwardFusion(false);
     });
@@ -642,10 +651,11 @@ export class Network {
     // step that the second thread cannot share.
     // Plain SGD's step is folded into the gradient products of the layers
     // that can take it (Layer.foldedSgd). Whether a batch callback is there
-    // must not change the weights, so it only makes those layers write the
-    // gradients it might read as well.
+    // must not change the weights, so it only makes those layers keep the
+    // gradients it might read readable (computed when read, see Dense.backward).
     const mayFold = typeof optimizer.foldableRate === 'function';
-    const fold = { rate: 0, writeGradient: callbacks.some((cb) => cb.onBatchEnd !== undefined) };
+    const fold = this.fold;
+    fold.writeGradient = callbacks.some((cb) => cb.onBatchEnd !== undefined);
     let frozen: boolean[] = [];
     let stepped: Parameter[] = [];
     let folding: Layer[] = [];
@@ -701,6 +711,10 @@ export class Network {
       };
       /** One step on batch `batch` (1-based) of this epoch's order; returns its loss, or NaN/±Infinity without stepping. */
       const trainBatch = (batch: number): number => {
+        // The last step's deferred weight gradients went unread through its
+        // callbacks: this step replaces them, and gathering the batch must not
+        // compute them from the memory it overwrites.
+        endReadsOf(fold, false);
         const start = (batch - 1) * batchSize;
         const end = Math.min(start + batchSize, samples);
         // The next batch's samples are asked of the cache now, so their memory latency overlaps this step's work.

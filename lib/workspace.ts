@@ -21,6 +21,7 @@ export class Workspace {
    * overwrite their output. The tensor stays valid until the next call.
    */
   tensor(shape: readonly number[]): Tensor {
+    if (deferredReads.size !== 0 && this.buffer !== undefined) settleReadsOf(this.buffer.buffer);
     const last = this.last;
     if (last !== undefined && sameDims(last.shape, shape)) return last;
     const dims = checkShape(shape, 'workspace shape');
@@ -36,6 +37,58 @@ export class Workspace {
     t.data.fill(0);
     return t;
   }
+}
+
+/**
+ * Work put off until its result is read, which reads workspace memory: Dense's
+ * weight gradient under the folded SGD with a batch callback (Dense.backward).
+ * It runs at the first of:
+ * - a read (Dense.weightsGrad, its Parameter's grad);
+ * - its inputs about to change. Workspace memory changes only after tensor()
+ *   hands it out again, so tensor() first runs the work that reads it, whoever
+ *   asks (a layer's forward or backward, a predict or evaluate in a callback).
+ *   Memory no Workspace owns (a custom layer's own array) is covered by
+ *   Network.forward and backward, which first run their network's pending work;
+ * - the end of fit, so nothing stays registered here afterwards.
+ * It is dropped unrun when superseded: by the layer's next backward, and at
+ * fit's next step (its callbacks did not read it).
+ */
+export interface DeferredRead {
+  /** The memory the work reads (the ArrayBuffers under its inputs). */
+  readonly sources: ArrayBufferLike[];
+  /** Who settles or drops it in bulk (Network.fit: its fold, see Layer.foldedSgd). */
+  owner: object;
+  run(): void;
+}
+
+const deferredReads = new Set<DeferredRead>();
+
+export function deferRead(read: DeferredRead): void {
+  deferredReads.add(read);
+}
+
+/** Runs `read` now if it is still pending. */
+export function settleRead(read: DeferredRead): void {
+  if (deferredReads.delete(read)) read.run();
+}
+
+/** Forgets `read` unrun (its result is about to be overwritten or no longer wanted). */
+export function dropRead(read: DeferredRead): void {
+  deferredReads.delete(read);
+}
+
+/** Runs (`run`) or drops every pending read of `owner`. */
+export function endReadsOf(owner: object, run: boolean): void {
+  if (deferredReads.size === 0) return;
+  for (const read of deferredReads) {
+    if (read.owner !== owner) continue;
+    deferredReads.delete(read);
+    if (run) read.run();
+  }
+}
+
+function settleReadsOf(memory: ArrayBufferLike): void {
+  for (const read of deferredReads) if (read.sources.includes(memory)) settleRead(read);
 }
 
 /** The same for Int32Array scratch (max-pool winners). */

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { getBackend } from '../lib/backends/index.js';
 import {
-  Activation, Conv2D, Dense, Flatten, MaxPool2D, Network, SGD, Tensor, exponentialDecay,
+  Activation, Conv2D, Dense, Flatten, Layer, MaxPool2D, Network, SGD, Tensor, exponentialDecay,
   type Optimizer, type OptimizerConfig, type OptimizerState, type Parameter,
 } from '../lib/index.js';
 import { expectClose, forEachBackend, randomTensor } from './helpers.js';
@@ -23,9 +23,9 @@ class UnfoldedSgd implements Optimizer {
   setState(): void {}
 }
 
-function mlp(): Network {
-  return new Network({ seed: 7 })
-    .add(new Dense(20, 16, { activation: 'relu' }))
+function mlp(between?: Layer): Network {
+  const net = new Network({ seed: 7 }).add(new Dense(20, 16, { activation: 'relu' }));
+  return (between ? net.add(between) : net)
     .add(new Dense(16, 4))
     .add(new Activation('softmax'))
     .use('sparseCategoricalCrossEntropy');
@@ -39,6 +39,56 @@ function cnn(): Network {
     .add(new Dense(3 * 3 * 4, 4))
     .add(new Activation('softmax'))
     .use('sparseCategoricalCrossEntropy');
+}
+
+/** Y = 2X into an array it keeps and rewrites on every call, as a custom layer may. */
+class Doubler extends Layer {
+  private out = new Tensor(new Float32Array(0), [0]);
+  private grad = new Tensor(new Float32Array(0), [0]);
+  forward(input: Tensor): Tensor {
+    return twice(input, this.out.size === input.size ? this.out : (this.out = Tensor.zeros(input.shape)));
+  }
+  backward(outputGradient: Tensor): Tensor {
+    return twice(outputGradient, this.grad.size === outputGradient.size ? this.grad : (this.grad = Tensor.zeros(outputGradient.shape)));
+  }
+}
+const twice = (x: Tensor, into: Tensor): Tensor => {
+  x.data.forEach((v, i) => { into.data[i] = 2 * v; });
+  return into;
+};
+
+/**
+ * Fits build() with plain SGD on 3 batches of 8, in order; after batch b the
+ * callback runs disturb[b], then reads every Dense's weight gradient (through
+ * parameters() objects taken before fit, and weightsGrad). Each must be what
+ * the unfolded step writes from the same weights and batch, bit for bit, and
+ * the weights those of a fit without callback.
+ */
+async function expectUnfoldedGradientsRead(build: () => Network, disturb: Array<(net: Network) => unknown>): Promise<void> {
+  const x = randomTensor([24, 20], 20), y = labels(24);
+  const options = { epochs: 1, batchSize: 8, shuffle: false } as const;
+  const denses = (net: Network) => net.layers.filter((layer): layer is Dense => layer instanceof Dense);
+  const net = build();
+  net.build([20]);
+  const [first, second] = denses(net);
+  const firstWeights = first.parameters()[0];
+  const weightsBefore = [net.getWeights()], read: Float32Array[][] = [];
+  await net.fit(x, y, { ...options, optimizer: 'sgd', learningRate: 0.1, onBatchEnd: (batch) => {
+    disturb[batch - 1](net);
+    read.push([firstWeights.grad.data.slice(), second.weightsGrad.data.slice()]);
+    weightsBefore.push(net.getWeights());
+  } });
+  expect(read.length).to.equal(3);
+  for (let batch = 0; batch < 3; batch++) {
+    const unfolded = build();
+    unfolded.build([20]);
+    unfolded.setWeights(weightsBefore[batch]);
+    await unfolded.fit(x.slice(batch * 8, batch * 8 + 8), y.slice(batch * 8, batch * 8 + 8), { ...options, optimizer: new UnfoldedSgd(0.1) });
+    denses(unfolded).forEach((layer, i) => expect(Array.from(read[batch][i])).to.deep.equal(Array.from(layer.weightsGrad.data)));
+  }
+  const plain = build();
+  await plain.fit(x, y, { ...options, optimizer: 'sgd', learningRate: 0.1 });
+  plain.getWeights().forEach((w, i) => expect(Array.from(w)).to.deep.equal(Array.from(net.getWeights()[i])));
 }
 
 const labels = (n: number) => new Tensor(Float32Array.from({ length: n }, (_, i) => (i * 7) % 4), [n]);
@@ -126,6 +176,37 @@ forEachBackend('SGD folded into the weight-gradient product', (backend) => {
     const expected = before.slice();
     getBackend().axpy(-0.1, first.weightsGrad.data, expected);
     expect(Array.from(first.weights.data)).to.deep.equal(Array.from(expected));
+  });
+
+  it('computes the weight gradient under a batch callback only when read', async () => {
+    const x = randomTensor([24, 20], 19), y = labels(24);
+    const backend = getBackend(), matmul = backend.matmul;
+    const products = async (onBatchEnd?: (net: Network) => void): Promise<number> => {
+      const net = mlp();
+      let calls = 0;
+      backend.matmul = (...args) => { calls++; return matmul.apply(backend, args); };
+      try {
+        await net.fit(x, y, { epochs: 1, batchSize: 8, seed: 2, optimizer: 'sgd', learningRate: 0.1, onBatchEnd: onBatchEnd && (() => onBatchEnd(net)) });
+      } finally {
+        backend.matmul = matmul;
+      }
+      return calls;
+    };
+    const plain = await products();
+    // An empty callback: no product per step, only the last step's two gradients as fit ends (left readable).
+    expect(await products(() => {})).to.equal(plain + 2);
+    // The first layer's gradient read after each of the 3 batches: one product per read, the second layer's last at the end.
+    expect(await products((net) => net.layers[0].parameters()[0].grad)).to.equal(plain + 3 + 1);
+  });
+
+  it('gives a callback the gradients the unfolded step writes, bit for bit, even after a predict, evaluate or layer forward in it', async () => {
+    const other = randomTensor([5, 20], 21);
+    await expectUnfoldedGradientsRead(mlp, [(net) => net.predict(other), (net) => net.evaluate(other, labels(5), { batchSize: 3 }), (net) => net.layers[0].forward(other)]);
+  });
+
+  it('also behind a layer that reuses memory of its own, when a callback predicts', async () => {
+    const other = randomTensor([8, 20], 22);
+    await expectUnfoldedGradientsRead(() => mlp(new Doubler()), [(net) => net.predict(other), (net) => net.predict(other), (net) => net.predict(other)]);
   });
 
   it('is deterministic: the same seed gives bit-identical weights', async () => {

@@ -7,6 +7,7 @@
 // An optional activation runs after the product (Dense(…, { activation })),
 // and its derivative is applied first on the way back.
 
+import type { Backend } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import { Rng } from '../random.js';
@@ -17,7 +18,7 @@ import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
 import { OptionError, ShapeError, StateError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { Workspace } from '../workspace.js';
+import { deferRead, dropRead, settleRead, Workspace, type DeferredRead } from '../workspace.js';
 
 /** Options of `new Dense(inputSize, outputSize, options)`. */
 export interface DenseOptions {
@@ -46,6 +47,7 @@ export class Dense extends Layer {
   private readonly options: DenseOptions;
   private readonly outputSpace = new Workspace();
   private readonly inputGradientSpace = new Workspace();
+  private readonly deferredGradient = new DeferredWeightGradient((backend, x, dy, rows) => this.writeWeightsGradient(backend, x, dy, rows));
   /**
    * After forward: true when every value of X·W + B came out finite. Each
    * input value reaches every value of its row (NaN·w and ±Infinity·w are
@@ -112,8 +114,11 @@ export class Dense extends Layer {
     return this.built()._bias!;
   }
 
+  /** ∂E/∂W of the last backward (computed now if the folded SGD deferred it). */
   get weightsGrad(): Tensor {
-    return this.built()._weightsGrad!;
+    const grad = this.built()._weightsGrad!;
+    settleRead(this.deferredGradient);
+    return grad;
   }
 
   get biasGrad(): Tensor {
@@ -195,7 +200,9 @@ export class Dense extends Layer {
     const backend = getBackend();
     const dy = outputGradient.data;
     const folded = this.foldedSgd;
-    if (folded === undefined || folded.writeGradient) backend.matmul(input.data, dy, this.weightsGrad.data, this.inputSize, this.outputSize, rows, true, false, false);
+    // Whatever this backward writes or defers supersedes a gradient still deferred.
+    dropRead(this.deferredGradient);
+    if (folded === undefined) this.writeWeightsGradient(backend, input.data, dy, rows);
     backend.sumRows(dy, this.biasGrad.data, rows, this.outputSize, false);
     const inputGradient = this.inputGradientSpace.tensor(this.inputGradientNeeded ? input.shape : [0]);
     if (this.inputGradientNeeded) {
@@ -206,9 +213,18 @@ export class Dense extends Layer {
       // the weight gradient need not make its round trip through memory.
       backend.matmul(input.data, dy, this.weights.data, this.inputSize, this.outputSize, rows, true, false, true, -folded.rate);
       backend.axpy(-folded.rate, this.biasGrad.data, this.bias.data);
+      // A batch callback might read ∂E/∂W: rather than a second product every
+      // step, the same product runs on first read (or before X or ∂E/∂Y can be
+      // overwritten), giving the same bits. fit drops it unread at its next step.
+      if (folded.writeGradient) this.deferredGradient.defer(folded, backend, input.data, dy, rows);
     }
     this.sgdStep(learningRate);
     return inputGradient;
+  }
+
+  /** ∂E/∂W = Xᵀ·∂E/∂Y, the one product both the eager and the deferred gradient run (so they give the same bits). */
+  private writeWeightsGradient(backend: Backend, x: Float32Array, dy: Float32Array, rows: number): void {
+    backend.matmul(x, dy, this._weightsGrad!.data, this.inputSize, this.outputSize, rows, true, false, false);
   }
 
   override get foldsSgdStep(): boolean {
@@ -222,8 +238,10 @@ export class Dense extends Layer {
 
   override parameters(): Parameter[] {
     if (!this._weights) return [];
+    const layer = this;
     return [
-      { name: 'weights', value: this._weights, grad: this._weightsGrad! },
+      // A getter, not the tensor: fit keeps these objects, and the gradient may be deferred.
+      { name: 'weights', value: this._weights, get grad() { return layer.weightsGrad; } },
       { name: 'bias', value: this._bias!, grad: this._biasGrad! },
     ];
   }
@@ -235,6 +253,39 @@ export class Dense extends Layer {
       throw new ShapeError(`expected [*,${this.inputSize}] for Dense input but got ${formatShape(input.shape)}`);
     }
     return input.size / this.inputSize;
+  }
+}
+
+/**
+ * ∂E/∂W = Xᵀ·∂E/∂Y put off by the folded SGD (see Dense.backward): the
+ * product's arguments, held until it runs. X and ∂E/∂Y are workspace memory
+ * (the layer before's output or fit's batch, and the gradient the layer after
+ * passed back), so a workspace runs it before reusing them (DeferredRead).
+ * One per layer, reused every step.
+ */
+class DeferredWeightGradient implements DeferredRead {
+  readonly sources: ArrayBufferLike[] = [];
+  owner: object = this;
+  private backend?: Backend;
+  private x: Float32Array = new Float32Array(0);
+  private dy: Float32Array = new Float32Array(0);
+  private rows = 0;
+
+  constructor(private readonly product: (backend: Backend, x: Float32Array, dy: Float32Array, rows: number) => void) {}
+
+  defer(owner: object, backend: Backend, x: Float32Array, dy: Float32Array, rows: number): void {
+    this.owner = owner;
+    this.backend = backend;
+    this.x = x;
+    this.dy = dy;
+    this.rows = rows;
+    this.sources[0] = x.buffer;
+    this.sources[1] = dy.buffer;
+    deferRead(this);
+  }
+
+  run(): void {
+    this.product(this.backend!, this.x, this.dy, this.rows);
   }
 }
 

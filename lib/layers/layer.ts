@@ -266,7 +266,9 @@ export abstract class Layer {
    * `foldsSgdStep` is true then applies that step to all its parameters
    * inside backward (Dense: in the weight-gradient product) and the
    * optimizer skips them. Unless `writeGradient` (a batch callback might
-   * read it), Dense's weight gradient is then not written.
+   * read it), Dense's weight gradient is then not written; with it, Dense
+   * computes the gradient only when something reads it (a DeferredRead
+   * owned by this object, see Dense.backward).
    */
   foldedSgd?: { rate: number; writeGradient: boolean };
 
