@@ -106,6 +106,9 @@ struct Region {
   // elementwise pass slower than one thread.
   std::atomic<uint64_t> unclaimed{0};
   int max_helpers;               // guarded by Pool::mu
+  // Whether every helper it may take was parked on the condition variable
+  // when the region was published (guarded by Pool::mu; see RegionCloser).
+  bool helpers_parked = false;
   int joined = 0;                // guarded by Pool::mu
   std::atomic<int> active{0};    // helpers that joined and have not left
 };
@@ -118,13 +121,14 @@ struct Pool {
   // caller alone (see RegionCloser), and the back-off that set it.
   Clock::time_point serial_until{};
   std::chrono::microseconds backoff{0};
-  int misses = 0;  // regions in a row that no helper joined
+  int misses = 0;  // regions in a row that no helper joined, weighted (RegionCloser)
   std::mutex mu;          // guards `current`, Region::joined, `workers`
   std::condition_variable wake;
   std::condition_variable done;
   Region* current = nullptr;
   std::atomic<uint64_t> generation{0};
   int workers = 0;        // started (detached) worker threads
+  int parked = 0;         // workers blocked on `wake`; guarded by `mu`
 };
 
 Pool& pool() {
@@ -187,7 +191,9 @@ void worker_main() {
     Region* r = nullptr;
     {
       std::unique_lock<std::mutex> lk(p.mu);
+      ++p.parked;
       p.wake.wait(lk, [&] { return p.generation.load(std::memory_order_relaxed) != seen; });
+      --p.parked;
       seen = p.generation.load(std::memory_order_relaxed);
       if (p.current != nullptr && p.current->joined < p.current->max_helpers) {
         r = p.current;
@@ -243,11 +249,15 @@ int ensure_workers(Pool& p, int want) {
 // machine seen from the other side — the helper is not getting a core — and
 // kMissesBeforeBackoff of them in a row back off like a stall; counting them
 // as clean, as before, let the back-off run down to nothing between stalls.
+// Helpers that were parked when the region began count a quarter (their
+// futex wake-up takes 20–100 µs on this VM: missing a short region then says
+// nothing about the machine).
 // The tasks, and so the results, are the same either way.
 constexpr std::chrono::microseconds kStallFloor{50};
 constexpr std::chrono::microseconds kBackoffMin{1000};
 constexpr std::chrono::microseconds kBackoffMax{256000};
 constexpr int kMissesBeforeBackoff = 8;
+constexpr int kAwakeMissWeight = 4;  // a miss by parked helpers weighs 1
 
 // Starts (or lengthens) a back-off at `now`; called with region_mu held.
 void back_off(Pool& p, Clock::time_point now) {
@@ -330,8 +340,12 @@ struct RegionCloser {
     const Clock::time_point end = Clock::now();
     const auto waited = end - own_done;
     const bool stalled = waited > kStallFloor && waited > own_done - started;
-    p.misses = joined == 0 ? p.misses + 1 : 0;
-    if (stalled || p.misses >= kMissesBeforeBackoff) {
+    // A miss by helpers that were all parked is mostly their wake-up
+    // latency (tens of microseconds on a VM, longer than a small product),
+    // which every region after a back-off or an idle spell meets: it weighs
+    // a quarter of a miss by a helper that was awake and did not get a core.
+    p.misses = joined > 0 ? 0 : p.misses + (r.helpers_parked ? 1 : kAwakeMissWeight);
+    if (stalled || p.misses >= kMissesBeforeBackoff * kAwakeMissWeight) {
       back_off(p, end);
     } else if (joined > 0) {
       p.backoff /= 2;
@@ -399,6 +413,7 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   {
     std::lock_guard<std::mutex> lk(p.mu);
     p.current = &r;
+    r.helpers_parked = p.parked >= helpers;
     p.generation.fetch_add(1, std::memory_order_release);
   }
   p.wake.notify_all();
