@@ -161,9 +161,24 @@ describe('native kernels on two threads (cost-model splits)', function () {
     }
   });
 
-  it('matmul on the MLP shapes: 1 and 2 threads give the same bits', () => {
-    for (const [m, n, k, ta, tb] of [[32, 128, 784, false, false], [784, 128, 32, true, false], [129, 784, 128, false, true]] as const) {
+  // The training products of the MLP and the npm-start CNN's dense layers,
+  // which the GEMM cuts into a few tasks per thread (gemm.cc choose_task_grid).
+  const products = [[32, 128, 784, false, false], [784, 128, 32, true, false], [129, 784, 128, false, true],
+    [32, 128, 1568, false, false], [1568, 128, 32, true, false], [32, 1568, 128, false, true], [1352, 10, 32, true, false]] as const;
+
+  it('matmul on the MLP and CNN dense shapes: 1 and 2 threads give the same bits', () => {
+    for (const [m, n, k, ta, tb] of products) {
       check((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, k, ta, tb, false), [randomArray(m * k, 1), randomArray(k * n, 2), new Float32Array(m * n)], [2]);
+    }
+  });
+
+  it('matmul accumulating with a scale (the folded SGD step) and with a bias and ReLU: 1 and 2 threads give the same bits', () => {
+    for (const [m, n, k, ta, tb] of products) {
+      check((b, [a, bb, c]) => b.matmul(a, bb, c, m, n, k, ta, tb, true, -0.05),
+        [randomArray(m * k, 3), randomArray(k * n, 4), randomArray(m * n, 5)], [2]);
+      if (ta || tb) continue;
+      check((b, [a, bb, bias, c]) => { b.matmulBiasActivation(a, bb, bias, c, m, n, k, 'relu', 0); },
+        [randomArray(m * k, 6), randomArray(k * n, 7), randomArray(n, 8), new Float32Array(m * n)], [3]);
     }
   });
 

@@ -20,10 +20,10 @@
 //     gemm_avx512.cc (8×32) — picked per call from lw::active_isa().
 //     Packing stays in baseline code: it is shared by all of them and is not
 //     where the time goes.
-//   * Threads: a big product is cut into as many rectangular blocks of C as
-//     there are threads (splitting the longer side, in whole MR/NR units), and
-//     each block runs the sequential algorithm on its own thread with its own
-//     packing buffers via lw::parallel_for. Each element of C is computed by
+//   * Threads: a big product is cut into rectangular blocks of C (in whole
+//     MR/NR units; a few per thread where that packs little more, see
+//     choose_task_grid), and each block runs the sequential algorithm as a
+//     task of lw::parallel_for with its thread's own packing buffers. Each element of C is computed by
 //     one thread in the same k order whatever the thread count, so results do
 //     not depend on it.
 //   * Packing buffers are per thread, 64-byte aligned, grown once to the
@@ -387,6 +387,58 @@ bool transposed_product(const Operands& o) {
   return true;
 }
 
+// The grid of tasks tm×tn over C for a split product. Every task packs op(B)
+// for its columns and, unless it reads A in place, op(A) for its rows, so a
+// grid packs tm copies of B's n columns and tn copies of A's m rows; the grid
+// that packs least is the baseline. More tasks than threads (up to
+// `max_tasks`, from the cost model's ranges) are taken when they pack at most
+// kExtraPackingShare of the product's work more: tasks are claimed
+// dynamically, so a helper that joins late — woken from its futex, which takes
+// 20–100 µs on this VM, longer than half of a batch-32 product — takes one
+// small task and leaves the rest to the caller, where with one task per
+// thread it took half the product and the caller waited for it (measured on
+// the MLP's 32×128×784 and 784×128×32: the caller waited 50–70 µs after its
+// own 40 µs, a stall that sent the pool into its back-off).
+// One packed float costs about as much time as kFlopsPerPackedFloat flops.
+constexpr double kFlopsPerPackedFloat = 25.0;
+constexpr double kExtraPackingShare = 0.05;
+
+void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
+                      int64_t un, int64_t threads, int64_t max_tasks,
+                      int64_t* tm_out, int64_t* tn_out) {
+  const double product_flops = 2.0 * double(o.m) * double(o.n) * double(o.k);
+  const auto packed_floats = [&](int64_t tm, int64_t tn) {
+    const int64_t task_cols = ceil_div(un, tn) * ks.nr;
+    const bool a_in_place = reads_a_in_place(ks, o, task_cols < o.n ? task_cols : o.n);
+    return double(o.k) * (double(tm) * double(o.n) + (a_in_place ? 0.0 : double(tn) * double(o.m)));
+  };
+  const int64_t most_tasks = max_tasks > threads ? max_tasks : threads;
+  // Calls fn(tm, tn) for every grid of a multiple of `threads` tasks.
+  const auto for_each_grid = [&](auto fn) {
+    for (int64_t tasks = threads; tasks <= most_tasks; tasks += threads)
+      for (int64_t tm = 1; tm <= tasks && tm <= um; ++tm)
+        if (tasks % tm == 0 && tasks / tm <= un) fn(tm, tasks / tm);
+  };
+  double least = -1.0;
+  for_each_grid([&](int64_t tm, int64_t tn) {
+    const double cost = packed_floats(tm, tn);
+    if (least < 0.0 || cost < least) least = cost;
+  });
+  const double allowed = least + kExtraPackingShare * product_flops / kFlopsPerPackedFloat;
+  double chosen_cost = 0.0;
+  *tm_out = *tn_out = 1;
+  for_each_grid([&](int64_t tm, int64_t tn) {
+    const double cost = packed_floats(tm, tn);
+    if (cost > allowed) return;
+    const int64_t tasks = tm * tn, chosen = *tm_out * *tn_out;
+    if (chosen == 1 || tasks > chosen || (tasks == chosen && cost < chosen_cost)) {
+      *tm_out = tm;
+      *tn_out = tn;
+      chosen_cost = cost;
+    }
+  });
+}
+
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -437,22 +489,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     blocked(ks, o, 0, m, 0, n, ep);
     return;
   }
-  // Pick the grid tm×tn = threads that packs the least: every task packs its
-  // rows of A and its columns of B, so minimise m/tm + n/tn.
-  int64_t tm = 1, tn = threads;
-  double best = -1.0;
-  for (int64_t cand = 1; cand <= threads; ++cand) {
-    if (threads % cand != 0) continue;
-    const int64_t cn = threads / cand;
-    if (cand > um || cn > un) continue;
-    const double cost = static_cast<double>(m) / cand + static_cast<double>(n) / cn;
-    if (best < 0.0 || cost < best) {
-      best = cost;
-      tm = cand;
-      tn = cn;
-    }
-  }
-  if (best < 0.0) {  // e.g. a prime thread count larger than both unit counts
+  int64_t tm = 1, tn = 1;
+  choose_task_grid(ks, o, um, un, threads, ranges_for(um * un, flops, bytes), &tm, &tn);
+  if (tm * tn <= 1) {
     blocked(ks, o, 0, m, 0, n, ep);
     return;
   }
