@@ -152,6 +152,40 @@ describe('native kernels on two threads (cost-model splits)', function () {
     });
   }
 
+  // The conv bias gradient's shapes (the small and npm-start CNNs' first conv,
+  // batch 32) and awkward ones: fixed blocks of rows added in order, so the
+  // same bits on any thread count.
+  for (const [rows, cols] of [[5408, 8], [6272, 16], [1568, 32], [10007, 3], [20001, 10], [1, 16], [129, 128], [4099, 64]] as const) {
+    it(`sumRows over ${rows} × ${cols}, overwrite and accumulate`, () => {
+      const size = rows * cols;
+      for (const acc of [false, true]) {
+        check((b, [x, out]) => b.sumRows(x, out, rows, cols, acc), [randomArray(size, 15), randomArray(cols, 16)], [1],
+          { tol: 2e-5 * Math.sqrt(rows) });
+      }
+    });
+  }
+
+  // The first conv's filter gradient from the pool's winners: parts of 8
+  // images padded, checked and summed on their own, then added in order.
+  for (const n of [1, 9, 32, 33]) {
+    for (const [label, shape] of [
+      ['28×28×1 → 16, 3×3 same (npm-start)', { inH: 28, inW: 28, inC: 1, kH: 3, kW: 3, outC: 16, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, outH: 28, outW: 28 }],
+      ['28×28×1 → 8, 3×3 valid (small CNN)', { inH: 28, inW: 28, inC: 1, kH: 3, kW: 3, outC: 8, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, outH: 26, outW: 26 }],
+      ['15×15×3 → 32, 3×3 same, odd size', { inH: 15, inW: 15, inC: 3, kH: 3, kW: 3, outC: 32, strideH: 1, strideW: 1, padTop: 1, padLeft: 1, outH: 15, outW: 15 }],
+    ] as const) {
+      it(`conv2dBackwardFilterPooled, batch ${n}: ${label}`, () => {
+        const g: ConvGeometry = { n, ...shape };
+        const ph = Math.floor(g.outH / 2), pw = Math.floor(g.outW / 2);
+        const p: PoolGeometry = { n, inH: g.outH, inW: g.outW, c: g.outC, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: ph, outW: pw };
+        const ys = n * ph * pw * g.outC, argmax = new Int32Array(ys);
+        jsBackend.maxPool2dForward(randomArray(n * g.outH * g.outW * g.outC, 17), new Float32Array(ys), argmax, p);
+        const ws = g.kH * g.kW * g.inC * g.outC;
+        check((b, [x, t, dw]) => b.conv2dBackwardFilterPooled(x, t, argmax, dw, g, p),
+          [randomArray(n * g.inH * g.inW * g.inC, 18), randomArray(ys, 19), new Float32Array(ws)], [2], { tol: 2e-4 * Math.sqrt(n) });
+      });
+    }
+  }
+
   it('gatherRows of a shuffled batch out of a 20,000-image set, 17 to 129 rows', () => {
     const rows = 20000, rowSize = 784;
     const src = randomArray(rows * rowSize, 14);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "conv2d_pooled_filter.h"
@@ -50,9 +51,6 @@ void conv2d_backward_filter_pooled(const ConvGeometry& g, const PoolGeometry& p,
                                    const float* x, const float* t,
                                    const int32_t* argmax, float* dw) {
   const int64_t image = g.out_h * g.out_w * g.out_c, count = pool_output_size(p);
-  int64_t valid = 0;
-  // One unsigned comparison (negatives wrap above `image`), so it vectorises.
-  for (int64_t e = 0; e < count; ++e) valid += uint32_t(argmax[e]) < uint64_t(image);
   if (g.k_h * g.k_w * g.in_c <= kPooledFilterMaxTaps && g.out_h > 0 && g.out_w > 0 && g.n > 0) {
     // Every input tap any output reads, zero outside the image.
     const int64_t pad_h = (g.out_h - 1) * g.stride_h + g.k_h, pad_w = (g.out_w - 1) * g.stride_w + g.k_w;
@@ -61,35 +59,45 @@ void conv2d_backward_filter_pooled(const ConvGeometry& g, const PoolGeometry& p,
     // Columns of the padded rows that hold image pixels.
     const int64_t q_lo = g.pad_left > 0 ? g.pad_left : 0;
     const int64_t q_hi = g.in_w + g.pad_left < pad_w ? g.in_w + g.pad_left : pad_w;
-    // Images in parts of a fixed size, each summed on its own and the parts
-    // then added in order: the same sums whichever thread takes which part.
+    // Images in parts of a fixed size, each padded, checked and summed on its
+    // own and the parts then added in order: the same sums whichever thread
+    // takes which part. Nothing but that last sum runs serially (zero-filling
+    // the whole padded batch and counting the valid winners on the caller
+    // first held two threads to 1.2×).
     const int64_t parts = (g.n + kPooledFilterImagesPerPart - 1) / kPooledFilterImagesPerPart;
-    std::vector<float> padded(std::size_t(g.n * pad_image), 0.0f), partial(std::size_t(parts * ws));
-    std::vector<int64_t> found(static_cast<std::size_t>(parts));
+    std::unique_ptr<float[]> padded(new float[std::size_t(g.n * pad_image)]);
+    std::vector<float> partial(std::size_t(parts * ws));
+    std::vector<int64_t> missing(static_cast<std::size_t>(parts));
     const double flops = 2.0 * double(count) * double(p.pool_h * p.pool_w * g.k_h * g.k_w * C);
     const double bytes = 4.0 * (double(conv_input_size(g)) + 2.0 * double(count));
     parallel_ranges(parts, flops, bytes, [&](int64_t lo, int64_t hi) {
       for (int64_t part = lo; part < hi; ++part) {
         const int64_t b0 = part * kPooledFilterImagesPerPart;
         const int64_t b1 = b0 + kPooledFilterImagesPerPart < g.n ? b0 + kPooledFilterImagesPerPart : g.n;
+        float* pad_part = padded.get() + b0 * pad_image;
+        std::fill(pad_part, pad_part + (b1 - b0) * pad_image, 0.0f);
         for (int64_t b = b0; b < b1; ++b)
           for (int64_t rr = 0; rr < pad_h; ++rr) {
             const int64_t r = rr - g.pad_top;
             if (r < 0 || r >= g.in_h || q_hi <= q_lo) continue;
             const float* src = x + ((b * g.in_h + r) * g.in_w + q_lo - g.pad_left) * C;
-            std::copy(src, src + (q_hi - q_lo) * C, padded.data() + ((b * pad_h + rr) * pad_w + q_lo) * C);
+            std::copy(src, src + (q_hi - q_lo) * C, padded.get() + ((b * pad_h + rr) * pad_w + q_lo) * C);
           }
+        // One unsigned comparison (negatives wrap above `image`), so it vectorises.
+        const int32_t* am = argmax + b0 * per_out;
+        int64_t valid = 0;
+        for (int64_t e = 0; e < (b1 - b0) * per_out; ++e) valid += uint32_t(am[e]) < uint64_t(image);
         ConvGeometry gp = g;
         PoolGeometry pp = p;
         gp.n = pp.n = b1 - b0;
-        found[std::size_t(part)] = pooled_filter_vectorised(gp, pp, padded.data() + b0 * pad_image, pad_h, pad_w,
-                                                            t + b0 * per_out, argmax + b0 * per_out,
-                                                            partial.data() + part * ws);
+        missing[std::size_t(part)] = valid - pooled_filter_vectorised(gp, pp, pad_part, pad_h, pad_w,
+                                                                      t + b0 * per_out, am,
+                                                                      partial.data() + part * ws);
       }
     });
-    int64_t total = 0;
-    for (int64_t f : found) total += f;
-    if (total == valid) {
+    bool all_found = true;
+    for (int64_t m : missing) all_found = all_found && m == 0;
+    if (all_found) {
       std::copy(partial.begin(), partial.begin() + ws, dw);
       for (int64_t part = 1; part < parts; ++part)
         for (int64_t e = 0; e < ws; ++e) dw[e] += partial[std::size_t(part * ws + e)];

@@ -42,7 +42,10 @@ void bias_activation_serial(float* y, const float* bias, int64_t rows,
                             int64_t cols, Activation f, float alpha);
 // y[r,c] += bias[c] for a rows×cols matrix.
 void add_row_vector(float* y, const float* bias, int64_t rows, int64_t cols);
-// out[c] = Σ_r x[r,c] (+ out[c] when accumulate).
+// out[c] = Σ_r x[r,c] (+ out[c] when accumulate). Rows are summed in blocks
+// of kSumRowsBlockFloats / cols rows (at least one), the blocks then added in
+// order, so the result depends on the sizes only, never on the thread count.
+constexpr int64_t kSumRowsBlockFloats = 8192;
 void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
               bool accumulate);
 // y += alpha · x.
