@@ -8,7 +8,7 @@
 // over the front of the same memory. Workspaces belong to one layer object, so
 // nothing is shared between networks or worker threads.
 
-import { checkShape, sizeOf } from './shape.js';
+import { checkShape, sameShape, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 export class Workspace {
@@ -21,14 +21,35 @@ export class Workspace {
    * overwrite their output. The tensor stays valid until the next call.
    */
   tensor(shape: readonly number[]): Tensor {
-    if (deferredReads.size !== 0 && this.buffer !== undefined) settleReadsOf(this.buffer.buffer);
+    this.settleReads();
     const last = this.last;
-    if (last !== undefined && sameDims(last.shape, shape)) return last;
+    if (last !== undefined && sameShape(last.shape, shape)) return last;
     const dims = checkShape(shape, 'workspace shape');
     const size = sizeOf(dims);
     if (this.buffer === undefined || this.buffer.length < size) this.buffer = new Float32Array(size);
     this.last = new Tensor(size === this.buffer.length ? this.buffer : this.buffer.subarray(0, size), dims);
     return this.last;
+  }
+
+  /**
+   * tensor() of `shape` with dimension `axis` set to `size` (a batch of a
+   * data set's rows, a layer's output width): the shape array is built only
+   * when it changes, not on every step.
+   */
+  tensorWith(shape: readonly number[], axis: number, size: number): Tensor {
+    const last = this.last;
+    if (last !== undefined && sameDimsWith(last.shape, shape, axis, size)) {
+      this.settleReads();
+      return last;
+    }
+    const dims = [...shape];
+    dims[axis] = size;
+    return this.tensor(dims);
+  }
+
+  /** This memory is handed out again: the deferred work that reads it runs first (see DeferredRead). */
+  private settleReads(): void {
+    if (deferredReads.size !== 0 && this.buffer !== undefined) settleReadsOf(this.buffer.buffer);
   }
 
   /** Like tensor(), but zero-filled, for kernels that only write some entries. */
@@ -101,8 +122,9 @@ export class IndexWorkspace {
   }
 }
 
-function sameDims(a: readonly number[], b: readonly number[]): boolean {
+/** Whether `a` equals `b` with b[axis] replaced by `size`. */
+function sameDimsWith(a: readonly number[], b: readonly number[], axis: number, size: number): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== (i === axis ? size : b[i])) return false;
   return true;
 }

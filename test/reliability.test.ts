@@ -15,7 +15,7 @@ const data = () => ({ x: randomTensor([96, 4], 5), y: new Tensor(Float32Array.fr
 const flat = (net: Network) => net.getWeights().flatMap((w) => Array.from(w));
 
 /** A 1-in 1-out linear model on constant inputs: with this learning rate each SGD step multiplies the weights by about −1.2 (or −4), until they overflow. */
-async function diverge(samples: number, learningRate: number) {
+async function diverge(samples: number, learningRate: number, epochs = 1) {
   const x = tensor(Array.from({ length: samples }, () => [1]));
   const y = tensor(Array.from({ length: samples }, () => [0]));
   const net = new Network({ seed: 1 }).add(new Dense(1, 1)).use('mse');
@@ -24,7 +24,7 @@ async function diverge(samples: number, learningRate: number) {
   let error: unknown;
   try {
     await net.fit(x, y, {
-      epochs: 1, batchSize: 1, shuffle: false, optimizer: new SGD({ learningRate }),
+      epochs, batchSize: 1, shuffle: false, optimizer: new SGD({ learningRate }),
       onBatchEnd: () => { afterBatch.push(flat(net)); },
     });
   } catch (err) {
@@ -107,6 +107,17 @@ forEachBackend('fit on a server', () => {
     const d = error.details!;
     expect(d.batch).to.be.greaterThan(200);
     expect(flat(net)).to.deep.equal(afterBatch[d.restoredBatch - 2]);
+  });
+
+  it("a divergence early in a later epoch is rolled back from that epoch's first rollback point (which reuses the previous one's arrays)", async () => {
+    // Overflows at about the 484th step: batch 34 of the second epoch.
+    const samples = 450;
+    const { net, afterBatch, error } = await diverge(samples, 0.55, 2);
+    expect(error).to.be.instanceOf(DivergedError);
+    const d = error.details!;
+    expect(d.epoch).to.equal(2);
+    expect(d.batch).to.be.within(3, 64);
+    expect(flat(net)).to.deep.equal(afterBatch[samples + d.restoredBatch - 2]);
   });
 
   it('clipNorm, the cure the divergence message suggests: the same run finishes, every SGD step no longer than learningRate × clipNorm', async () => {

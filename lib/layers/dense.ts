@@ -174,7 +174,7 @@ export class Dense extends Layer {
 
   override forward(input: Tensor): Tensor {
     const rows = this.rowsOf(input);
-    const out = this.outputSpace.tensor([...input.shape.slice(0, -1), this.outputSize]);
+    const out = this.outputSpace.tensorWith(input.shape, input.rank - 1, this.outputSize);
     const backend = getBackend();
     this.input = input;
     const kind = this.tail.fusedKind;
@@ -192,8 +192,8 @@ export class Dense extends Layer {
   override backward(outputGradient: Tensor, learningRate?: number): Tensor {
     const input = this.remembered(this.input);
     const rows = this.rowsOf(input);
-    const expected = [...input.shape.slice(0, -1), this.outputSize];
     if (outputGradient.size !== rows * this.outputSize || outputGradient.shape.at(-1) !== this.outputSize) {
+      const expected = [...input.shape.slice(0, -1), this.outputSize];
       throw new ShapeError(`expected ${formatShape(expected)} for Dense output gradient but got ${formatShape(outputGradient.shape)}`);
     }
     outputGradient = this.tail.backward(outputGradient);
