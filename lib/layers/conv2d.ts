@@ -19,7 +19,7 @@ import type { ConvGeometry, PoolGeometry } from '../backends/backend.js';
 import { getBackend } from '../backends/index.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import { Rng } from '../random.js';
-import { assertPositiveInteger, describe, formatShape, sizeOf } from '../shape.js';
+import { assertPositiveInteger, describe, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
@@ -164,8 +164,8 @@ export class Conv2D extends Layer {
   override backward(outputGradient: Tensor, learningRate?: number): Tensor {
     const input = this.remembered(this.input);
     const g = this.geometry!;
-    const expected = [g.n, g.outH, g.outW, this.filters];
-    if (outputGradient.size !== sizeOf(expected) || outputGradient.shape.at(-1) !== this.filters) {
+    if (outputGradient.size !== g.n * g.outH * g.outW * this.filters || outputGradient.shape.at(-1) !== this.filters) {
+      const expected = [g.n, g.outH, g.outW, this.filters];
       throw new ShapeError(`expected ${formatShape(expected)} for Conv2D output gradient but got ${formatShape(outputGradient.shape)}`);
     }
     // Fused: the next layer applied the activation's derivative and summed the bias gradient.
@@ -255,6 +255,9 @@ export class Conv2D extends Layer {
   }
 
   private geometryFor(shape: readonly number[]): ConvGeometry {
+    // fit's batches keep one size: the last geometry (only ever read) serves again.
+    const known = this.geometry;
+    if (known !== undefined && known.n === shape[0] && known.inH === shape[1] && known.inW === shape[2] && known.inC === shape[3]) return known;
     const [n, h, w, c] = shape;
     const [kH, kW] = this.kernelSize;
     const [strideH, strideW] = this.strides;

@@ -67,6 +67,12 @@ abstract class Pool2D extends Layer {
       throw new ShapeError(`expected [n,h,w,channels] for ${this.constructor.name} input but got ${input instanceof Tensor ? formatShape(input.shape) : describe(input)}`);
     }
     const [n, inH, inW, c] = input.shape;
+    // fit's batches keep one size: the last geometry (only ever read) serves again.
+    const known = this.geometry;
+    if (known !== undefined && known.n === n && known.inH === inH && known.inW === inW && known.c === c) {
+      this.input = input;
+      return known;
+    }
     const [poolH, poolW] = this.poolSize;
     const [strideH, strideW] = this.strides;
     const [outH, padTop] = outputAndPad(inH, poolH, strideH, this.padding);
