@@ -105,8 +105,10 @@ forEachBackend('Network', (backend) => {
   });
 
   it('keeps the event loop turning during back-to-back short fits (each fit yields too)', async () => {
-    const x = randomTensor([512, 128], 1);
-    const y = randomTensor([512, 16], 2);
+    // Enough work that twelve fits outlast several yield intervals on a fast
+    // machine too: with 512 samples the native fits once all ran in one.
+    const x = randomTensor([1024, 128], 1);
+    const y = randomTensor([1024, 16], 2);
     const net = new Network({ seed: 1 }).add(new Dense(128, 128)).add(new Activation('relu')).add(new Dense(128, 16)).use(mse);
     const meter = batchCpuMeter();
     // Twelve short fits awaited back to back (each resolving through microtasks only, unless it yields itself).
