@@ -120,6 +120,30 @@ describe('native kernels on two threads (cost-model splits)', function () {
     });
   }
 
+  // The 2×2 stride-2 row loop of the native forward pass (pool2d_values_inl.h):
+  // the small CNN's and npm-start CNN's pools and an odd size with a leftover
+  // row and column, values from {-1, 0, 1} so that ties decide winners.
+  for (const [h, w, c] of [[26, 26, 8], [14, 14, 32], [7, 9, 24]] as const) {
+    for (const n of [1, 3, 32]) {
+      it(`max pooling 2×2 stride 2 on ${h}×${w}×${c}, batch ${n}: values and winners`, () => {
+        const g: PoolGeometry = { n, inH: h, inW: w, c, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: h >> 1, outW: w >> 1 };
+        const ys = n * g.outH * g.outW * c;
+        const x = randomArray(n * h * w * c, 20).map((v) => Math.round(v));
+        const ref = new Int32Array(ys), refY = new Float32Array(ys);
+        jsBackend.maxPool2dForward(x, refY, ref, g);
+        for (const threads of [1, 2]) {
+          setNumThreads(threads);
+          const y = new Float32Array(ys), argmax = new Int32Array(ys), values = new Float32Array(ys);
+          native.maxPool2dForward(x, y, argmax, g);
+          native.maxPool2dValues(x, values, g);
+          expect(Array.from(argmax), `winners, ${threads} thread(s)`).to.deep.equal(Array.from(ref));
+          expect(Array.from(y), `maxima, ${threads} thread(s)`).to.deep.equal(Array.from(refY));
+          expect(Array.from(values), `values only, ${threads} thread(s)`).to.deep.equal(Array.from(refY));
+        }
+      });
+    }
+  }
+
   for (const n of BATCHES) {
     it(`max-pool backward through the activation before it, with the bias-gradient sums: 2×2 on 26×26×8, batch ${n}`, () => {
       const g: PoolGeometry = { n, inH: 26, inW: 26, c: 8, poolH: 2, poolW: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, outH: 13, outW: 13 };

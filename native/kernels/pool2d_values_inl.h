@@ -61,6 +61,37 @@
     __builtin_memcpy(ao + ch, &w, sizeof(IT));                    \
   }
 
+// Output row i's pixels [0, J) when every one of them is an interior 2×2
+// window at stride 2 (no per-pixel clipping) and C is a multiple of LANES:
+// a tournament (top pair, bottom pair, then the pairs), which keeps the same
+// first-of-equals and first-NaN winner as the row-major walk (a later pair
+// takes over only when LW_POOL_TAKE says so) with two independent chains.
+#define LW_POOL_2X2_ROW(VT, IT, LANES, IOTA)                                        \
+  for (int64_t j = 0; j < J; ++j) {                                               \
+    const float* q0p = p0 + 2 * j * C;                                            \
+    const float* q1p = p1 + 2 * j * C;                                            \
+    float* yo = yrow + j * C;                                                     \
+    for (int64_t ch = 0; ch < C; ch += (LANES)) {                                 \
+      VT a, b, c, d;                                                              \
+      __builtin_memcpy(&a, q0p + ch, sizeof(VT));                                 \
+      __builtin_memcpy(&b, q0p + C + ch, sizeof(VT));                             \
+      __builtin_memcpy(&c, q1p + ch, sizeof(VT));                                 \
+      __builtin_memcpy(&d, q1p + C + ch, sizeof(VT));                             \
+      const IT tt = LW_POOL_TAKE(b, a), tb = LW_POOL_TAKE(d, c);                  \
+      const VT top = tt ? b : a, bot = tb ? d : c;                                \
+      const IT tv = LW_POOL_TAKE(bot, top);                                       \
+      const VT m = tv ? bot : top;                                                \
+      __builtin_memcpy(yo + ch, &m, sizeof(VT));                                  \
+      if (arow) {                                                                 \
+        const IT i00 = (IOTA) + int32_t(a00 + 2 * j * C + ch);                    \
+        const IT it = tt ? i00 + int32_t(C) : i00;                                \
+        const IT ib = (tb ? i00 + int32_t(C) : i00) + int32_t(in_w * C);         \
+        const IT w = tv ? ib : it;                                                \
+        __builtin_memcpy(arow + j * C + ch, &w, sizeof(IT));                      \
+      }                                                                           \
+    }                                                                             \
+  }
+
 LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
                                int32_t* argmax, int64_t b0, int64_t b1) {
   typedef float Vec __attribute__((vector_size(LW_POOL_VEC_BYTES)));
@@ -74,6 +105,7 @@ LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
   for (int32_t k = 0; k < int32_t(W / 2); ++k) half_iota[k] = k;
   const int64_t C = g.c, in_w = g.in_w, image = g.in_h * in_w * C;
   const bool two_by_two = g.pool_h == 2 && g.pool_w == 2;
+  const bool row_pairs = two_by_two && g.stride_w == 2 && g.pad_left == 0 && C % (W / 2) == 0;
   for (int64_t b = b0; b < b1; ++b) {
     const float* xb = x + b * image;
     for (int64_t i = 0; i < g.out_h; ++i) {
@@ -84,7 +116,22 @@ LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
       const int64_t row_start = (b * g.out_h + i) * g.out_w * C;
       float* yrow = y + row_start;
       int32_t* arow = argmax ? argmax + row_start : nullptr;
-      for (int64_t j = 0; j < g.out_w; ++j) {
+      int64_t j_start = 0;
+      if (row_pairs && u_lo == 0 && u_hi == 2) {
+        // The usual pool: this row's windows as one tight loop (per-pixel
+        // clipping cost more than the maxima themselves).
+        const int64_t J = g.out_w < in_w / 2 ? g.out_w : in_w / 2;
+        const int64_t a00 = r0 * in_w * C;
+        const float* p0 = xb + a00;
+        const float* p1 = p0 + in_w * C;
+        if (C % W == 0) {
+          LW_POOL_2X2_ROW(Vec, IVec, W, iota)
+        } else {
+          LW_POOL_2X2_ROW(HalfVec, HalfIVec, W / 2, half_iota)
+        }
+        j_start = J;
+      }
+      for (int64_t j = j_start; j < g.out_w; ++j) {
         const int64_t q0 = j * g.stride_w - g.pad_left;
         int64_t v_lo = q0 < 0 ? -q0 : 0, v_hi = in_w - q0 < g.pool_w ? in_w - q0 : g.pool_w;
         if (v_lo > g.pool_w) v_lo = g.pool_w;
@@ -160,6 +207,7 @@ LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
   }
 }
 
+#undef LW_POOL_2X2_ROW
 #undef LW_POOL_2X2_WINNERS
 #undef LW_POOL_2X2_VALUES
 #undef LW_POOL_TAKE

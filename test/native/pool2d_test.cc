@@ -175,6 +175,35 @@ double dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
+// Both kernels' maxima (and winners), under every ISA variant this CPU runs,
+// bit for bit against want / want_am, with guard zones around the outputs.
+// False once too many failures piled up.
+bool max_forward_every_isa(const PoolGeometry& g, const float* x, const float* want,
+                           const int32_t* want_am, int cases) {
+  const int64_t ys = lw::pool_output_size(g);
+  for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512}) {
+    if (!lw::cpu_supports(isa)) continue;
+    const lw::Isa before = lw::active_isa();
+    lw::set_isa(isa);
+    std::vector<float> yv(size_t(ys + 2 * kGuard), kSentinel), ya(size_t(ys + 2 * kGuard), kSentinel);
+    std::vector<int32_t> aa(size_t(ys + 2 * kGuard), -99);
+    lw::max_pool2d_forward_values(g, x, yv.data() + kGuard);
+    lw::max_pool2d_forward(g, x, ya.data() + kGuard, aa.data() + kGuard);
+    lw::set_isa(before);
+    EXPECT(intact(yv) && intact(ya) && aa[0] == -99 && aa.back() == -99,
+           "max forward out of bounds, case %d, %s", cases, lw::isa_name(isa));
+    for (int64_t i = 0; i < ys; ++i) {
+      EXPECT(std::memcmp(&yv[size_t(kGuard + i)], &want[i], sizeof(float)) == 0,
+             "max values case %d element %lld, %s", cases, (long long)i, lw::isa_name(isa));
+      EXPECT(std::memcmp(&ya[size_t(kGuard + i)], &want[i], sizeof(float)) == 0 && aa[size_t(kGuard + i)] == want_am[i],
+             "max with winners case %d element %lld, %s: argmax %d want %d", cases, (long long)i,
+             lw::isa_name(isa), aa[size_t(kGuard + i)], want_am[i]);
+      if (g_failures > 20) return false;
+    }
+  }
+  return true;
+}
+
 void sweep(std::mt19937& rng) {
   std::uniform_real_distribution<float> d(-1, 1);
   int cases = 0;
@@ -208,28 +237,7 @@ void sweep(std::mt19937& rng) {
                        "max forward case %d element %lld", cases, (long long)i);
                 if (g_failures > 20) return;
               }
-              // Both kernels' maxima (and winners), under every ISA variant this CPU runs, bit for bit.
-              for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512}) {
-                if (!lw::cpu_supports(isa)) continue;
-                const lw::Isa before = lw::active_isa();
-                lw::set_isa(isa);
-                std::vector<float> yv(size_t(ys + 2 * kGuard), kSentinel), ya(size_t(ys + 2 * kGuard), kSentinel);
-                std::vector<int32_t> aa(size_t(ys + 2 * kGuard), -99);
-                lw::max_pool2d_forward_values(g, x.data(), yv.data() + kGuard);
-                lw::max_pool2d_forward(g, x.data(), ya.data() + kGuard, aa.data() + kGuard);
-                lw::set_isa(before);
-                EXPECT(intact(yv) && intact(ya) && aa[0] == -99 && aa.back() == -99,
-                       "max forward out of bounds, case %d, %s", cases, lw::isa_name(isa));
-                for (int64_t i = 0; i < ys; ++i) {
-                  EXPECT(std::memcmp(&yv[size_t(kGuard + i)], &ymax[size_t(i)], sizeof(float)) == 0,
-                         "max values case %d element %lld, %s", cases, (long long)i, lw::isa_name(isa));
-                  EXPECT(std::memcmp(&ya[size_t(kGuard + i)], &ymax[size_t(i)], sizeof(float)) == 0 &&
-                             aa[size_t(kGuard + i)] == am[size_t(i)],
-                         "max with winners case %d element %lld, %s: argmax %d want %d", cases, (long long)i,
-                         lw::isa_name(isa), aa[size_t(kGuard + i)], am[size_t(i)]);
-                  if (g_failures > 20) return;
-                }
-              }
+              if (!max_forward_every_isa(g, x.data(), ymax.data(), am.data(), cases)) return;
               // y = x[argmax] exactly, so the adjoint identity is tight.
               lw::max_pool2d_backward(g, dy.data(), got_am.data() + kGuard, dx.data() + kGuard);
               EXPECT(intact(dx), "max backward out of bounds, case %d", cases);
@@ -311,6 +319,52 @@ void finite_differences(std::mt19937& rng) {
   }
 }
 
+// The 2×2 stride-2 rows (pool2d_values_inl.h's tight row loop, taken when
+// the channels fill whole half vectors): channel counts 2 to 40, odd sizes
+// with a leftover row and column, 'same' padding's extra outputs, batch 1 and
+// 3, on values drawn from {−1, 0, 1, NaN} so that ties and NaNs (the first
+// in row-major window order wins both) occur in every window shape, under
+// every ISA, against a walk of the window in order.
+void two_by_two_rows(std::mt19937& rng) {
+  std::uniform_int_distribution<int> pick(0, 7);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  int cases = 0;
+  for (int64_t n : {1, 3})
+    for (int64_t c : {2, 4, 8, 16, 24, 32, 40})
+      for (auto [in_h, in_w] : {std::pair<int64_t, int64_t>{4, 4}, {7, 5}, {6, 9}, {28, 28}, {1, 6}})
+        for (int64_t extra : {0, 1}) {
+          const PoolGeometry g{n, in_h, in_w, c, 2, 2, 2, 2, 0, 0, in_h / 2 + extra, in_w / 2 + extra};
+          const int64_t xs = lw::pool_input_size(g), ys = lw::pool_output_size(g);
+          std::vector<float> x(static_cast<size_t>(xs));
+          for (float& v : x) {
+            const int k = pick(rng);
+            v = k == 0 ? nan : float(k % 3 - 1);
+          }
+          std::vector<float> want(static_cast<size_t>(ys));
+          std::vector<int32_t> want_am(static_cast<size_t>(ys));
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t i = 0; i < g.out_h; ++i)
+              for (int64_t j = 0; j < g.out_w; ++j)
+                for (int64_t ch = 0; ch < c; ++ch) {
+                  float best = 0;
+                  int64_t arg = -1;
+                  for (int64_t u = 0; u < 2; ++u)
+                    for (int64_t v = 0; v < 2; ++v) {
+                      const int64_t r = 2 * i + u, q = 2 * j + v;
+                      if (r >= in_h || q >= in_w) continue;
+                      const int64_t at = (r * in_w + q) * c + ch;
+                      const float val = x[size_t(b * in_h * in_w * c + at)];
+                      if (arg < 0 || val > best || (val != val && best == best)) best = val, arg = at;
+                    }
+                  const size_t o = size_t(((b * g.out_h + i) * g.out_w + j) * c + ch);
+                  want[o] = arg < 0 ? 0 : best;
+                  want_am[o] = int32_t(arg);
+                }
+          if (!max_forward_every_isa(g, x.data(), want.data(), want_am.data(), cases)) return;
+          ++cases;
+        }
+}
+
 }  // namespace
 
 int main() {
@@ -319,6 +373,7 @@ int main() {
     lw::set_num_threads(threads);
     fixed_cases();
     sweep(rng);
+    two_by_two_rows(rng);
     finite_differences(rng);
   }
   if (g_failures) {
