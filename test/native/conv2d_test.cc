@@ -377,6 +377,8 @@ void pooled_filter_cases(std::mt19937& rng) {
       {{2, 11, 10, 2, 2, 3, 5, 2, 2, 1, 0, 6, 4}, 3},      // stride 2, leftover rows and columns
       {{1, 12, 12, 1, 5, 5, 33, 1, 1, 2, 2, 12, 12}, 1},   // 1×1 pool: every tap a winner
       {{20, 10, 10, 1, 3, 3, 16, 1, 1, 1, 1, 10, 10}, 2},  // three parts of images, the last one short
+      {{1, 13, 13, 1, 3, 3, 32, 1, 1, 1, 1, 13, 13}, 2},  // one image, odd size: a row and column in no window
+      {{9, 15, 12, 1, 3, 3, 24, 1, 1, 0, 0, 13, 10}, 2},   // 3×3 selects on 16 + 8 lanes, odd rows left over
   };
   for (const Case& c : cases) {
     const ConvGeometry& g = c.g;

@@ -361,6 +361,37 @@ void two_by_two_rows(std::mt19937& rng) {
                   want_am[o] = int32_t(arg);
                 }
           if (!max_forward_every_isa(g, x.data(), want.data(), want_am.data(), cases)) return;
+          // Backward (dx written once per element on this pool), with the
+          // winners as found and with one moved to another window (the
+          // general scatter then), against a zero fill and scatter.
+          std::uniform_real_distribution<float> d(-1, 1);
+          std::vector<float> dy(static_cast<size_t>(ys));
+          for (float& v : dy) v = d(rng);
+          for (bool corrupt : {false, true}) {
+            std::vector<int32_t> am = want_am;
+            if (corrupt && ys > c) am[0] = am[size_t(ys - 1)] % int32_t(in_h * in_w * c);
+            std::vector<float> ref(static_cast<size_t>(xs), 0.0f);
+            std::vector<double> ref_sums(static_cast<size_t>(c), 0.0);
+            for (int64_t e = 0; e < ys; ++e) {
+              const int64_t b = e / (ys / n);
+              if (am[size_t(e)] < 0) continue;  // a window of padding only
+              ref[size_t(b * in_h * in_w * c + am[size_t(e)])] += dy[size_t(e)];
+              ref_sums[size_t(e % c)] += dy[size_t(e)];
+            }
+            std::vector<float> dx(size_t(xs + 2 * kGuard), kSentinel), dxa(size_t(xs + 2 * kGuard), kSentinel);
+            std::vector<float> sums(static_cast<size_t>(c));
+            lw::max_pool2d_backward(g, dy.data(), am.data(), dx.data() + kGuard);
+            lw::max_pool2d_backward_activation(g, dy.data(), am.data(), want.data(), lw::Activation::kLinear, 0.0f,
+                                               dxa.data() + kGuard, sums.data());
+            EXPECT(intact(dx) && intact(dxa), "2x2 backward out of bounds, case %d", cases);
+            EXPECT(std::memcmp(dx.data() + kGuard, ref.data(), sizeof(float) * size_t(xs)) == 0 &&
+                       std::memcmp(dxa.data() + kGuard, ref.data(), sizeof(float) * size_t(xs)) == 0,
+                   "2x2 backward case %d (n %lld, %lldx%lldx%lld, extra %lld, corrupt %d) differs from the scatter", cases,
+                   (long long)n, (long long)in_h, (long long)in_w, (long long)c, (long long)extra, int(corrupt));
+            for (int64_t ch = 0; ch < c; ++ch)
+              EXPECT(near(sums[size_t(ch)], float(ref_sums[size_t(ch)]), 1e-4f), "2x2 backward sums case %d channel %lld",
+                     cases, (long long)ch);
+          }
           ++cases;
         }
 }
