@@ -399,9 +399,14 @@ bool transposed_product(const Operands& o) {
 // thread it took half the product and the caller waited for it (measured on
 // the MLP's 32×128×784 and 784×128×32: the caller waited 50–70 µs after its
 // own 40 µs, a stall that sent the pool into its back-off).
-// One packed float costs about as much time as kFlopsPerPackedFloat flops.
+// One packed float costs about as much time as kFlopsPerPackedFloat flops
+// (the small operands of training products, packed from L2). Products of
+// more than kFinerSplitMaxFlops per thread keep one task per thread: a late
+// join costs them little, and their operands, packed again from L3 or
+// memory, cost more than that estimate.
 constexpr double kFlopsPerPackedFloat = 25.0;
 constexpr double kExtraPackingShare = 0.05;
+constexpr double kFinerSplitMaxFlops = 50e6;
 
 void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
                       int64_t un, int64_t threads, int64_t max_tasks,
@@ -412,7 +417,8 @@ void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
     const bool a_in_place = reads_a_in_place(ks, o, task_cols < o.n ? task_cols : o.n);
     return double(o.k) * (double(tm) * double(o.n) + (a_in_place ? 0.0 : double(tn) * double(o.m)));
   };
-  const int64_t most_tasks = max_tasks > threads ? max_tasks : threads;
+  const bool finer = product_flops / double(threads) <= kFinerSplitMaxFlops;
+  const int64_t most_tasks = finer && max_tasks > threads ? max_tasks : threads;
   // Calls fn(tm, tn) for every grid of a multiple of `threads` tasks.
   const auto for_each_grid = [&](auto fn) {
     for (int64_t tasks = threads; tasks <= most_tasks; tasks += threads)
