@@ -1,13 +1,16 @@
 // npm run bench:threads: what a second thread buys on each benchmark network.
 //
-//   npx tsx benchmarks/threads.ts [--batches N] [--repeats N] [--block N] [--models mlp,cnn,startCnn] [--control]
+//   npx tsx benchmarks/threads.ts [--batches N] [--repeats N] [--block N (32)] [--models mlp,cnn,startCnn] [--control]
 //
 // bench:epochs times whole epochs of the three benchmark networks
 // (epoch-common.ts) round-robin; this one is its quick paired form for
 // iterating on the thread pool. Each repeat is one fit of N batches of a
 // shuffled epoch whose thread count alternates between 1 and 2 every `block`
 // batches, in the order 1 2 2 1 (so neither count always follows the other);
-// every batch is timed from the end of the one before. On a machine shared
+// every batch is timed from the end of the one before. Blocks of 32 batches
+// (5–100 ms): with blocks of 8, every 2-thread block began with the helper
+// parked during the 1-thread block before it (its wake-up takes 20–100 µs on
+// this VM), a cost a real 2-thread fit does not pay each few steps. On a machine shared
 // with other work, load changes over seconds, and separate 1- and 2-thread
 // runs of a few hundred milliseconds each met different loads (paired runs
 // moved between 0.6× and 2.3× at load 1.5); blocks of a few milliseconds
@@ -32,7 +35,7 @@
 // --control runs the "2 thread" blocks on one thread too: the ratios then
 // show how far the load alone moves the measurement (an A/A test). At load
 // 3.8 on 2 cores they spread 0.90–1.25 over all blocks and 0.97–1.03 over
-// undisturbed ones (MLP and small CNN, 5 fits each).
+// undisturbed ones (MLP and small CNN, 5 fits each, blocks of 8).
 
 import { readFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -44,6 +47,7 @@ import {
 } from './epoch-common.js';
 
 const ORDER = [1, 2, 2, 1];
+const WARM_UP_BATCHES = 300;
 /** A block whose kernel threads waited for a core longer than this share of its time is disturbed. */
 const DISTURBED_SHARE = 0.05;
 /** Fewest undisturbed blocks of each thread count for a fit's undisturbed ratio. */
@@ -144,9 +148,9 @@ async function interleavedFit(model: ModelName, data: Datasets, batches: number,
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      batches: { type: 'string', default: '1200' },
+      batches: { type: 'string', default: '1280' },
       repeats: { type: 'string', default: '5' },
-      block: { type: 'string', default: '8' },
+      block: { type: 'string', default: '32' },
       models: { type: 'string', default: MODELS.join(',') },
       control: { type: 'boolean', default: false },
       data: { type: 'string', default: DATA_DIR },
@@ -175,8 +179,10 @@ async function main(): Promise<void> {
     const ratios: number[] = [];
     const quietRatios: number[] = [];
     let quietBlocks = 0, blocks = 0;
-    // One untimed warm-up fit: the first fit pays for JIT and page faults.
-    await interleavedFit(model, data, 4 * block, block);
+    // One untimed warm-up fit: the first fits of a process pay for JIT
+    // compilation and page faults, and V8's background threads (TurboFan,
+    // concurrent marking) then take a core for tens of milliseconds.
+    await interleavedFit(model, data, Math.max(WARM_UP_BATCHES, 4 * block), block);
     for (let r = 0; r < repeats; r++) {
       const t = await interleavedFit(model, data, batches, block, values.control);
       one.push(t.all[1] * batchesPerEpoch);
