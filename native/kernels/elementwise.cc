@@ -16,6 +16,7 @@
 // change their summation order with the thread count.
 #include "elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -239,13 +240,18 @@ void sum_rows(const float* x, float* out, int64_t rows, int64_t cols,
   const bool lanes32 = 32 % cols == 0;
   const int64_t block_rows = kSumRowsBlockFloats / cols > 0 ? kSumRowsBlockFloats / cols : 1;
   const int64_t blocks = (rows + block_rows - 1) / block_rows;
-  std::vector<float> partial(size_t(blocks * cols));
+  // The block sums live in the calling thread's scratch, grown once and
+  // reused: sum_rows runs several times in every training step.
+  thread_local std::vector<float> scratch;
+  if (scratch.size() < size_t(blocks * cols)) scratch.resize(size_t(blocks * cols));
+  float* const partial = scratch.data();
+  std::fill(partial, partial + blocks * cols, 0.0f);
   const double count = double(rows) * double(cols);
   parallel_ranges(blocks, count, 4.0 * count, [&](int64_t lo, int64_t hi) {
     for (int64_t blk = lo; blk < hi; ++blk) {
       const int64_t r0 = blk * block_rows, r1 = r0 + block_rows < rows ? r0 + block_rows : rows;
       const float* src = x + r0 * cols;
-      float* pb = partial.data() + blk * cols;
+      float* pb = partial + blk * cols;
       if (lanes32) {
         float acc[32];
         sum_lanes32(src, (r1 - r0) * cols, acc);
