@@ -220,9 +220,10 @@ describe('native kernels on two threads (cost-model splits)', function () {
   });
 
   // The training products of the MLP and the npm-start CNN's dense layers,
-  // which the GEMM cuts into a few tasks per thread (gemm.cc choose_task_grid).
+  // which the GEMM cuts into a few tasks per thread (gemm.cc choose_task_grid),
+  // and the small CNN's 1352→10 layer (the narrow kernel: C 10 wide).
   const products = [[32, 128, 784, false, false], [784, 128, 32, true, false], [129, 784, 128, false, true],
-    [32, 128, 1568, false, false], [1568, 128, 32, true, false], [32, 1568, 128, false, true], [1352, 10, 32, true, false]] as const;
+    [32, 128, 1568, false, false], [1568, 128, 32, true, false], [32, 1568, 128, false, true], [1352, 10, 32, true, false], [32, 10, 1352, false, false]] as const;
 
   it('matmul on the MLP and CNN dense shapes: 1 and 2 threads give the same bits', () => {
     for (const [m, n, k, ta, tb] of products) {

@@ -15,6 +15,11 @@
 //     micro-kernel. Edge tiles run micro-kernels instantiated for the exact
 //     row count and masked (or stack-buffered) columns. Layouts:
 //     gemm_internal.h.
+//   * C at most one vector wide with B not transposed (a classifier's output
+//     layer: forward X·W and its weight update Xᵀ·∂E/∂Y, 10 columns) skips
+//     packing where the variant has a narrow kernel (AVX-512): packing B
+//     would pad each 10-float row to a 32-wide panel, and neither operand is
+//     reused enough to repay its copy. Same k slices and order, same bits.
 //   * The macro/micro-kernels are per instruction set — gemm_baseline.cc
 //     (vector extensions, SSE2 on x86-64), gemm_avx2.cc (6×16 FMA) and
 //     gemm_avx512.cc (8×32) — picked per call from lw::active_isa().
@@ -241,8 +246,43 @@ int64_t depth_block(const KernelSet& ks, const Operands& o) {
   return balanced_block(o.k, ks.kc, 1);
 }
 
+// Whether the product takes the narrow kernel (KernelSet::narrow): C no
+// wider than one vector, B's rows read where they are, and A read in place
+// too (the same L1-set caveat as reads_a_in_place for A's rows).
+bool reads_narrow(const KernelSet& ks, const Operands& o) {
+  return ks.narrow != nullptr && !o.tb && o.n <= ks.narrow_max_n &&
+         (o.ta || o.lda % 512 != 0);
+}
+
+// Rows [i0, i1) of a narrow product: no packing, so no buffer. The k slices
+// are the blocked path's (depth_block), and each tile sums them in the same
+// order, so the results are the blocked path's bits.
+void narrow(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
+            const GemmEpilogue* ep) {
+  const int64_t kc_max = depth_block(ks, o);
+  const bool in_kernel = epilogue_in_kernel(ks, ep);
+  for (int64_t pc = 0; pc < o.k; pc += kc_max) {
+    const int64_t kc = min64(kc_max, o.k - pc);
+    const bool last = pc + kc == o.k;
+    const float* a = o.ta ? o.a + pc * o.lda + i0 : o.a + i0 * o.lda + pc;
+    MacroArgs g = {i1 - i0, o.n, kc, a, o.b + pc * o.ldb, o.c + i0 * o.ldc, o.ldc, o.alpha,
+                   pc == 0 ? o.beta : 1.0f, o.lda};
+    g.ldb = o.ldb;
+    g.narrow_a_trans = o.ta;
+    if (last && in_kernel) {
+      g.bias = ep->bias;
+      g.act = static_cast<int>(ep->f);
+      g.act_alpha = ep->alpha;
+      g.non_finite = ep->non_finite;
+    }
+    ks.narrow(g);
+    if (last && !in_kernel) epilogue_after(o, ep, i0, i1, 0, o.n);
+  }
+}
+
 void blocked(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
              int64_t j0, int64_t j1, const GemmEpilogue* ep) {
+  if (reads_narrow(ks, o)) return narrow(ks, o, i0, i1, ep);
   const int64_t m = i1 - i0, n = j1 - j0;
   const int64_t kc_max = depth_block(ks, o);
   // A deeper slice takes as many fewer rows, so the packed A block keeps its L2 share.
@@ -412,7 +452,9 @@ void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
                       int64_t un, int64_t threads, int64_t max_tasks,
                       int64_t* tm_out, int64_t* tn_out) {
   const double product_flops = 2.0 * double(o.m) * double(o.n) * double(o.k);
+  const bool packs = !reads_narrow(ks, o);
   const auto packed_floats = [&](int64_t tm, int64_t tn) {
+    if (!packs) return 0.0;
     const int64_t task_cols = ceil_div(un, tn) * ks.nr;
     const bool a_in_place = reads_a_in_place(ks, o, task_cols < o.n ? task_cols : o.n);
     return double(o.k) * (double(tm) * double(o.n) + (a_in_place ? 0.0 : double(tn) * double(o.m)));

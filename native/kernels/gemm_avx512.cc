@@ -36,6 +36,8 @@ namespace gemm_detail {
 namespace {
 
 constexpr int kNR = 32;
+// Rows of a narrow tile (macro_narrow).
+constexpr int kNarrowMR = 8;
 
 // The epilogue of a tile (MacroArgs::bias): act(x + bias) on a stored row.
 struct TileEpilogue {
@@ -63,16 +65,32 @@ LW_INLINE_AVX512 __m512 epilogue(__m512 x, const TileEpilogue& ep, int v,
   return x;
 }
 
+// Where a tile's operands come from. A: packed MR-row panels (pa + p·MR +
+// r), A's own rows (row r at pa + r·lda: macro_a), or a stored k×m A read in
+// place (op(A)(r, p) at pa[p·lda + r]: the narrow products' trans_a). B:
+// packed 32-wide panels (pb + p·32), or B's own rows (row p at pb + p·ldb,
+// read through the column mask so nothing past the row is touched: narrow).
+enum class ASource { kPacked, kRows, kColumns };
+enum class BSource { kPacked, kRows };
+
 // One MR×(16·NV) tile: C = alpha·acc + beta·C over the columns selected by
-// m0/m1. NV = 1 serves panels at most 16 wide (narrow C), so they do not pay
-// for the zero padding of the packed B panel.
-// InPlace: A is read from its own rows (row r at pa + r·lda) instead of a
-// packed panel (pa + p·MR + r); the k loop is the same.
-template <int MR, int NV, bool InPlace = false>
+// m0/m1, acc summed over p = 0..kc-1 in order whatever the operands' source.
+// NV = 1 serves panels at most 16 wide (narrow C), so they do not pay for
+// the zero padding of a packed B panel. lda / ldb: see ASource / BSource.
+// B read in place is loaded a whole vector at a time for its first
+// kc_in_place rows (the lanes past the row, from the rows after it, are
+// zeroed in the register) and from b_tail (16 floats a row) for the rest,
+// where a whole vector would reach past the end of B. A masked load instead
+// made GCC 12 keep the accumulators in memory, storing all of them every
+// k step: twice as slow.
+template <int MR, int NV, ASource AS = ASource::kPacked, BSource BS = BSource::kPacked>
 LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
                            const float* __restrict pb, float* c, int64_t ldc,
                            float alpha, float beta, __mmask16 m0,
-                           __mmask16 m1, int64_t lda, const TileEpilogue& ep) {
+                           __mmask16 m1, int64_t lda, int64_t ldb,
+                           const TileEpilogue& ep, const float* b_tail = nullptr,
+                           int64_t kc_in_place = 0) {
+  static_assert(BS == BSource::kPacked || NV == 1, "B read in place is one vector wide");
   __m512 acc[NV][MR];
   for (int v = 0; v < NV; ++v)
     for (int r = 0; r < MR; ++r) acc[v][r] = _mm512_setzero_ps();
@@ -81,32 +99,42 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v)
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16 * v), _MM_HINT_T0);
-  if constexpr (InPlace) {
-    const float* __restrict rows[MR];
+  const float* __restrict rows[AS == ASource::kRows ? MR : 1];
+  if constexpr (AS == ASource::kRows)
     for (int r = 0; r < MR; ++r) rows[r] = pa + r * lda;
+  constexpr int phases = BS == BSource::kPacked ? 1 : 2;
+  int64_t p = 0;
+  for (int phase = 0; phase < phases; ++phase) {
+    const int64_t end = BS == BSource::kPacked || phase == 1 ? kc : kc_in_place;
+    const int64_t b_step = BS == BSource::kPacked ? kNR : (phase == 0 ? ldb : 16);
+    if (phase == 1) pb = b_tail;
 #pragma GCC unroll 4
-    for (int64_t p = 0; p < kc; ++p) {
+    for (; p < end; ++p) {
       __m512 bv[NV];
-      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
+      if constexpr (BS == BSource::kPacked) {
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
+      } else {
+        bv[0] = _mm512_maskz_mov_ps(m0, _mm512_loadu_ps(pb));
+      }
       for (int r = 0; r < MR; ++r) {
-        const __m512 av = _mm512_set1_ps(rows[r][p]);
+        __m512 av;
+        if constexpr (AS == ASource::kRows)
+          av = _mm512_set1_ps(rows[r][p]);
+        else
+          av = _mm512_set1_ps(pa[r]);
         for (int v = 0; v < NV; ++v) acc[v][r] = _mm512_fmadd_ps(av, bv[v], acc[v][r]);
       }
-      pb += kNR;
-    }
-  } else {
-#pragma GCC unroll 4
-    for (int64_t p = 0; p < kc; ++p) {
-      __m512 bv[NV];
-      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(pb + 16 * v);
-      for (int r = 0; r < MR; ++r) {
-        const __m512 av = _mm512_set1_ps(pa[r]);
-        for (int v = 0; v < NV; ++v) acc[v][r] = _mm512_fmadd_ps(av, bv[v], acc[v][r]);
-      }
-      pa += MR;
-      pb += kNR;
+      if constexpr (AS == ASource::kPacked) pa += MR;
+      if constexpr (AS == ASource::kColumns) pa += lda;
+      pb += b_step;
     }
   }
+  // A one-vector tile reads every row of C before it stores any: rows
+  // narrower than a vector lie within 64 bytes of each other, and a load
+  // behind a masked store to the same 64 bytes waits for that store (the
+  // 1352×10 weight update: 21 → 15 µs). Two-vector tiles keep load, store,
+  // load, store… (measured: storing all at the end made the 32×1352×10
+  // product 13.6 → 15.6 µs).
   const __m512 va = _mm512_set1_ps(alpha);
   const __m512 vb = _mm512_set1_ps(beta);
   for (int r = 0; r < MR; ++r) {
@@ -121,43 +149,53 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
       else
         x = _mm512_fmadd_ps(acc[v][r], va, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, cr), vb));
       if (ep.bias != nullptr) x = epilogue(x, ep, v, mk);
-      _mm512_mask_storeu_ps(cr, mk, x);
+      if constexpr (NV == 1)
+        acc[v][r] = x;
+      else
+        _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mk, x);
     }
   }
+  if constexpr (NV == 1)
+    for (int r = 0; r < MR; ++r) _mm512_mask_storeu_ps(c + r * ldc, m0, acc[0][r]);
 }
 
 // Picks the tile instantiation for the actual row count of an edge panel.
-template <int R, int NV, bool InPlace>
+template <int R, int NV, ASource AS, BSource BS = BSource::kPacked>
 LW_INLINE_AVX512 void tile_rows(int mr, int64_t kc, const float* pa,
                                 const float* pb, float* c, int64_t ldc,
                                 float alpha, float beta, __mmask16 m0,
-                                __mmask16 m1, int64_t lda, const TileEpilogue& ep) {
+                                __mmask16 m1, int64_t lda, int64_t ldb,
+                                const TileEpilogue& ep, const float* b_tail = nullptr,
+                                int64_t kc_in_place = 0) {
   if (mr == R) {
-    tile<R, NV, InPlace>(kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ep);
+    tile<R, NV, AS, BS>(kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ldb, ep, b_tail,
+                        kc_in_place);
   } else if constexpr (R > 1) {
-    tile_rows<R - 1, NV, InPlace>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ep);
+    tile_rows<R - 1, NV, AS, BS>(mr, kc, pa, pb, c, ldc, alpha, beta, m0, m1, lda, ldb, ep,
+                                 b_tail, kc_in_place);
   }
 }
 
-template <int MR, int NV, bool InPlace>
+template <int MR, int NV, ASource AS>
 LW_INLINE_AVX512 void column_panel(const MacroArgs& g, int64_t jr,
                                    __mmask16 m0, __mmask16 m1) {
   const float* pb = g.pb + jr * g.kc;
   // Where the panel of rows ir.. starts: packed MR×kc panels, or A's own rows.
-  const int64_t a_step = InPlace ? g.lda : g.kc;
+  const int64_t a_step = AS == ASource::kRows ? g.lda : g.kc;
   const TileEpilogue ep = {g.bias ? g.bias + jr : nullptr, g.act, g.act_alpha, g.non_finite};
   int64_t ir = 0;
   for (; ir + MR <= g.mc; ir += MR)
-    tile<MR, NV, InPlace>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,
-                          g.alpha, g.beta, m0, m1, g.lda, ep);
+    tile<MR, NV, AS>(g.kc, g.pa + ir * a_step, pb, g.c + ir * g.ldc + jr, g.ldc,
+                     g.alpha, g.beta, m0, m1, g.lda, 0, ep);
   if (ir < g.mc)
-    tile_rows<MR - 1, NV, InPlace>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * a_step,
-                                   pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
-                                   m0, m1, g.lda, ep);
+    tile_rows<MR - 1, NV, AS>(static_cast<int>(g.mc - ir), g.kc, g.pa + ir * a_step,
+                              pb, g.c + ir * g.ldc + jr, g.ldc, g.alpha, g.beta,
+                              m0, m1, g.lda, 0, ep);
 }
 
 template <int MR, bool InPlace = false>
 LW_TARGET_AVX512 void macro(const MacroArgs& g) {
+  constexpr ASource AS = InPlace ? ASource::kRows : ASource::kPacked;
   // jr outside ir: one KC×32 B panel stays in L1 while the MR-row panels of
   // the A block (sized for L2) stream past it.
   for (int64_t jr = 0; jr < g.nc; jr += kNR) {
@@ -167,10 +205,44 @@ LW_TARGET_AVX512 void macro(const MacroArgs& g) {
                        : nr >= 32 ? 0xFFFF
                                   : static_cast<__mmask16>((1u << (nr - 16)) - 1u);
     if (nr > 16)
-      column_panel<MR, 2, InPlace>(g, jr, m0, m1);
+      column_panel<MR, 2, AS>(g, jr, m0, m1);
     else
-      column_panel<MR, 1, InPlace>(g, jr, m0, m1);
+      column_panel<MR, 1, AS>(g, jr, m0, m1);
   }
+}
+
+// The narrow product (MacroArgs::narrow_a_trans): C at most 16 wide, A and B
+// both read where they are, one vector of a B row per k step.
+template <int MR, ASource AS>
+LW_INLINE_AVX512 void narrow_rows(const MacroArgs& g) {
+  const __mmask16 mk = static_cast<__mmask16>((1u << g.nc) - 1u);
+  // The last rows of B, where a whole vector would read past B's end, copied
+  // and zero-padded to 16 floats (see tile).
+  const int64_t tail_rows = g.kc < (16 + g.ldb - 1) / g.ldb ? g.kc : (16 + g.ldb - 1) / g.ldb;
+  const int64_t kc_in_place = g.kc - tail_rows;
+  alignas(64) float b_tail[16 * 16];
+  for (int64_t t = 0; t < tail_rows; ++t)
+    _mm512_store_ps(b_tail + 16 * t, _mm512_maskz_loadu_ps(mk, g.pb + (kc_in_place + t) * g.ldb));
+  // op(A)'s next MR rows: MR rows further down A, or MR columns further right.
+  const int64_t a_step = AS == ASource::kRows ? MR * g.lda : MR;
+  const TileEpilogue ep = {g.bias, g.act, g.act_alpha, g.non_finite};
+  const float* pa = g.pa;
+  int64_t ir = 0;
+  for (; ir + MR <= g.mc; ir += MR, pa += a_step)
+    tile<MR, 1, AS, BSource::kRows>(g.kc, pa, g.pb, g.c + ir * g.ldc, g.ldc, g.alpha,
+                                    g.beta, mk, 0, g.lda, g.ldb, ep, b_tail, kc_in_place);
+  if (ir < g.mc)
+    tile_rows<MR - 1, 1, AS, BSource::kRows>(static_cast<int>(g.mc - ir), g.kc, pa, g.pb,
+                                             g.c + ir * g.ldc, g.ldc, g.alpha, g.beta, mk,
+                                             0, g.lda, g.ldb, ep, b_tail, kc_in_place);
+}
+
+template <int MR>
+LW_TARGET_AVX512 void macro_narrow(const MacroArgs& g) {
+  if (g.narrow_a_trans)
+    narrow_rows<MR, ASource::kColumns>(g);
+  else
+    narrow_rows<MR, ASource::kRows>(g);
 }
 
 #define LW_DIRECT_ATTR LW_TARGET_AVX512
@@ -190,7 +262,8 @@ const KernelSet* kernels_avx512() {
                               "avx512 8x32", &macro<8, true>,
                               1u << static_cast<unsigned>(Activation::kLinear) |
                                   1u << static_cast<unsigned>(Activation::kRelu) |
-                                  1u << static_cast<unsigned>(Activation::kLeakyRelu)};
+                                  1u << static_cast<unsigned>(Activation::kLeakyRelu),
+                              &macro_narrow<kNarrowMR>, 16};
   return &k;
 }
 

@@ -41,6 +41,11 @@ struct MacroArgs {
   int act = 0;
   float act_alpha = 0.0f;
   int* non_finite = nullptr;  // GemmEpilogue::non_finite, with bias
+  // KernelSet::narrow only: B read in place (row p at pb + p·ldb), and A in
+  // place either as rows (op(A)(r, p) at pa[r·lda + p]) or, with
+  // narrow_a_trans, stored k×m (at pa[p·lda + r]).
+  int64_t ldb = 0;
+  bool narrow_a_trans = false;
 };
 
 using MacroKernel = void (*)(const MacroArgs&);
@@ -80,6 +85,12 @@ struct KernelSet {
   // The macro-kernels honour MacroArgs::bias for these activations (a bit
   // per Activation value); others get the epilogue after each block.
   unsigned epilogue_in_kernel = 0;
+  // The macro-kernel for C at most narrow_max_n columns wide with B not
+  // transposed, reading both operands in place (MacroArgs::ldb), or nullptr.
+  // Packing would pad each row of B to the NR-wide panel (10 → 32 columns
+  // for a 10-class output layer) and copy all of A or B for one use.
+  MacroKernel narrow = nullptr;
+  int64_t narrow_max_n = 0;
 };
 
 // Defined in gemm_baseline.cc / gemm_avx2.cc / gemm_avx512.cc. The AVX ones

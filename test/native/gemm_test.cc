@@ -160,13 +160,26 @@ void check_products(lw::Isa isa, int threads) {
           run_case(ta, tb, s, kVariants[vi], vi == 2, rng, r);
       report(prefix + " 32x784x128, 784x32x128, 32x128x784", r, cases);
     }
+    // C at most 16 wide (a classifier's output layer): the narrow kernel reads
+    // A and B in place; depths of 1-3 rows (B's last rows come from a copy),
+    // the small CNN's dense shapes, and depths of several k slices.
+    {
+      Result r;
+      int cases = 0;
+      const Shape narrow[] = {{32, 10, 1352}, {1352, 10, 32}, {33, 5, 1}, {9, 16, 2}, {100, 12, 3},
+                              {17, 7, 5000}, {41, 13, 300}, {3, 6, 40}};
+      for (const Shape& s : narrow)
+        for (int vi = 0; vi < 4; ++vi, ++cases) run_case(ta, tb, s, kVariants[vi], vi % 2 == 1, rng, r);
+      report(prefix + " narrow C (n <= 16)", r, cases);
+    }
   }
 }
 
 // Same inputs, 1 vs 2 threads: each element of C has one owner and one k
 // order, so the bits must agree.
 void check_thread_determinism(lw::Isa isa) {
-  const Shape shapes[] = {{512, 512, 512}, {300, 1000, 77}, {32, 784, 128}, {1000, 64, 600}};
+  const Shape shapes[] = {{512, 512, 512}, {300, 1000, 77}, {32, 784, 128}, {1000, 64, 600},
+                          {32, 10, 1352}, {1352, 10, 32}};
   Result r;
   int cases = 0;
   std::mt19937 rng(99);
