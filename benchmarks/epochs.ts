@@ -14,9 +14,13 @@
 // else an epoch does (activations, pooling, the optimizer, the loop itself)
 // shows up as a lower share of the peak.
 //
-// Every configuration runs --repeats times (default 3) round-robin, so a burst
+// Every configuration runs --repeats times (default 5) round-robin, so a burst
 // of load from another process lands on one repeat of several configurations
 // rather than on every repeat of one; the table shows the median and the range.
+// (This VM also has stretches of seconds in which its two vCPUs give one
+// core's throughput; with 3 repeats one such stretch could set a median.)
+// After the table, the thread pool's counters over each network's 2-thread
+// epochs say how many split regions ran on one thread and why.
 // --js adds the pure-JS backend on the first --js-batches batches (200),
 // scaled to an epoch; --full adds one whole js epoch and compares accuracy.
 
@@ -30,6 +34,7 @@ import {
   type EpochTiming, type LayerwiseBackend, type ModelName,
 } from './epoch-common.js';
 import { measurePeak } from './peak.js';
+import { addPoolStats, describePoolStats, poolStats, type PoolStats } from './pool-stats.js';
 
 interface Config {
   model: ModelName;
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
     options: {
       full: { type: 'boolean', default: false },
       js: { type: 'boolean', default: false },
-      repeats: { type: 'string', default: '3' },
+      repeats: { type: 'string', default: '5' },
       'js-batches': { type: 'string', default: '200' },
       json: { type: 'string' },
       data: { type: 'string', default: DATA_DIR },
@@ -97,8 +102,11 @@ async function main(): Promise<void> {
   }
 
   const timings = new Map<Config, EpochTiming[]>(configs.map((c) => [c, []]));
+  const twoThreadPool = new Map<ModelName, PoolStats>();
   const run = async (c: Config): Promise<void> => {
+    const before = poolStats();
     const t = await timeLayerwiseEpoch(c.model, data, c.where, c.batches);
+    if (c.where.backend === 'native' && c.where.threads === 2) twoThreadPool.set(c.model, addPoolStats(twoThreadPool.get(c.model), poolStats(), before));
     timings.get(c)!.push(t);
     console.log(`  ${MODEL_LABEL[c.model]}, ${c.label}: ${fmt.seconds(t.epochSeconds)} s/epoch` +
       (t.extrapolated ? ` (${t.batchesTimed} of ${t.batchesPerEpoch} batches timed)` : '') +
@@ -162,6 +170,10 @@ async function main(): Promise<void> {
   for (const model of MODELS) {
     const two = results.find((r) => r.model === model && r.threads === 2)!;
     console.log(`${MODEL_LABEL[model]}: 2 threads vs 1: ${two.speedup!.toFixed(2)}× (medians), ${two.bestRunSpeedup!.toFixed(2)}× (fastest runs)`);
+  }
+  for (const model of MODELS) {
+    const s = twoThreadPool.get(model);
+    if (s) console.log(`${MODEL_LABEL[model]}, 2-thread epochs: ${describePoolStats(s)}`);
   }
 
   let accuracyOk = true;

@@ -45,6 +45,7 @@ import {
   BATCH_SIZE, DATA_DIR, LEARNING_RATE, MODELS, MODEL_LABEL, SEED, buildModel, datasetFor, fmt, loadDatasets, machineLine, markdownTable, median,
   type Datasets, type ModelName,
 } from './epoch-common.js';
+import { addPoolStats, describePoolStats, poolStats } from './pool-stats.js';
 
 const ORDER = [1, 2, 2, 1];
 const WARM_UP_BATCHES = 300;
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
     // compilation and page faults, and V8's background threads (TurboFan,
     // concurrent marking) then take a core for tens of milliseconds.
     await interleavedFit(model, data, Math.max(WARM_UP_BATCHES, 4 * block), block);
+    const poolBefore = poolStats();
     for (let r = 0; r < repeats; r++) {
       const t = await interleavedFit(model, data, batches, block, values.control);
       one.push(t.all[1] * batchesPerEpoch);
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
       const quietText = t.quiet ? `, undisturbed blocks ${(t.quiet[1] / t.quiet[2]).toFixed(2)}` : '';
       console.log(`  ${MODEL_LABEL[model]}: 1 thread ${fmt.seconds(one[r])} s/epoch, 2 threads ${fmt.seconds(two[r])} s/epoch, ratio ${ratios[r].toFixed(2)}${quietText} (${t.quietBlocks}/${t.blocks} blocks undisturbed, load ${os.loadavg()[0].toFixed(2)})`);
     }
+    console.log(`  ${MODEL_LABEL[model]}, its 2-thread blocks: ${describePoolStats(addPoolStats(undefined, poolStats(), poolBefore))}`);
     rows.push([MODEL_LABEL[model], fmt.seconds(median(one)), fmt.seconds(median(two)), median(ratios).toFixed(2) + '×',
       ratios.map((x) => x.toFixed(2)).join(' '),
       quietRatios.length > 0 ? median(quietRatios).toFixed(2) + '×' : '–',

@@ -8,11 +8,13 @@ import { ACTIVATION_KINDS, type ConvGeometry, type PoolGeometry } from '../lib/b
 import type { NativeBinding } from '../lib/backends/native.js';
 import { Rng } from '../lib/random.js';
 
-// The binding's FMA-peak probe (native/kernels/peak.cc) serves the benchmarks
-// only, so lib/ never calls it; the fuzzer still covers it like every export.
+// The binding's FMA-peak probe (native/kernels/peak.cc) and the thread pool's
+// counters serve the benchmarks only, so lib/ never calls them; the fuzzer
+// still covers them like every export.
 declare module '../lib/backends/native.js' {
   interface NativeBinding {
     fmaPeak(isa: string, rounds: number, threads: number): number;
+    poolStats(): Record<string, number>;
   }
 }
 
@@ -445,6 +447,7 @@ export const SPECS: Spec[] = [
   { fn: 'setNumThreads', kinds: ['threads'], valid: (f) => [f.int(0, 3)] },
   // Few rounds: a valid call must stay short under the fuzzer's call count.
   { fn: 'fmaPeak', kinds: ['isa', 'size', 'threads'], valid: (f) => [f.pick(supportedIsas), f.int(0, 1000), f.int(1, 2)] },
+  { fn: 'poolStats', kinds: [], valid: () => [] },
   // Takes nothing; on the main thread (where the fuzzers call it) it refuses and returns false.
   { fn: 'makeThreadIdlePriority', kinds: [], valid: () => [] },
 ];

@@ -786,6 +786,23 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, lw::fma_peak_gflops(isa, rounds, static_cast<int>(threads)));
 }
 
+// poolStats() → the thread pool's counters since the process started
+// (threadpool.h PoolStats), for the benchmarks to say how often two-thread
+// work ran on one thread and why.
+Napi::Value PoolStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const lw::PoolStats s = lw::pool_stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("regions", Napi::Number::New(env, static_cast<double>(s.regions)));
+  o.Set("serialRegions", Napi::Number::New(env, static_cast<double>(s.serial_regions)));
+  o.Set("stalls", Napi::Number::New(env, static_cast<double>(s.stalls)));
+  o.Set("stallsForgiven", Napi::Number::New(env, static_cast<double>(s.stalls_forgiven)));
+  o.Set("starved", Napi::Number::New(env, static_cast<double>(s.starved)));
+  o.Set("pairChecks", Napi::Number::New(env, static_cast<double>(s.pair_checks)));
+  o.Set("pairChecksUnpaid", Napi::Number::New(env, static_cast<double>(s.pair_checks_unpaid)));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
       {"matmul", Matmul},
@@ -828,6 +845,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"setIsa", SetIsa},
       {"setNumThreads", SetNumThreads},
       {"fmaPeak", FmaPeak},
+      {"poolStats", PoolStats},
       {"makeThreadIdlePriority", MakeThreadIdlePriority},
   };
   for (const auto& [name, fn] : fns) exports.Set(name, Napi::Function::New(env, fn, name));

@@ -4,7 +4,9 @@
 // threads, with range bounds that tile [0, units) on multiples of the grain;
 // and after a helper stalls a region (here: it sleeps, as a helper
 // descheduled by a busy machine does), the next regions run on the caller
-// alone, with the same tasks. Exits non-zero on failure.
+// alone, with the same tasks; a single short stall does not; and the pair
+// check (does a second thread add throughput?) runs and gives its verdict
+// from its timings. Exits non-zero on failure.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -141,6 +143,97 @@ void stall_backs_off() {
   EXPECT(conclusive > 0, "no conclusive attempt: the helper never joined, or the caller was always descheduled");
 }
 
+// A region whose helper keeps its task `hold` longer than the caller's
+// (a helper preempted for a moment); false when the helper never joined.
+bool region_with_slow_helper(std::chrono::microseconds hold) {
+  using clock = std::chrono::steady_clock;
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<bool> helper_claimed{false};
+  lw::parallel_for(2, [&](int64_t) {
+    if (std::this_thread::get_id() != caller) {
+      helper_claimed = true;
+      const auto until = clock::now() + hold;
+      while (clock::now() < until) {
+      }
+      return;
+    }
+    const auto deadline = clock::now() + std::chrono::milliseconds(20);
+    while (!helper_claimed && clock::now() < deadline) {
+    }
+  });
+  return helper_claimed;
+}
+
+// Whether a helper ran any of 64 tasks of ~20 µs.
+bool helper_takes_part() {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> elsewhere{0};
+  lw::parallel_for(64, [&](int64_t) {
+    if (std::this_thread::get_id() != caller) ++elsewhere;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  });
+  return elsewhere > 0;
+}
+
+// A single short stall leaves the next region on two threads; a second one
+// soon after backs off like a long stall. Conclusive only when the pool
+// counted the first stall as forgiven (a busy machine makes it long) and
+// nothing else (the caller waiting for a core, a pair check) decided how the
+// next regions ran.
+void short_stall_forgiven_once() {
+  using clock = std::chrono::steady_clock;
+  lw::set_num_threads(2);
+  int conclusive = 0;
+  for (int attempt = 0; attempt < 100 && conclusive < 3; ++attempt) {
+    // Past the window of an earlier short stall; then regions on two threads
+    // until one is (an earlier back-off has run out, the helper is awake).
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    for (int i = 0; i < 20 && !helper_takes_part(); ++i) {
+    }
+    const lw::PoolStats s0 = lw::pool_stats();
+    if (!region_with_slow_helper(std::chrono::microseconds(200))) continue;
+    const lw::PoolStats s1 = lw::pool_stats();
+    if (s1.stalls_forgiven != s0.stalls_forgiven + 1) continue;
+    helper_takes_part();
+    const lw::PoolStats s2 = lw::pool_stats();
+    if (s2.starved != s1.starved || s2.pair_checks != s1.pair_checks) continue;
+    EXPECT(s2.serial_regions == s1.serial_regions, "the region after a single short stall ran on one thread");
+    if (!region_with_slow_helper(std::chrono::microseconds(200))) continue;
+    const clock::time_point second_stall = clock::now();
+    const lw::PoolStats s3 = lw::pool_stats();
+    if (s3.stalls != s2.stalls + 1) continue;
+    EXPECT(s3.stalls_forgiven == s2.stalls_forgiven, "a second short stall 20 ms after the first was forgiven");
+    helper_takes_part();
+    const lw::PoolStats s4 = lw::pool_stats();
+    // The shortest back-off is 1 ms: conclusive if the region began before it ran out.
+    if (clock::now() - second_stall > std::chrono::microseconds(900) + std::chrono::microseconds(64 * 20)) continue;
+    EXPECT(s4.serial_regions == s3.serial_regions + 1, "the region right after a second short stall ran on two threads");
+    ++conclusive;
+  }
+  if (conclusive == 0) std::printf("short_stall_forgiven_once: no conclusive attempt (busy machine)\n");
+}
+
+void pair_check() {
+  EXPECT(lw::pair_timings_show_gain(10000, 10400, 11000), "a pair within 10%% of the solo time gains");
+  EXPECT(!lw::pair_timings_show_gain(10000, 19000, 10500), "a caller slowed to 1.9x does not gain");
+  EXPECT(!lw::pair_timings_show_gain(10000, 10500, 21000), "a helper slowed to 2.1x does not gain");
+  // Regions more than the check interval apart each run one; a check counts
+  // only when the helper joined it in time.
+  lw::set_num_threads(2);
+  const auto before = lw::pool_stats();
+  for (int i = 0; i < 20 && lw::pool_stats().pair_checks < before.pair_checks + 2; ++i) {
+    helper_takes_part();
+    std::this_thread::sleep_for(std::chrono::milliseconds(110));
+  }
+  const auto after = lw::pool_stats();
+  EXPECT(after.pair_checks >= before.pair_checks + 2, "%lld pair checks in 20 regions 110 ms apart",
+         (long long)(after.pair_checks - before.pair_checks));
+  EXPECT(after.pair_checks_unpaid - before.pair_checks_unpaid <= after.pair_checks - before.pair_checks,
+         "more unpaid pair checks than checks");
+}
+
 }  // namespace
 
 int main() {
@@ -148,6 +241,8 @@ int main() {
   caller_takes_the_front();
   cost_model();
   stall_backs_off();
+  short_stall_forgiven_once();
+  pair_check();
   if (g_failures) {
     std::printf("threadpool_test FAILED (%d)\n", g_failures);
     return 1;

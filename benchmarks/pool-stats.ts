@@ -1,0 +1,37 @@
+// The native thread pool's counters (threadpool.h PoolStats), for the
+// benchmarks: how many regions asked for two threads ran on one, and why.
+
+import { nativeAvailable, nativeBinding } from '../lib/backends/index.js';
+
+export interface PoolStats {
+  regions: number;
+  serialRegions: number;
+  stalls: number;
+  stallsForgiven: number;
+  starved: number;
+  pairChecks: number;
+  pairChecksUnpaid: number;
+}
+
+const ZERO: PoolStats = { regions: 0, serialRegions: 0, stalls: 0, stallsForgiven: 0, starved: 0, pairChecks: 0, pairChecksUnpaid: 0 };
+
+/** The counters since the process started (zeros without the addon, or an addon built before it had them). */
+export function poolStats(): PoolStats {
+  if (!nativeAvailable()) return { ...ZERO };
+  const binding = nativeBinding() as unknown as { poolStats?: () => PoolStats };
+  return binding.poolStats ? binding.poolStats() : { ...ZERO };
+}
+
+/** `total` plus the counts between the snapshots `before` and `after`. */
+export function addPoolStats(total: PoolStats | undefined, after: PoolStats, before: PoolStats): PoolStats {
+  const sum = { ...(total ?? ZERO) };
+  for (const key of Object.keys(ZERO) as (keyof PoolStats)[]) sum[key] += after[key] - before[key];
+  return sum;
+}
+
+export function describePoolStats(s: PoolStats): string {
+  const share = s.regions > 0 ? (100 * s.serialRegions) / s.regions : 0;
+  return `${share.toFixed(1)}% of ${s.regions} split regions ran on one thread; ` +
+    `${s.stalls} stalls (${s.stallsForgiven} short ones forgiven), the caller waited for a core ${s.starved} times, ` +
+    `pair checks found no gain from a second thread in ${s.pairChecksUnpaid} of ${s.pairChecks}`;
+}
