@@ -74,13 +74,21 @@ void max_pool2d_forward(const PoolGeometry& g, const float* x, float* y,
   per_image_range(g, [&](int64_t b0, int64_t b1) { max_pool2d_images(g, x, y, argmax, b0, b1); });
 }
 
+// The pool whose backward writes each dx element once (max_pool2d_route_2x2).
+bool routes_2x2(const PoolGeometry& g) {
+  return g.pool_h == 2 && g.pool_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 &&
+         g.pad_left == 0;
+}
+
 void max_pool2d_backward(const PoolGeometry& g, const float* dy,
                          const int32_t* argmax, float* dx) {
   const int64_t C = g.c, image = g.in_h * g.in_w * C;
   if (pool_input_size(g) == 0) return;
   const int64_t per_out = g.out_h * g.out_w * C;
+  const bool route = routes_2x2(g);
   per_image(g, [&](int64_t b) {
     float* dxb = dx + b * image;
+    if (route && max_pool2d_route_2x2(g, dy + b * per_out, argmax + b * per_out, dxb, nullptr)) return;
     std::fill(dxb, dxb + image, 0.0f);
     const float* dyb = dy + b * per_out;
     const int32_t* ab = argmax + b * per_out;
@@ -106,26 +114,30 @@ void max_pool2d_backward_activation(const PoolGeometry& g, const float* dy,
   // Per-image channel sums (float within an image, double across images in
   // image order below).
   std::vector<float> partial(sums != nullptr ? size_t(g.n * C) : 0);
+  const bool route = routes_2x2(g);
   per_image(g, [&](int64_t b) {
     float* dxb = dx + b * image;
     const float* dyb = dy + b * per_out;
     const float* yb = y + b * per_out;
     const int32_t* ab = argmax + b * per_out;
     // f' for the whole image first: one vectorised pass (C is often 8, too
-    // short to pay a call per pixel), kept in a per-thread buffer. Then the
-    // zero fill and scatter of max_pool2d_backward (writing each tap once
-    // with its gradient or 0 was measured 3× slower: per-tap overhead).
+    // short to pay a call per pixel), kept in a per-thread buffer. Then dx as
+    // max_pool2d_backward writes it (a 2×2 stride-2 pool once per element, in
+    // vectors of channels; a scalar write-once loop had been 3× slower than
+    // the fill and scatter, by its per-tap overhead).
     thread_local std::vector<float> through;
     if (through.size() < size_t(per_out)) through.resize(size_t(per_out));
     float* tb = through.data();
     activation_backward_serial(f, yb, yb, dyb, tb, per_out, alpha);
-    std::fill(dxb, dxb + image, 0.0f);
-    for (int64_t t = 0; t < per_out; ++t) {
-      const int64_t at = ab[t];
-      if (at >= 0 && at < image)
-        dxb[at] += tb[t];
-      else
-        tb[t] = 0.0f;  // no winner: counts in no sum either
+    if (!route || !max_pool2d_route_2x2(g, tb, ab, dxb, tb)) {
+      std::fill(dxb, dxb + image, 0.0f);
+      for (int64_t t = 0; t < per_out; ++t) {
+        const int64_t at = ab[t];
+        if (at >= 0 && at < image)
+          dxb[at] += tb[t];
+        else
+          tb[t] = 0.0f;  // no winner: counts in no sum either
+      }
     }
     if (sums == nullptr) return;
     // Σ over pixels per channel through `span` accumulators (a multiple of C

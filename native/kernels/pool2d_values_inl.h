@@ -1,7 +1,8 @@
 // pool2d_values_inl.h — the body of max_pool2d_forward_values and
-// max_pool2d_forward (pool2d.cc), compiled once per instruction set:
+// max_pool2d_forward (pool2d.cc), and of max_pool2d_route_2x2 (the 2×2
+// stride-2 backward), compiled once per instruction set:
 // pool2d_values.cc includes it three times with LW_POOL_ATTR set to that ISA's target attribute, LW_POOL_VEC_BYTES to its
-// vector width and LW_POOL_NAME to the function's name. Like
+// vector width and LW_POOL_NAME / LW_POOL_ROUTE_NAME to the functions' names. Like
 // conv2d_direct_inl.h it calls no inline function defined elsewhere (STL
 // included), so no copy built for a wider ISA can reach a baseline caller, and
 // it spells the select out in each place instead of calling a helper (GCC
@@ -19,7 +20,7 @@
 // so the maxima and winners are identical to a scalar walk in that order.
 
 #ifndef LW_POOL_ATTR
-#error "define LW_POOL_ATTR, LW_POOL_VEC_BYTES and LW_POOL_NAME before including pool2d_values_inl.h"
+#error "define LW_POOL_ATTR, LW_POOL_VEC_BYTES, LW_POOL_NAME and LW_POOL_ROUTE_NAME before including pool2d_values_inl.h"
 #endif
 
 #define LW_POOL_TAKE(val, best) (((val) > (best)) | (((val) != (val)) & ((best) == (best))))
@@ -207,6 +208,105 @@ LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
   }
 }
 
+// max_pool2d_route_2x2 (pool2d_values.h) for one image. Each output's
+// channel block is compared with the offsets of its window's four taps; each
+// tap is stored once, with the gradient where it is the winner and 0
+// elsewhere, instead of a zero fill of the image followed by a scattered
+// read-modify-write per output. grad + 0.0f stores what 0 + grad stores
+// (+0 for a −0 gradient), so dx is bit for bit the fill and scatter's.
+#define LW_POOL_ROUTE(VT, IT, LANES, IOTA, STRAY)                                    \
+  for (; ch + (LANES) <= C; ch += (LANES)) {                                      \
+    IT at;                                                                        \
+    VT gv;                                                                        \
+    __builtin_memcpy(&at, arow + t + ch, sizeof(IT));                             \
+    __builtin_memcpy(&gv, grow + t + ch, sizeof(VT));                             \
+    const IT o00 = (IOTA) + int32_t(a00 + ch), o10 = o00 + int32_t(in_w * C);     \
+    const IT e00 = at == o00, e01 = at == o00 + int32_t(C);                       \
+    const IT e10 = at == o10, e11 = at == o10 + int32_t(C);                       \
+    const VT g0 = gv + 0.0f, z = {};                                              \
+    const VT s00 = e00 ? g0 : z, s01 = e01 ? g0 : z;                              \
+    const VT s10 = e10 ? g0 : z, s11 = e11 ? g0 : z;                              \
+    __builtin_memcpy(d0 + ch, &s00, sizeof(VT));                                  \
+    __builtin_memcpy(d0 + C + ch, &s01, sizeof(VT));                              \
+    __builtin_memcpy(d1 + ch, &s10, sizeof(VT));                                  \
+    __builtin_memcpy(d1 + C + ch, &s11, sizeof(VT));                              \
+    const IT valid = (at >= 0) & (at < int32_t(image));                           \
+    STRAY |= valid & ~(e00 | e01 | e10 | e11);                                    \
+    if (krow) {                                                                   \
+      const VT k = valid ? gv : z;                                                \
+      __builtin_memcpy(krow + t + ch, &k, sizeof(VT));                            \
+    }                                                                             \
+  }
+
+LW_POOL_ATTR bool LW_POOL_ROUTE_NAME(const PoolGeometry& g, const float* grad,
+                                     const int32_t* argmax, float* dx, float* kept) {
+  typedef float Vec __attribute__((vector_size(LW_POOL_VEC_BYTES)));
+  typedef float HalfVec __attribute__((vector_size(LW_POOL_VEC_BYTES / 2)));
+  typedef int32_t IVec __attribute__((vector_size(LW_POOL_VEC_BYTES)));
+  typedef int32_t HalfIVec __attribute__((vector_size(LW_POOL_VEC_BYTES / 2)));
+  constexpr int64_t W = LW_POOL_VEC_BYTES / sizeof(float);
+  IVec iota, stray_v = {};
+  HalfIVec half_iota, stray_h = {};
+  for (int32_t k = 0; k < int32_t(W); ++k) iota[k] = k;
+  for (int32_t k = 0; k < int32_t(W / 2); ++k) half_iota[k] = k;
+  const int64_t C = g.c, in_h = g.in_h, in_w = g.in_w, image = in_h * in_w * C;
+  // Outputs [0, I) × [0, J) have whole windows; the others are clipped by the
+  // image's edge or lie outside it.
+  const int64_t I = g.out_h < in_h / 2 ? g.out_h : in_h / 2;
+  const int64_t J = g.out_w < in_w / 2 ? g.out_w : in_w / 2;
+  bool stray = false;
+  for (int64_t i = 0; i < I; ++i) {
+    float* row0 = dx + 2 * i * in_w * C;
+    float* row1 = row0 + in_w * C;
+    const int32_t* arow = argmax + i * g.out_w * C;
+    const float* grow = grad + i * g.out_w * C;
+    float* krow = kept ? kept + i * g.out_w * C : nullptr;
+    for (int64_t j = 0; j < J; ++j) {
+      const int64_t a00 = (2 * i * in_w + 2 * j) * C, t = j * C;
+      float* d0 = row0 + 2 * j * C;
+      float* d1 = row1 + 2 * j * C;
+      int64_t ch = 0;
+      LW_POOL_ROUTE(Vec, IVec, W, iota, stray_v)
+      LW_POOL_ROUTE(HalfVec, HalfIVec, W / 2, half_iota, stray_h)
+      for (; ch < C; ++ch) {
+        const int32_t at = arow[t + ch];
+        const float g0 = grow[t + ch] + 0.0f;
+        const int64_t o00 = a00 + ch, o10 = o00 + in_w * C;
+        d0[ch] = at == o00 ? g0 : 0.0f;
+        d0[C + ch] = at == o00 + C ? g0 : 0.0f;
+        d1[ch] = at == o10 ? g0 : 0.0f;
+        d1[C + ch] = at == o10 + C ? g0 : 0.0f;
+        const bool valid = at >= 0 && at < image;
+        stray |= valid && at != o00 && at != o00 + C && at != o10 && at != o10 + C;
+        if (krow) krow[t + ch] = valid ? grow[t + ch] : 0.0f;
+      }
+    }
+    // The columns no whole window covers.
+    const int64_t rest = (in_w - 2 * J) * C;
+    __builtin_memset(row0 + 2 * J * C, 0, sizeof(float) * static_cast<__SIZE_TYPE__>(rest));
+    __builtin_memset(row1 + 2 * J * C, 0, sizeof(float) * static_cast<__SIZE_TYPE__>(rest));
+  }
+  __builtin_memset(dx + 2 * I * in_w * C, 0, sizeof(float) * static_cast<__SIZE_TYPE__>((in_h - 2 * I) * in_w * C));
+  for (int64_t k = 0; k < W; ++k) stray |= stray_v[k] != 0;
+  for (int64_t k = 0; k < W / 2; ++k) stray |= stray_h[k] != 0;
+  // Clipped windows (and windows wholly outside the image): their taps were
+  // zeroed above, as the fill would have; scattered as the general pass does.
+  for (int64_t i = 0; i < g.out_h; ++i)
+    for (int64_t j = (i < I ? J : 0); j < g.out_w; ++j)
+      for (int64_t ch = 0; ch < C; ++ch) {
+        const int64_t t = (i * g.out_w + j) * C + ch;
+        const int32_t at = argmax[t];
+        const bool valid = at >= 0 && at < image;
+        if (kept) kept[t] = valid ? grad[t] : 0.0f;
+        if (!valid) continue;
+        const int64_t r = at / (in_w * C), q = at / C % in_w;
+        stray |= r < 2 * i || r >= 2 * i + 2 || q < 2 * j || q >= 2 * j + 2 || at % C != ch;
+        dx[at] += grad[t];
+      }
+  return !stray;
+}
+
+#undef LW_POOL_ROUTE
 #undef LW_POOL_2X2_ROW
 #undef LW_POOL_2X2_WINNERS
 #undef LW_POOL_2X2_VALUES

@@ -361,15 +361,18 @@ void two_by_two_rows(std::mt19937& rng) {
                   want_am[o] = int32_t(arg);
                 }
           if (!max_forward_every_isa(g, x.data(), want.data(), want_am.data(), cases)) return;
-          // Backward (dx written once per element on this pool), with the
-          // winners as found and with one moved to another window (the
-          // general scatter then), against a zero fill and scatter.
+          // Backward (dx written once per element on this pool, in vectors
+          // of channels under each ISA), with the winners as found, with one
+          // moved to another window (the general scatter then) and with one
+          // erased (−1: no winner, in no sum), against a zero fill and
+          // scatter; −0 gradients included (the scatter stores +0 for them).
           std::uniform_real_distribution<float> d(-1, 1);
           std::vector<float> dy(static_cast<size_t>(ys));
-          for (float& v : dy) v = d(rng);
-          for (bool corrupt : {false, true}) {
+          for (float& v : dy) v = pick(rng) == 0 ? -0.0f : d(rng);
+          for (int corrupt : {0, 1, 2}) {
             std::vector<int32_t> am = want_am;
-            if (corrupt && ys > c) am[0] = am[size_t(ys - 1)] % int32_t(in_h * in_w * c);
+            if (corrupt == 1 && ys > c) am[0] = am[size_t(ys - 1)] % int32_t(in_h * in_w * c);
+            if (corrupt == 2 && ys > 0) am[size_t(ys / 2)] = -1;
             std::vector<float> ref(static_cast<size_t>(xs), 0.0f);
             std::vector<double> ref_sums(static_cast<size_t>(c), 0.0);
             for (int64_t e = 0; e < ys; ++e) {
@@ -378,19 +381,27 @@ void two_by_two_rows(std::mt19937& rng) {
               ref[size_t(b * in_h * in_w * c + am[size_t(e)])] += dy[size_t(e)];
               ref_sums[size_t(e % c)] += dy[size_t(e)];
             }
-            std::vector<float> dx(size_t(xs + 2 * kGuard), kSentinel), dxa(size_t(xs + 2 * kGuard), kSentinel);
-            std::vector<float> sums(static_cast<size_t>(c));
-            lw::max_pool2d_backward(g, dy.data(), am.data(), dx.data() + kGuard);
-            lw::max_pool2d_backward_activation(g, dy.data(), am.data(), want.data(), lw::Activation::kLinear, 0.0f,
-                                               dxa.data() + kGuard, sums.data());
-            EXPECT(intact(dx) && intact(dxa), "2x2 backward out of bounds, case %d", cases);
-            EXPECT(std::memcmp(dx.data() + kGuard, ref.data(), sizeof(float) * size_t(xs)) == 0 &&
-                       std::memcmp(dxa.data() + kGuard, ref.data(), sizeof(float) * size_t(xs)) == 0,
-                   "2x2 backward case %d (n %lld, %lldx%lldx%lld, extra %lld, corrupt %d) differs from the scatter", cases,
-                   (long long)n, (long long)in_h, (long long)in_w, (long long)c, (long long)extra, int(corrupt));
-            for (int64_t ch = 0; ch < c; ++ch)
-              EXPECT(near(sums[size_t(ch)], float(ref_sums[size_t(ch)]), 1e-4f), "2x2 backward sums case %d channel %lld",
-                     cases, (long long)ch);
+            for (lw::Isa isa : {lw::Isa::kBaseline, lw::Isa::kAvx2, lw::Isa::kAvx512}) {
+              if (!lw::cpu_supports(isa)) continue;
+              const lw::Isa before = lw::active_isa();
+              lw::set_isa(isa);
+              std::vector<float> dx(size_t(xs + 2 * kGuard), kSentinel), dxa(size_t(xs + 2 * kGuard), kSentinel);
+              std::vector<float> sums(static_cast<size_t>(c));
+              lw::max_pool2d_backward(g, dy.data(), am.data(), dx.data() + kGuard);
+              lw::max_pool2d_backward_activation(g, dy.data(), am.data(), want.data(), lw::Activation::kLinear, 0.0f,
+                                                 dxa.data() + kGuard, sums.data());
+              lw::set_isa(before);
+              EXPECT(intact(dx) && intact(dxa), "2x2 backward out of bounds, case %d, %s", cases, lw::isa_name(isa));
+              EXPECT(std::memcmp(dx.data() + kGuard, ref.data(), sizeof(float) * size_t(xs)) == 0 &&
+                         std::memcmp(dxa.data() + kGuard, ref.data(), sizeof(float) * size_t(xs)) == 0,
+                     "2x2 backward case %d (n %lld, %lldx%lldx%lld, extra %lld, corrupt %d, %s) differs from the scatter",
+                     cases, (long long)n, (long long)in_h, (long long)in_w, (long long)c, (long long)extra, corrupt,
+                     lw::isa_name(isa));
+              for (int64_t ch = 0; ch < c; ++ch)
+                EXPECT(near(sums[size_t(ch)], float(ref_sums[size_t(ch)]), 1e-4f), "2x2 backward sums case %d channel %lld, %s",
+                       cases, (long long)ch, lw::isa_name(isa));
+              if (g_failures > 20) return;
+            }
           }
           ++cases;
         }
