@@ -138,7 +138,7 @@ struct Pool {
   Region* current = nullptr;
   std::atomic<uint64_t> generation{0};
   int workers = 0;        // started (detached) worker threads
-  int parked = 0;         // workers blocked on `wake`; guarded by `mu`
+  int parked = 0;         // workers blocked on `wake` or not started yet; guarded by `mu`
 };
 
 Pool& pool() {
@@ -194,7 +194,14 @@ void worker_main() {
   // than pthread_setname_np, which binds to GLIBC_2.34 when built here.
   prctl(PR_SET_NAME, "layerwise-pool", 0, 0, 0);
 #endif
-  uint64_t seen = p.generation.load(std::memory_order_acquire);
+  uint64_t seen;
+  {
+    // Counted as parked from its creation (ensure_workers) until here: a
+    // region published meanwhile must not take this thread for an awake one.
+    std::lock_guard<std::mutex> lk(p.mu);
+    --p.parked;
+    seen = p.generation.load(std::memory_order_acquire);
+  }
   for (;;) {
     spin_until([&] { return p.generation.load(std::memory_order_acquire) != seen; },
                std::chrono::microseconds(100));
@@ -237,6 +244,7 @@ int ensure_workers(Pool& p, int want) {
     std::thread(worker_main).detach();
 #endif
     ++p.workers;
+    ++p.parked;  // until the thread reaches its loop (worker_main)
   }
   return p.workers < want ? p.workers : want;
 }
