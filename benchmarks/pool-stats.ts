@@ -9,11 +9,9 @@ export interface PoolStats {
   stalls: number;
   stallsForgiven: number;
   starved: number;
-  pairChecks: number;
-  pairChecksUnpaid: number;
 }
 
-const ZERO: PoolStats = { regions: 0, serialRegions: 0, stalls: 0, stallsForgiven: 0, starved: 0, pairChecks: 0, pairChecksUnpaid: 0 };
+const ZERO: PoolStats = { regions: 0, serialRegions: 0, stalls: 0, stallsForgiven: 0, starved: 0 };
 
 /** The counters since the process started (zeros without the addon, or an addon built before it had them). */
 export function poolStats(): PoolStats {
@@ -32,6 +30,5 @@ export function addPoolStats(total: PoolStats | undefined, after: PoolStats, bef
 export function describePoolStats(s: PoolStats): string {
   const share = s.regions > 0 ? (100 * s.serialRegions) / s.regions : 0;
   return `${share.toFixed(1)}% of ${s.regions} split regions ran on one thread; ` +
-    `${s.stalls} stalls (${s.stallsForgiven} short ones forgiven), the caller waited for a core ${s.starved} times, ` +
-    `pair checks found no gain from a second thread in ${s.pairChecksUnpaid} of ${s.pairChecks}`;
+    `${s.stalls} stalls (${s.stallsForgiven} short ones forgiven), the caller waited for a core ${s.starved} times`;
 }

@@ -798,8 +798,6 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   o.Set("stalls", Napi::Number::New(env, static_cast<double>(s.stalls)));
   o.Set("stallsForgiven", Napi::Number::New(env, static_cast<double>(s.stalls_forgiven)));
   o.Set("starved", Napi::Number::New(env, static_cast<double>(s.starved)));
-  o.Set("pairChecks", Napi::Number::New(env, static_cast<double>(s.pair_checks)));
-  o.Set("pairChecksUnpaid", Napi::Number::New(env, static_cast<double>(s.pair_checks_unpaid)));
   return o;
 }
 

@@ -47,15 +47,11 @@ __asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
 
 #include <atomic>
 #include <chrono>
-#include <climits>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
-
-#include "cpu.h"
-#include "peak_loops.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -128,9 +124,8 @@ struct Pool {
   std::chrono::microseconds backoff{0};
   int misses = 0;  // regions in a row that no helper joined, weighted (RegionCloser)
   Clock::time_point last_short_stall{};  // guarded by region_mu (RegionCloser)
-  Clock::time_point next_pair_check{};  // guarded by region_mu (second_thread_pays)
   struct {
-    std::atomic<int64_t> regions{0}, serial_regions{0}, stalls{0}, stalls_forgiven{0}, starved{0}, pair_checks{0}, pair_checks_unpaid{0};
+    std::atomic<int64_t> regions{0}, serial_regions{0}, stalls{0}, stalls_forgiven{0}, starved{0};
   } stats;
   std::mutex mu;          // guards `current`, Region::joined, `workers`
   std::condition_variable wake;
@@ -286,33 +281,6 @@ constexpr int kAwakeMissWeight = 4;  // a miss by parked helpers weighs 1
 constexpr std::chrono::microseconds kLongStall{500};
 constexpr std::chrono::milliseconds kStallPairWindow{20};
 
-// Does a second thread add throughput? On a virtual machine the two vCPUs
-// can share one physical core (SMT siblings, or time-sliced with another
-// guest) for stretches of seconds: two busy threads then each run at half
-// speed, and a split region is no faster than one thread — slower, with its
-// hand-offs and the wait at its end. Measured on the 2-vCPU Zen 4 VM we
-// develop on: peak.cc's multiply-add loop gives 116 GFLOP/s on one thread
-// and 225 on two most of the time, but 116 on two in such stretches, and
-// two-thread epochs in them ran 1.2–1.3× slower than one-thread ones.
-// Nothing inside the guest reports it (no run-queue wait, no steal time), so
-// the pool measures it: at most every kPairCheckInterval, before a region,
-// the caller times a ~10 µs multiply-add loop alone, then it and a helper
-// run the loop at the same time. If either took more than kPairSlowdown
-// times the solo time, or a helper that was awake (spinning: it starts within
-// a microsecond when it has a core) did not start within kPairJoinWait, this
-// region and those of the next kPairBackoff run on the caller alone. The
-// latter is the commoner case here: for seconds at a time, two-thread regions
-// ran at one thread's speed because the helper hardly ran at all. A check a
-// parked helper did not join in time (its futex wake-up takes 20–100 µs
-// here) gives no verdict and is retried after kPairRetry. A check costs about
-// 40 µs, under 0.05% of the time.
-constexpr std::chrono::milliseconds kPairCheckInterval{100};
-constexpr std::chrono::milliseconds kPairBackoff{200};
-constexpr std::chrono::milliseconds kPairRetry{5};
-constexpr std::chrono::microseconds kPairJoinWait{150};
-constexpr double kPairSlowdown = 1.5;
-constexpr int64_t kPairLoopMultiplyAdds = int64_t{1} << 19;
-
 // Starts (or lengthens) a back-off at `now`; called with region_mu held.
 void back_off(Pool& p, Clock::time_point now) {
   p.backoff = p.backoff < kBackoffMin ? kBackoffMin
@@ -377,7 +345,6 @@ struct RegionCloser {
   Pool& p;
   Region& r;
   Clock::time_point started;
-  bool last = true;  // false: the caller's parallel_for runs another region next
   ~RegionCloser() {
     int joined;
     {
@@ -411,7 +378,6 @@ struct RegionCloser {
     } else if (joined > 0 && !stalled) {
       p.backoff /= 2;
     }
-    if (!last) return;
     tl_in_region = false;
     p.region_mu.unlock();
   }
@@ -425,82 +391,6 @@ struct SerialRegion {
     p.region_mu.unlock();
   }
 };
-
-// Publishes a region of `tasks` and takes part in it; the closer waits for
-// the helpers that joined. `last`: the region ends the caller's parallel_for.
-// Returns whether every helper it may take was parked when it began.
-bool run_region(Pool& p, int64_t tasks, const std::function<void(int64_t)>& fn, int helpers,
-                Clock::time_point started, bool last) {
-  Region r;
-  r.fn = &fn;
-  r.unclaimed.store(pack_range(0, static_cast<uint64_t>(tasks)), std::memory_order_relaxed);
-  r.max_helpers = helpers;
-  RegionCloser closer{p, r, started, last};
-  {
-    std::lock_guard<std::mutex> lk(p.mu);
-    p.current = &r;
-    r.helpers_parked = p.parked >= helpers;
-    p.generation.fetch_add(1, std::memory_order_release);
-  }
-  p.wake.notify_all();
-  run_tasks(r, true);
-  return r.helpers_parked;
-}
-
-// Shortest of two timings of the pair check's multiply-add loop on this thread.
-int64_t time_pair_loop(Isa isa, std::atomic<int>& impossible) {
-  const int64_t rounds = kPairLoopMultiplyAdds / peak_multiply_adds_per_round(isa);
-  int64_t best = INT64_MAX;
-  for (int i = 0; i < 2; ++i) {
-    const Clock::time_point t0 = Clock::now();
-    impossible += peak_loop(isa, rounds) > 1e30f;
-    const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    if (ns < best) best = ns;
-  }
-  return best;
-}
-
-// The pair check (see kPairCheckInterval); called with region_mu held.
-bool second_thread_pays(Pool& p, int helpers, Clock::time_point now) {
-  const Isa isa = active_isa();
-  std::atomic<int> impossible{0};
-  const int64_t solo = time_pair_loop(isa, impossible);
-  const std::thread::id caller = std::this_thread::get_id();
-  std::atomic<bool> helper_started{false};
-  bool caller_entered = false, caller_timed = false;
-  int64_t caller_pair = 0, helper_pair = 0;
-  // Two tasks: the helper takes the back one and times at once; the caller
-  // takes the front one and waits for the helper to start, so the two loops
-  // overlap. If the helper is late, the caller claims its task as well and
-  // returns from both without timing: no verdict.
-  const std::function<void(int64_t)> check = [&](int64_t) {
-    if (std::this_thread::get_id() != caller) {
-      helper_started.store(true, std::memory_order_release);
-      helper_pair = time_pair_loop(isa, impossible);
-      return;
-    }
-    if (caller_entered) return;
-    caller_entered = true;
-    spin_until([&] { return helper_started.load(std::memory_order_acquire); }, kPairJoinWait);
-    if (!helper_started.load(std::memory_order_acquire)) return;
-    caller_timed = true;
-    caller_pair = time_pair_loop(isa, impossible);
-  };
-  const bool helpers_parked = run_region(p, 2, check, helpers, now, false);
-  const bool helper_late = !caller_timed;
-  if ((helper_late && helpers_parked) || impossible.load() != 0) {
-    p.next_pair_check = Clock::now() + kPairRetry;
-    return true;
-  }
-  p.stats.pair_checks.fetch_add(1, std::memory_order_relaxed);
-  const Clock::time_point end = Clock::now();
-  p.next_pair_check = end + kPairCheckInterval;
-  if (!helper_late && pair_timings_show_gain(solo, caller_pair, helper_pair)) return true;
-  p.stats.pair_checks_unpaid.fetch_add(1, std::memory_order_relaxed);
-  if (p.serial_until < end + kPairBackoff) p.serial_until = end + kPairBackoff;
-  p.next_pair_check = end + kPairBackoff;
-  return false;
-}
 
 }  // namespace
 
@@ -537,20 +427,31 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   // its (parked) helpers, and their names, from its first split.
   const int64_t want = (tasks < threads ? tasks : threads) - 1;
   const int helpers = ensure_workers(p, static_cast<int>(want));
-  bool serial = started < p.serial_until;  // a back-off (RegionCloser, caller_starved, the pair check)
+  bool serial = started < p.serial_until;  // a back-off (RegionCloser, caller_starved)
   if (!serial && caller_starved(started)) {
     p.stats.starved.fetch_add(1, std::memory_order_relaxed);
     back_off(p, started);
     serial = true;
   }
-  if (!serial && helpers > 0 && started >= p.next_pair_check) serial = !second_thread_pays(p, helpers, started);
   if (serial) {
     p.stats.serial_regions.fetch_add(1, std::memory_order_relaxed);
     SerialRegion serial_region{p};
     for (int64_t t = 0; t < tasks; ++t) fn(t);
     return;
   }
-  run_region(p, tasks, fn, helpers, started, true);
+  Region r;
+  r.fn = &fn;
+  r.unclaimed.store(pack_range(0, static_cast<uint64_t>(tasks)), std::memory_order_relaxed);
+  r.max_helpers = helpers;
+  RegionCloser closer{p, r, started};
+  {
+    std::lock_guard<std::mutex> lk(p.mu);
+    p.current = &r;
+    r.helpers_parked = p.parked >= helpers;
+    p.generation.fetch_add(1, std::memory_order_release);
+  }
+  p.wake.notify_all();
+  run_tasks(r, true);
 }
 
 PoolStats pool_stats() {
@@ -561,14 +462,7 @@ PoolStats pool_stats() {
   s.stalls = p.stats.stalls.load(std::memory_order_relaxed);
   s.stalls_forgiven = p.stats.stalls_forgiven.load(std::memory_order_relaxed);
   s.starved = p.stats.starved.load(std::memory_order_relaxed);
-  s.pair_checks = p.stats.pair_checks.load(std::memory_order_relaxed);
-  s.pair_checks_unpaid = p.stats.pair_checks_unpaid.load(std::memory_order_relaxed);
   return s;
-}
-
-bool pair_timings_show_gain(int64_t solo_ns, int64_t caller_pair_ns, int64_t helper_pair_ns) {
-  const double slowest = static_cast<double>(caller_pair_ns > helper_pair_ns ? caller_pair_ns : helper_pair_ns);
-  return slowest <= kPairSlowdown * static_cast<double>(solo_ns);
 }
 
 // ------------------------------------------------------------- cost model

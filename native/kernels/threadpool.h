@@ -21,24 +21,17 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn);
 
 // What the pool has done since the process started (for benchmarks): regions
 // asked for on more than one thread, those it ran on the caller alone (a
-// back-off), stalls (and the short ones forgiven), the caller waiting for a core,
-// and pair checks (threadpool.cc: does a second thread add
-// throughput?) with a verdict, and how many found it did not.
+// back-off), stalls (and the short ones forgiven), and the caller waiting for
+// a core (threadpool.cc).
 struct PoolStats {
   int64_t regions = 0;
   int64_t serial_regions = 0;
   int64_t stalls = 0;
   int64_t stalls_forgiven = 0;
   int64_t starved = 0;
-  int64_t pair_checks = 0;
-  int64_t pair_checks_unpaid = 0;
 };
 PoolStats pool_stats();
 
-// The pair check's verdict from its timings of one loop: alone on the caller,
-// and on the caller and a helper at the same time. False when either of the
-// pair was slowed down so much that two threads give little more than one.
-bool pair_timings_show_gain(int64_t solo_ns, int64_t caller_pair_ns, int64_t helper_pair_ns);
 
 // ---- The cost model: how many threads a kernel call is worth (threadpool.cc)
 //

@@ -4,9 +4,8 @@
 // threads, with range bounds that tile [0, units) on multiples of the grain;
 // and after a helper stalls a region (here: it sleeps, as a helper
 // descheduled by a busy machine does), the next regions run on the caller
-// alone, with the same tasks; a single short stall does not; and the pair
-// check (does a second thread add throughput?) runs and gives its verdict
-// from its timings. Exits non-zero on failure.
+// alone, with the same tasks; a single short stall does not. Exits non-zero
+// on failure.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -180,8 +179,8 @@ bool helper_takes_part() {
 // A single short stall leaves the next region on two threads; a second one
 // soon after backs off like a long stall. Conclusive only when the pool
 // counted the first stall as forgiven (a busy machine makes it long) and
-// nothing else (the caller waiting for a core, a pair check) decided how the
-// next regions ran.
+// nothing else (the caller waiting for a core) decided how the next regions
+// ran.
 void short_stall_forgiven_once() {
   using clock = std::chrono::steady_clock;
   lw::set_num_threads(2);
@@ -198,7 +197,7 @@ void short_stall_forgiven_once() {
     if (s1.stalls_forgiven != s0.stalls_forgiven + 1) continue;
     helper_takes_part();
     const lw::PoolStats s2 = lw::pool_stats();
-    if (s2.starved != s1.starved || s2.pair_checks != s1.pair_checks) continue;
+    if (s2.starved != s1.starved) continue;
     EXPECT(s2.serial_regions == s1.serial_regions, "the region after a single short stall ran on one thread");
     if (!region_with_slow_helper(std::chrono::microseconds(200))) continue;
     const clock::time_point second_stall = clock::now();
@@ -215,25 +214,6 @@ void short_stall_forgiven_once() {
   if (conclusive == 0) std::printf("short_stall_forgiven_once: no conclusive attempt (busy machine)\n");
 }
 
-void pair_check() {
-  EXPECT(lw::pair_timings_show_gain(10000, 10400, 11000), "a pair within 10%% of the solo time gains");
-  EXPECT(!lw::pair_timings_show_gain(10000, 19000, 10500), "a caller slowed to 1.9x does not gain");
-  EXPECT(!lw::pair_timings_show_gain(10000, 10500, 21000), "a helper slowed to 2.1x does not gain");
-  // Regions more than the check interval apart each run one; a check counts
-  // only when the helper joined it in time.
-  lw::set_num_threads(2);
-  const auto before = lw::pool_stats();
-  for (int i = 0; i < 20 && lw::pool_stats().pair_checks < before.pair_checks + 2; ++i) {
-    helper_takes_part();
-    std::this_thread::sleep_for(std::chrono::milliseconds(110));
-  }
-  const auto after = lw::pool_stats();
-  EXPECT(after.pair_checks >= before.pair_checks + 2, "%lld pair checks in 20 regions 110 ms apart",
-         (long long)(after.pair_checks - before.pair_checks));
-  EXPECT(after.pair_checks_unpaid - before.pair_checks_unpaid <= after.pair_checks - before.pair_checks,
-         "more unpaid pair checks than checks");
-}
-
 }  // namespace
 
 int main() {
@@ -242,7 +222,6 @@ int main() {
   cost_model();
   stall_backs_off();
   short_stall_forgiven_once();
-  pair_check();
   if (g_failures) {
     std::printf("threadpool_test FAILED (%d)\n", g_failures);
     return 1;
