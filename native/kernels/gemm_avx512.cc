@@ -65,6 +65,22 @@ LW_INLINE_AVX512 __m512 epilogue(__m512 x, const TileEpilogue& ep, int v,
   return x;
 }
 
+// One vector of a finished tile row: alpha·acc + beta·C (C read through the
+// column mask only when beta is not 0), then the tile's epilogue; the value
+// to store at cr. Shared by tile() and transposed_tile(), so both round alike.
+LW_INLINE_AVX512 __m512 finish(__m512 acc, const float* cr, __mmask16 mk, float alpha,
+                               float beta, __m512 va, __m512 vb, const TileEpilogue& ep,
+                               int v) {
+  __m512 x;
+  if (beta == 0.0f)
+    x = alpha == 1.0f ? acc : _mm512_mul_ps(acc, va);
+  else if (beta == 1.0f)
+    x = _mm512_fmadd_ps(acc, va, _mm512_maskz_loadu_ps(mk, cr));
+  else
+    x = _mm512_fmadd_ps(acc, va, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, cr), vb));
+  return ep.bias != nullptr ? epilogue(x, ep, v, mk) : x;
+}
+
 // Where a tile's operands come from. A: packed MR-row panels (pa + p·MR +
 // r), A's own rows (row r at pa + r·lda: macro_a), or a stored k×m A read in
 // place (op(A)(r, p) at pa[p·lda + r]: the narrow products' trans_a). B:
@@ -141,14 +157,7 @@ LW_INLINE_AVX512 void tile(int64_t kc, const float* __restrict pa,
     for (int v = 0; v < NV; ++v) {
       float* cr = c + r * ldc + 16 * v;
       const __mmask16 mk = v == 0 ? m0 : m1;
-      __m512 x;
-      if (beta == 0.0f)
-        x = alpha == 1.0f ? acc[v][r] : _mm512_mul_ps(acc[v][r], va);
-      else if (beta == 1.0f)
-        x = _mm512_fmadd_ps(acc[v][r], va, _mm512_maskz_loadu_ps(mk, cr));
-      else
-        x = _mm512_fmadd_ps(acc[v][r], va, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, cr), vb));
-      if (ep.bias != nullptr) x = epilogue(x, ep, v, mk);
+      const __m512 x = finish(acc[v][r], cr, mk, alpha, beta, va, vb, ep, v);
       if constexpr (NV == 1)
         acc[v][r] = x;
       else
@@ -266,15 +275,7 @@ LW_INLINE_AVX512 void transposed_tile(int64_t kc, const float* __restrict pa,
   const __m512 vb = _mm512_set1_ps(beta);
   for (int i = 0; i < 16; ++i) {
     float* cr = c + i * ldc;
-    __m512 x;
-    if (beta == 0.0f)
-      x = alpha == 1.0f ? acc[i] : _mm512_mul_ps(acc[i], va);
-    else if (beta == 1.0f)
-      x = _mm512_fmadd_ps(acc[i], va, _mm512_maskz_loadu_ps(mk, cr));
-    else
-      x = _mm512_fmadd_ps(acc[i], va, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, cr), vb));
-    if (ep.bias != nullptr) x = epilogue(x, ep, 0, mk);
-    acc[i] = x;
+    acc[i] = finish(acc[i], cr, mk, alpha, beta, va, vb, ep, 0);
   }
   for (int i = 0; i < 16; ++i) _mm512_mask_storeu_ps(c + i * ldc, mk, acc[i]);
 }
