@@ -79,6 +79,8 @@ export type PredictorReply =
 
 interface Request {
   data: Float32Array;
+  /** performance.now() when it was queued: maxDelayMs counts from here. */
+  queuedAt: number;
   samples: number;
   single: boolean;
   shapeTail: number[];
@@ -188,9 +190,15 @@ export async function createPredictor(model: Network, options: PredictorOptions 
     }
   };
 
+  // Dispatches once maxBatch samples wait or the oldest waiting request has
+  // waited maxDelayMs. The delay counts from the oldest request's arrival, not
+  // from the last dispatch: requests that queued behind busy workers (a burst's
+  // tail) have waited long enough by the time a worker frees up, and holding
+  // them for another maxDelayMs would leave that worker idle.
   const schedule = (): void => {
-    if (queued >= maxBatch || maxDelayMs === 0) dispatch();
-    else if (!timer) timer = setTimeout(dispatch, maxDelayMs);
+    const waited = performance.now() - queue[head].queuedAt;
+    if (queued >= maxBatch || waited >= maxDelayMs) dispatch();
+    else if (!timer) timer = setTimeout(dispatch, maxDelayMs - waited);
   };
 
   const onReply = (slot: Slot, reply: PredictorReply): void => {
@@ -267,7 +275,7 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       if (getBackend().firstNonFinite(x.data) >= 0) return Promise.reject(new ShapeError('predict input holds a non-finite value'));
       const samples = single ? 1 : x.shape[0];
       return new Promise<Tensor>((resolve, reject) => {
-        queue.push({ data: x.data, samples, single, resolve, reject, shapeTail: sampleShape });
+        queue.push({ data: x.data, queuedAt: performance.now(), samples, single, resolve, reject, shapeTail: sampleShape });
         queued += samples;
         schedule();
       });
