@@ -2,7 +2,8 @@
 // max_pool2d_forward (pool2d.cc), and of max_pool2d_route_2x2 (the 2×2
 // stride-2 backward), compiled once per instruction set:
 // pool2d_values.cc includes it three times with LW_POOL_ATTR set to that ISA's target attribute, LW_POOL_VEC_BYTES to its
-// vector width and LW_POOL_NAME / LW_POOL_ROUTE_NAME to the functions' names. Like
+// vector width and LW_POOL_NAME / LW_POOL_ROUTE_NAME to the functions' names
+// (and, for AVX-512 only, LW_POOL_ROW_PAIRS_C8 to its 8-channel row pass). Like
 // conv2d_direct_inl.h it calls no inline function defined elsewhere (STL
 // included), so no copy built for a wider ISA can reach a baseline caller, and
 // it spells the select out in each place instead of calling a helper (GCC
@@ -68,7 +69,7 @@
 // first-of-equals and first-NaN winner as the row-major walk (a later pair
 // takes over only when LW_POOL_TAKE says so) with two independent chains.
 #define LW_POOL_2X2_ROW(VT, IT, LANES, IOTA)                                        \
-  for (int64_t j = 0; j < J; ++j) {                                               \
+  for (int64_t j = j_row; j < J; ++j) {                                           \
     const float* q0p = p0 + 2 * j * C;                                            \
     const float* q1p = p1 + 2 * j * C;                                            \
     float* yo = yrow + j * C;                                                     \
@@ -125,6 +126,11 @@ LW_POOL_ATTR void LW_POOL_NAME(const PoolGeometry& g, const float* x, float* y,
         const int64_t a00 = r0 * in_w * C;
         const float* p0 = xb + a00;
         const float* p1 = p0 + in_w * C;
+        int64_t j_row = 0;
+#ifdef LW_POOL_ROW_PAIRS_C8
+        // Eight channels fill half an AVX-512 vector: two output pixels per vector.
+        if (C == 8) j_row = LW_POOL_ROW_PAIRS_C8(p0, p1, yrow, arow, J, a00, in_w);
+#endif
         if (C % W == 0) {
           LW_POOL_2X2_ROW(Vec, IVec, W, iota)
         } else {

@@ -331,7 +331,7 @@ void two_by_two_rows(std::mt19937& rng) {
   int cases = 0;
   for (int64_t n : {1, 3})
     for (int64_t c : {2, 4, 8, 16, 24, 32, 40})
-      for (auto [in_h, in_w] : {std::pair<int64_t, int64_t>{4, 4}, {7, 5}, {6, 9}, {28, 28}, {1, 6}})
+      for (auto [in_h, in_w] : {std::pair<int64_t, int64_t>{4, 4}, {7, 5}, {6, 9}, {28, 28}, {1, 6}, {5, 26}, {4, 2}})
         for (int64_t extra : {0, 1}) {
           const PoolGeometry g{n, in_h, in_w, c, 2, 2, 2, 2, 0, 0, in_h / 2 + extra, in_w / 2 + extra};
           const int64_t xs = lw::pool_input_size(g), ys = lw::pool_output_size(g);
