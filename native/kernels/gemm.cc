@@ -20,6 +20,10 @@
 //     packing where the variant has a narrow kernel (AVX-512): packing B
 //     would pad each 10-float row to a 32-wide panel, and neither operand is
 //     reused enough to repay its copy. Same k slices and order, same bits.
+//   * C = A·Bᵀ at most 16 deep (a dense layer's input gradient ∂E/∂Y·Wᵀ over
+//     10 classes) takes an AVX-512 shallow kernel that reads Bᵀ in place, 16
+//     rows of B transposed in registers, instead of packing all of Bᵀ for a
+//     product of as many flops as the copy has stores. Same bits.
 //   * The macro/micro-kernels are per instruction set — gemm_baseline.cc
 //     (vector extensions, SSE2 on x86-64), gemm_avx2.cc (6×16 FMA) and
 //     gemm_avx512.cc (8×32) — picked per call from lw::active_isa().
@@ -487,6 +491,55 @@ void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
   });
 }
 
+// C = A·Bᵀ at most KernelSet::shallow_max_k deep (a dense layer's input
+// gradient ∂E/∂Y·Wᵀ over 10 classes) takes the shallow kernel, which reads W
+// in place. Same k order from zero as the packed path's one k slice, and
+// the same finish: the same bits.
+bool reads_shallow(const KernelSet& ks, const Operands& o, const GemmEpilogue* ep) {
+  return ks.shallow != nullptr && ep == nullptr && !o.ta && o.tb && o.k <= ks.shallow_max_k;
+}
+
+struct ShallowJob {
+  const KernelSet* ks;
+  const Operands* o;
+  int64_t tm, tn;  // grid of tasks: row ranges × ranges of 16-column blocks
+};
+
+void shallow_task(const ShallowJob& job, int64_t t) {
+  const Operands& o = *job.o;
+  int64_t i0, i1, j0, j1;
+  range_bounds(o.m, job.tm, t / job.tn, 1, &i0, &i1);
+  range_bounds(o.n, job.tn, t % job.tn, 16, &j0, &j1);
+  if (i0 >= i1 || j0 >= j1) return;
+  MacroArgs g = {i1 - i0, j1 - j0, o.k, o.a + i0 * o.lda, o.b + j0 * o.ldb, o.c + i0 * o.ldc + j0,
+                 o.ldc, o.alpha, o.beta, o.lda};
+  g.ldb = o.ldb;
+  job.ks->shallow(g);
+}
+
+// The split goes by rows first, one row range per thread: these rows are
+// samples, written by the layer before's split (the pool's caller takes the
+// first images, its helper the last, threadpool.cc) and read next by the
+// backward pass of that layer, split the same way, so each core keeps its
+// own samples' rows of ∂E/∂X in its cache. A split by columns made each core
+// read the other's half of ∂E/∂X in the max-pool backward that follows
+// (the small CNN, two threads: 37 → 28 µs there). Each row range is then
+// cut into column ranges, so that a helper that joins late takes a share.
+void shallow(const KernelSet& ks, const Operands& o, double flops, double bytes) {
+  const int64_t col_blocks = ceil_div(o.n, 16);
+  int64_t threads = threads_for(flops, bytes);
+  if (threads > o.m) threads = o.m;
+  const int64_t tasks = threads > 1 ? ranges_for(o.m * col_blocks, flops, bytes) : 1;
+  if (tasks <= 1) {
+    const ShallowJob job = {&ks, &o, 1, 1};
+    return shallow_task(job, 0);
+  }
+  const int64_t tn = tasks / threads < col_blocks ? tasks / threads : col_blocks;
+  const ShallowJob job = {&ks, &o, threads, tn < 1 ? 1 : tn};
+  const ShallowJob* jp = &job;
+  parallel_for(job.tm * job.tn, [jp](int64_t t) { shallow_task(*jp, t); });
+}
+
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -525,12 +578,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
     epilogue_after(o, ep, 0, m, 0, n);
     return;
   }
+  const double bytes = 4.0 * (static_cast<double>(m) * k + static_cast<double>(k) * n +
+                              static_cast<double>(m) * n);
+  if (reads_shallow(ks, o, ep)) return shallow(ks, o, flops, bytes);
   if (ep == nullptr && !trans_a && trans_b && ks.macro_a != nullptr && m > kDirectMaxSide &&
       m <= kTransposedMaxRows && k >= kTransposedMinDepth && n >= 4 * m && transposed_product(o))
     return;
   const int64_t um = ceil_div(m, ks.mr), un = ceil_div(n, ks.nr);
-  const double bytes = 4.0 * (static_cast<double>(m) * k + static_cast<double>(k) * n +
-                              static_cast<double>(m) * n);
   int64_t threads = threads_for(flops, bytes);
   if (threads > um * un) threads = um * un;
   if (threads <= 1) {

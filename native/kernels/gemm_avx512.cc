@@ -331,6 +331,58 @@ LW_TARGET_AVX512 void macro_narrow(const MacroArgs& g) {
     narrow_rows<MR, ASource::kRows>(g);
 }
 
+// R rows of a shallow product against one block of 16 columns whose B rows
+// bt holds transposed (bt[p]: B(j0..j0+15, p)). Each element is summed over
+// p in order from zero and finished as tile() finishes it, so the result is
+// the packed path's bits (its one k slice, from zero, in the same order).
+template <int K, int R>
+LW_INLINE_AVX512 void shallow_rows(const float* __restrict a, int64_t lda, const __m512 (&bt)[16],
+                                   float* c, int64_t ldc, float alpha, float beta, __m512 va,
+                                   __m512 vb, __mmask16 mk) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int p = 0; p < K; ++p)
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + p]), bt[p], acc[r]);
+  const TileEpilogue none = {nullptr, 0, 0.0f, nullptr};
+  for (int r = 0; r < R; ++r)
+    _mm512_mask_storeu_ps(c + r * ldc, mk, finish(acc[r], c + r * ldc, mk, alpha, beta, va, vb, none, 0));
+}
+
+// C = alpha·A·Bᵀ + beta·C for a depth K ≤ 16 (KernelSet::shallow). Every 16
+// rows of B are loaded as they lie (K floats each) and transposed in
+// registers, then serve all rows of A: the packed path copied Bᵀ into
+// 32-wide panels first, as many stores as the product has FMAs.
+// 32×1352×10 (the small CNN's ∂E/∂Y·Wᵀ), one thread: 14.7 → 8.9 µs.
+template <int K>
+LW_TARGET_AVX512 void shallow_k(const MacroArgs& g) {
+  const __mmask16 kmask = static_cast<__mmask16>((1u << K) - 1u);
+  const __m512 va = _mm512_set1_ps(g.alpha);
+  const __m512 vb = _mm512_set1_ps(g.beta);
+  for (int64_t j0 = 0; j0 < g.nc; j0 += 16) {
+    const int cols = g.nc - j0 < 16 ? static_cast<int>(g.nc - j0) : 16;
+    __m512 bt[16];
+    for (int j = 0; j < 16; ++j)
+      bt[j] = j < cols ? _mm512_maskz_loadu_ps(kmask, g.pb + (j0 + j) * g.ldb) : _mm512_setzero_ps();
+    transpose16(bt);
+    const __mmask16 mk = static_cast<__mmask16>(cols == 16 ? 0xFFFFu : (1u << cols) - 1u);
+    float* c = g.c + j0;
+    int64_t i = 0;
+    for (; i + 4 <= g.mc; i += 4)
+      shallow_rows<K, 4>(g.pa + i * g.lda, g.lda, bt, c + i * g.ldc, g.ldc, g.alpha, g.beta, va, vb, mk);
+    for (; i < g.mc; ++i)
+      shallow_rows<K, 1>(g.pa + i * g.lda, g.lda, bt, c + i * g.ldc, g.ldc, g.alpha, g.beta, va, vb, mk);
+  }
+}
+
+LW_TARGET_AVX512 void macro_shallow(const MacroArgs& g) {
+  using Kernel = void (*)(const MacroArgs&);
+  static constexpr Kernel by_depth[17] = {
+      nullptr,        &shallow_k<1>,  &shallow_k<2>,  &shallow_k<3>,  &shallow_k<4>,  &shallow_k<5>,
+      &shallow_k<6>,  &shallow_k<7>,  &shallow_k<8>,  &shallow_k<9>,  &shallow_k<10>, &shallow_k<11>,
+      &shallow_k<12>, &shallow_k<13>, &shallow_k<14>, &shallow_k<15>, &shallow_k<16>};
+  by_depth[g.kc](g);
+}
+
 #define LW_DIRECT_ATTR LW_TARGET_AVX512
 #include "gemm_direct_inl.h"
 #undef LW_DIRECT_ATTR
@@ -349,7 +401,7 @@ const KernelSet* kernels_avx512() {
                               1u << static_cast<unsigned>(Activation::kLinear) |
                                   1u << static_cast<unsigned>(Activation::kRelu) |
                                   1u << static_cast<unsigned>(Activation::kLeakyRelu),
-                              &macro_narrow<kNarrowMR>, 16};
+                              &macro_narrow<kNarrowMR>, 16, &macro_shallow, 16};
   return &k;
 }
 

@@ -91,6 +91,13 @@ struct KernelSet {
   // for a 10-class output layer) and copy all of A or B for one use.
   MacroKernel narrow = nullptr;
   int64_t narrow_max_n = 0;
+  // The kernel for C = alpha·A·Bᵀ + beta·C with a depth of at most
+  // shallow_max_k (a dense layer's input gradient ∂E/∂Y·Wᵀ with 10 classes),
+  // both operands read in place (MacroArgs::lda, ldb; pb points at B's row of
+  // the block's first column), no epilogue, or nullptr. Packing Bᵀ copied the
+  // whole weight matrix, 16 floats per k step, for a product of as many flops.
+  MacroKernel shallow = nullptr;
+  int64_t shallow_max_k = 0;
 };
 
 // Defined in gemm_baseline.cc / gemm_avx2.cc / gemm_avx512.cc. The AVX ones

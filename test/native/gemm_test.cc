@@ -179,7 +179,7 @@ void check_products(lw::Isa isa, int threads) {
 // order, so the bits must agree.
 void check_thread_determinism(lw::Isa isa) {
   const Shape shapes[] = {{512, 512, 512}, {300, 1000, 77}, {32, 784, 128}, {1000, 64, 600},
-                          {32, 10, 1352}, {1352, 10, 32}};
+                          {32, 10, 1352}, {1352, 10, 32}, {32, 1352, 10}};
   Result r;
   int cases = 0;
   std::mt19937 rng(99);
@@ -250,6 +250,52 @@ void check_epilogue(lw::Isa isa) {
     }
   }
   report(std::string(lw::isa_name(isa)) + " epilogue = product then bias_activation, bit for bit", r, cases);
+}
+
+// A·Bᵀ at most 16 deep (AVX-512: the shallow kernel, which reads B in place)
+// gives the packed path's bits: each element summed over p in order from
+// zero with one FMA a step, then alpha·acc + beta·C as the tiles finish it
+// (emulated here in scalar code). Depths 1-16, rows in and out of the
+// kernel's 4-row groups, column blocks of 16 and partial ones, padded
+// strides, 1 and 2 threads, the small CNN's 32×1352×10.
+void check_shallow_bits(lw::Isa isa) {
+  const Shape shapes[] = {{32, 1352, 10}, {32, 128, 10}, {5, 17, 1}, {33, 100, 16}, {3, 40, 7},
+                          {2, 16, 3}, {129, 37, 13}, {64, 2000, 10}};
+  Result r;
+  int cases = 0;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int threads : {1, 2}) {
+    lw::set_num_threads(threads);
+    for (const Shape& s : shapes)
+      for (const Variant& v : kVariants) {
+        ++cases;
+        const int64_t lda = s.k + 1, ldb = s.k + 2, ldc = s.n + 3;
+        std::vector<float> a(static_cast<size_t>(s.m * lda)), b(static_cast<size_t>(s.n * ldb));
+        std::vector<float> c(static_cast<size_t>(s.m * ldc));
+        for (float& x : a) x = dist(rng);
+        for (float& x : b) x = dist(rng);
+        for (float& x : c) x = v.nan_c ? std::numeric_limits<float>::quiet_NaN() : dist(rng);
+        std::vector<float> expected = c;
+        for (int64_t i = 0; i < s.m; ++i)
+          for (int64_t j = 0; j < s.n; ++j) {
+            float acc = 0.0f;
+            for (int64_t p = 0; p < s.k; ++p) acc = std::fmaf(a[size_t(i * lda + p)], b[size_t(j * ldb + p)], acc);
+            float& e = expected[size_t(i * ldc + j)];
+            e = v.beta == 0.0f   ? (v.alpha == 1.0f ? acc : acc * v.alpha)
+                : v.beta == 1.0f ? std::fmaf(acc, v.alpha, e)
+                                 : std::fmaf(acc, v.alpha, e * v.beta);
+          }
+        lw::sgemm(false, true, s.m, s.n, s.k, v.alpha, a.data(), lda, b.data(), ldb, v.beta, c.data(), ldc);
+        if (std::memcmp(c.data(), expected.data(), c.size() * sizeof(float)) != 0) {
+          r.ok = false;
+          r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+                        " alpha " + std::to_string(v.alpha) + " beta " + std::to_string(v.beta) +
+                        " threads " + std::to_string(threads);
+        }
+      }
+  }
+  report(std::string(lw::isa_name(isa)) + " A*B^T 1-16 deep: the packed path's bits", r, cases);
 }
 
 // Rows of C computed in chunks equal the same rows of the whole product, bit
@@ -460,6 +506,7 @@ int main() {
     check_row_chunks(isa);
     check_non_finite_flag(isa);
     check_transposed_product(isa);
+    if (isa == lw::Isa::kAvx512) check_shallow_bits(isa);
   }
   check_concurrent_callers();
   std::printf("gemm_test: %s (%d failing group%s)\n", g_failures ? "FAILED" : "passed", g_failures,
