@@ -45,12 +45,13 @@ async function start(init: PredictorStart): Promise<void> {
     (t as { data: Float32Array }).data = init.weights.subarray(at, at + t.size);
     at += t.size;
   }
-  port.on('message', (msg: { id: number; input?: Float32Array; shape: number[] }) => {
+  port.on('message', (msg: { id: number; input?: Float32Array; shape: number[]; offset?: number }) => {
     let reply: PredictorReply;
     const transfer: ArrayBuffer[] = [];
     try {
-      // Without an input of its own, the batch sits at the start of the staging area.
-      const input = msg.input ?? init.staging!.subarray(0, msg.shape.reduce((a, b) => a * b, 1));
+      // Without an input of its own, the batch sits in the staging area at `offset`.
+      const at = msg.offset ?? 0;
+      const input = msg.input ?? init.staging!.subarray(at, at + msg.shape.reduce((a, b) => a * b, 1));
       const y = network.predict(new Tensor(input, msg.shape));
       // A network that only reshapes answers with a view of the shared staging area: copy it, as any partial view.
       const owned = !(y.data.buffer instanceof SharedArrayBuffer) && y.data.length === y.data.buffer.byteLength / 4;

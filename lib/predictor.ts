@@ -3,7 +3,10 @@
 // worker's layers read directly (no copy per worker). Concurrent predict()
 // calls are batched: requests queue until `maxBatch` samples are waiting or
 // the oldest has waited `maxDelayMs`, then go to an idle worker as one batch,
-// and each caller gets its own rows back. The calling thread only copies
+// and each caller gets its own rows back. While a full batch more is waiting,
+// a busy worker is sent it too, so it starts on it the moment it answers the
+// first instead of idling for the round trip through this thread (about
+// 0.15 ms a batch, 7% of a CNN batch of 64). The calling thread only copies
 // inputs and outputs, so its event loop stays free while workers compute.
 
 import { Worker } from 'node:worker_threads';
@@ -69,7 +72,7 @@ export interface PredictorStart {
   threads?: number;
   modules: string[];
   priority: WorkerPriority;
-  /** This worker's input staging area (maxBatch samples, shared with the caller). */
+  /** This worker's input staging area (two halves of maxBatch samples, shared with the caller). */
   staging?: Float32Array;
 }
 
@@ -88,16 +91,24 @@ interface Request {
   reject: (e: unknown) => void;
 }
 
+interface Batch {
+  id: number;
+  requests: Request[];
+  /** The staging half its input was copied to (-1: a buffer of its own). */
+  half: number;
+}
+
 interface Slot {
   worker: Worker;
   /**
-   * maxBatch samples of input in a SharedArrayBuffer the worker reads: a batch
-   * is copied here instead of into a fresh buffer transferred per batch, so
-   * dispatching allocates nothing (no garbage, no page faults, no unmapping).
-   * Written only while the slot is idle, read only while it is busy.
+   * Two halves of maxBatch samples of input in a SharedArrayBuffer the worker
+   * reads: a batch is copied here instead of into a fresh buffer transferred
+   * per batch, so dispatching allocates nothing (no garbage, no page faults,
+   * no unmapping). A half is written only while no batch in flight uses it.
    */
   staging: Float32Array;
-  busy?: { id: number; requests: Request[] };
+  /** Batches sent and not yet answered, oldest first (the worker answers in order); at most two. */
+  inFlight: Batch[];
 }
 
 /** Starts `workers` threads serving `model`'s predict; see the file comment. */
@@ -123,6 +134,7 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   // One sample's shape, to tell a single sample from a batch.
   const sampleShape = inputSampleShape(model);
   const sampleSize = sampleShape.reduce((a, b) => a * b, 1);
+  const halfSize = maxBatch * sampleSize;
   const backend = options.backend ?? (getBackend().name as BackendName);
   const native = backend === 'native' && nativeAvailable();
   const threads = options.threads ?? (native ? Math.max(1, Math.floor(availableParallelism() / count)) : undefined);
@@ -146,9 +158,9 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   let closed = false;
 
   const fail = (slot: Slot, err: unknown): void => {
-    const busy = slot.busy;
-    slot.busy = undefined;
-    for (const r of busy?.requests ?? []) r.reject(err);
+    const batches = slot.inFlight;
+    slot.inFlight = [];
+    for (const b of batches) for (const r of b.requests) r.reject(err);
   };
 
   const dispatch = (): void => {
@@ -156,30 +168,12 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       clearTimeout(timer);
       timer = undefined;
     }
-    for (const slot of slots) {
-      if (head === queue.length) break;
-      if (slot.busy) continue;
-      const batch: Request[] = [];
-      let samples = 0;
-      while (head < queue.length && (batch.length === 0 || samples + queue[head].samples <= maxBatch)) {
-        const r = queue[head++];
-        batch.push(r);
-        samples += r.samples;
+    // Idle workers first; then a second batch to busy ones, only a full one.
+    for (let depth = 0; depth < 2; depth++) {
+      for (const slot of slots) {
+        if (head === queue.length || (depth === 1 && queued < maxBatch)) break;
+        if (slot.inFlight.length === depth) send(slot);
       }
-      queued -= samples;
-      // One request larger than maxBatch gets a buffer of its own.
-      const staged = samples * sampleSize <= slot.staging.length;
-      const input = staged ? slot.staging : new Float32Array(samples * sampleSize);
-      let offset = 0;
-      for (const r of batch) {
-        input.set(r.data, offset);
-        offset += r.data.length;
-      }
-      const id = nextId++;
-      slot.busy = { id, requests: batch };
-      const shape = [samples, ...batch[0].shapeTail];
-      if (staged) slot.worker.postMessage({ id, shape });
-      else slot.worker.postMessage({ id, input, shape }, [input.buffer as ArrayBuffer]);
     }
     if (head === queue.length) {
       queue = [];
@@ -195,6 +189,31 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   // from the last dispatch: requests that queued behind busy workers (a burst's
   // tail) have waited long enough by the time a worker frees up, and holding
   // them for another maxDelayMs would leave that worker idle.
+  /** Sends the requests at the queue's head, up to maxBatch samples, to `slot` as one batch. */
+  const send = (slot: Slot): void => {
+    const requests: Request[] = [];
+    let samples = 0;
+    while (head < queue.length && (requests.length === 0 || samples + queue[head].samples <= maxBatch)) {
+      const r = queue[head++];
+      requests.push(r);
+      samples += r.samples;
+    }
+    queued -= samples;
+    // One request larger than maxBatch gets a buffer of its own.
+    const half = samples * sampleSize > halfSize ? -1 : slot.inFlight.some((b) => b.half === 0) ? 1 : 0;
+    const input = half < 0 ? new Float32Array(samples * sampleSize) : slot.staging.subarray(half * halfSize, (half + 1) * halfSize);
+    let offset = 0;
+    for (const r of requests) {
+      input.set(r.data, offset);
+      offset += r.data.length;
+    }
+    const id = nextId++;
+    slot.inFlight.push({ id, requests, half });
+    const shape = [samples, ...requests[0].shapeTail];
+    if (half >= 0) slot.worker.postMessage({ id, shape, offset: half * halfSize });
+    else slot.worker.postMessage({ id, input, shape }, [input.buffer as ArrayBuffer]);
+  };
+
   const schedule = (): void => {
     const waited = performance.now() - queue[head].queuedAt;
     if (queued >= maxBatch || waited >= maxDelayMs) dispatch();
@@ -202,9 +221,9 @@ export async function createPredictor(model: Network, options: PredictorOptions 
   };
 
   const onReply = (slot: Slot, reply: PredictorReply): void => {
-    const busy = slot.busy;
+    const busy = slot.inFlight[0];
     if (!busy || busy.id !== reply.id) return;
-    slot.busy = undefined;
+    slot.inFlight.shift();
     if ('error' in reply) {
       const err = rebuildError(reply.error);
       for (const r of busy.requests) r.reject(err);
@@ -224,9 +243,9 @@ export async function createPredictor(model: Network, options: PredictorOptions 
 
   const entry = workerEntry('predictor-entry');
   await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
-    const staging = new Float32Array(new SharedArrayBuffer(maxBatch * sampleSize * 4));
+    const staging = new Float32Array(new SharedArrayBuffer(2 * halfSize * 4));
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, tsx: tsxHook(), start: { ...start, staging } } });
-    const slot: Slot = { worker, staging };
+    const slot: Slot = { worker, staging, inFlight: [] };
     let ready = false;
     worker.on('message', (msg: PredictorReply | { ready: true } | { id: 0; error: PredictorReply }) => {
       if (!ready) {
