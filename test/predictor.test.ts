@@ -85,6 +85,40 @@ describe('createPredictor', function () {
     }
   });
 
+  it('rejects the requests holding NaN or ±Infinity and answers the rest of their batches, an all-bad batch and a bad oversize request included', async () => {
+    const x = images(40);
+    const expected = net.predict(x);
+    const predictor = await createPredictor(net, { workers: 1, maxBatch: 8, maxDelayMs: 1 });
+    try {
+      // Batches of 8 as they queue: 0-7 with one bad, 8-15 with two, 16-23 all bad.
+      const poisoned = new Map<number, number>([[3, NaN], [9, Infinity], [10, -Infinity], ...Array.from({ length: 8 }, (_, k) => [16 + k, NaN] as [number, number])]);
+      const requests = Array.from({ length: 30 }, (_, i) => {
+        const sample = x.slice(i, i + 1).reshape([8, 8, 1]);
+        const value = poisoned.get(i);
+        if (value !== undefined) sample.data[(i * 7) % 64] = value;
+        return predictor.predict(sample).then((y) => y, (e: unknown) => e);
+      });
+      const oversize = images(20);
+      oversize.data[555] = NaN;
+      const outcomes = await Promise.all([...requests, predictor.predict(oversize).then((y) => y, (e: unknown) => e)]);
+      outcomes.slice(0, 30).forEach((y, i) => {
+        if (poisoned.has(i)) {
+          expect(y, `request ${i}`).to.be.instanceOf(ShapeError);
+          expect((y as Error).message).to.contain('non-finite');
+        } else {
+          expect(y, `request ${i}`).to.be.instanceOf(Tensor);
+          for (let k = 0; k < 5; k++) expect((y as Tensor).data[k]).to.be.closeTo(expected.data[i * 5 + k], 1e-6);
+        }
+      });
+      expect(outcomes[30]).to.be.instanceOf(ShapeError);
+      // The predictor keeps serving.
+      const after = await predictor.predict(x.slice(35, 40));
+      for (let k = 0; k < after.size; k++) expect(after.data[k]).to.be.closeTo(expected.data[35 * 5 + k], 1e-6);
+    } finally {
+      await predictor.close();
+    }
+  });
+
   it('rejects bad input, bad options and use after close', async () => {
     const badOption = await createPredictor(net, { workerz: 2 } as never).then(() => undefined, (e: unknown) => e);
     expect(badOption).to.be.instanceOf(OptionError);
