@@ -122,10 +122,8 @@ struct Pool {
   // caller alone (see RegionCloser), and the back-off that set it.
   Clock::time_point serial_until{};
   std::chrono::microseconds backoff{0};
-  std::atomic<int64_t> backoff_us{0};  // a copy of `backoff` for pool_stats()
   int misses = 0;  // regions in a row that no helper joined, weighted (RegionCloser)
   Clock::time_point last_short_stall{};  // guarded by region_mu (RegionCloser)
-  Clock::time_point backed_off_at{};     // guarded by region_mu: the latest back-off's start or halving
   struct {
     std::atomic<int64_t> regions{0}, serial_regions{0}, stalls{0}, stalls_forgiven{0}, starved{0};
   } stats;
@@ -259,15 +257,7 @@ int ensure_workers(Pool& p, int want) {
 // So after a stall, regions run on the caller alone for a back-off that
 // doubles with each stall (from kBackoffMin up to kBackoffMax). It shrinks
 // only on evidence that a second thread works again: a region a helper
-// joined and finished without stalling halves it, once kCleanSpansToHalve
-// back-off lengths have passed since the back-off began (or last halved).
-// Halving at every clean region, as before, let the back-off fall back to
-// its minimum within one training step, so on a virtual machine whose host
-// took the helper's vCPU away every few milliseconds for seconds at a time
-// (stalls every 2–10 ms, no steal time reported) it never grew, and two
-// threads ran up to 1.4× slower than one; timed halving lets it grow while
-// stalls keep coming, and shrink within a few milliseconds once they stop.
-// A region no helper joined
+// joined and finished without stalling halves it. A region no helper joined
 // at all (the caller took every task before one arrived) is the same busy
 // machine seen from the other side — the helper is not getting a core — and
 // kMissesBeforeBackoff of them in a row back off like a stall; counting them
@@ -290,15 +280,12 @@ constexpr int kMissesBeforeBackoff = 8;
 constexpr int kAwakeMissWeight = 4;  // a miss by parked helpers weighs 1
 constexpr std::chrono::microseconds kLongStall{500};
 constexpr std::chrono::milliseconds kStallPairWindow{20};
-constexpr int kCleanSpansToHalve = 4;
 
 // Starts (or lengthens) a back-off at `now`; called with region_mu held.
 void back_off(Pool& p, Clock::time_point now) {
   p.backoff = p.backoff < kBackoffMin ? kBackoffMin
               : (2 * p.backoff > kBackoffMax ? kBackoffMax : 2 * p.backoff);
   p.serial_until = now + p.backoff;
-  p.backoff_us.store(p.backoff.count(), std::memory_order_relaxed);
-  p.backed_off_at = now;
   p.misses = 0;
 }
 
@@ -388,10 +375,8 @@ struct RegionCloser {
     }
     if ((stalled && !forgiven) || p.misses >= kMissesBeforeBackoff * kAwakeMissWeight) {
       back_off(p, end);
-    } else if (joined > 0 && !stalled && end - p.backed_off_at >= kCleanSpansToHalve * p.backoff) {
+    } else if (joined > 0 && !stalled) {
       p.backoff /= 2;
-      p.backoff_us.store(p.backoff.count(), std::memory_order_relaxed);
-      p.backed_off_at = end;
     }
     tl_in_region = false;
     p.region_mu.unlock();
@@ -477,7 +462,6 @@ PoolStats pool_stats() {
   s.stalls = p.stats.stalls.load(std::memory_order_relaxed);
   s.stalls_forgiven = p.stats.stalls_forgiven.load(std::memory_order_relaxed);
   s.starved = p.stats.starved.load(std::memory_order_relaxed);
-  s.backoff_us = p.backoff_us.load(std::memory_order_relaxed);
   return s;
 }
 

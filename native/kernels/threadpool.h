@@ -29,8 +29,6 @@ struct PoolStats {
   int64_t stalls = 0;
   int64_t stalls_forgiven = 0;
   int64_t starved = 0;
-  // The back-off a stall would now start from (it doubles this), in µs.
-  int64_t backoff_us = 0;
 };
 PoolStats pool_stats();
 

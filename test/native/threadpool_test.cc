@@ -216,58 +216,12 @@ void short_stall_forgiven_once() {
 
 }  // namespace
 
-// While long stalls keep coming, the back-off grows: a clean region soon
-// after one does not halve it, so the next stall doubles it; once regions
-// have run clean for a few back-off lengths, it halves. Conclusive only when
-// both stalls counted, the helper took part in the clean region, and nothing
-// else (the caller waiting for a core) backed off meanwhile.
-void backoff_grows_while_stalls_recur() {
-  using clock = std::chrono::steady_clock;
-  lw::set_num_threads(2);
-  int conclusive = 0;
-  for (int attempt = 0; attempt < 30 && conclusive < 2; ++attempt) {
-    // Clean regions until earlier back-offs have decayed below the shortest.
-    for (int i = 0; i < 400 && lw::pool_stats().backoff_us >= 1000; ++i) {
-      helper_takes_part();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    const lw::PoolStats s0 = lw::pool_stats();
-    if (!region_with_slow_helper(std::chrono::milliseconds(2))) continue;
-    const clock::time_point first_stall = clock::now();
-    const lw::PoolStats s1 = lw::pool_stats();
-    if (s1.stalls != s0.stalls + 1 || s1.stalls_forgiven != s0.stalls_forgiven || s1.backoff_us < 1000) continue;
-    const auto length = std::chrono::microseconds(s1.backoff_us);
-    std::this_thread::sleep_for(length + std::chrono::microseconds(200));  // the serial window runs out
-    const bool helper_joined = helper_takes_part();
-    const lw::PoolStats s2 = lw::pool_stats();
-    if (!helper_joined || s2.starved != s1.starved || clock::now() - first_stall > 3 * length) continue;
-    EXPECT(s2.backoff_us == s1.backoff_us, "a clean region %lld us after a stall halved the back-off (%lld -> %lld us)",
-           (long long)std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - first_stall).count(),
-           (long long)s1.backoff_us, (long long)s2.backoff_us);
-    if (!region_with_slow_helper(std::chrono::milliseconds(2))) continue;
-    const lw::PoolStats s3 = lw::pool_stats();
-    if (s3.stalls != s2.stalls + 1 || s3.starved != s2.starved) continue;
-    EXPECT(s3.backoff_us == 2 * s2.backoff_us, "a second stall soon after the first took the back-off from %lld to %lld us, not double",
-           (long long)s2.backoff_us, (long long)s3.backoff_us);
-    // Clean for more than four lengths: the next clean region halves it.
-    std::this_thread::sleep_for(5 * std::chrono::microseconds(s3.backoff_us));
-    if (!helper_takes_part()) continue;
-    const lw::PoolStats s4 = lw::pool_stats();
-    if (s4.stalls != s3.stalls || s4.starved != s3.starved) continue;
-    EXPECT(s4.backoff_us == s3.backoff_us / 2, "after clean regions the back-off went from %lld to %lld us, not half",
-           (long long)s3.backoff_us, (long long)s4.backoff_us);
-    ++conclusive;
-  }
-  if (conclusive == 0) std::printf("backoff_grows_while_stalls_recur: no conclusive attempt (busy machine)\n");
-}
-
 int main() {
   every_task_once();
   caller_takes_the_front();
   cost_model();
   stall_backs_off();
   short_stall_forgiven_once();
-  backoff_grows_while_stalls_recur();
   if (g_failures) {
     std::printf("threadpool_test FAILED (%d)\n", g_failures);
     return 1;
