@@ -179,10 +179,10 @@ export async function createPredictor(model: Network, options: PredictorOptions 
       timer = undefined;
     }
     // Idle workers first; then a second batch to busy ones, only a full one.
+    // A batch whose inputs were all bad sends nothing: the worker takes the next.
     for (let depth = 0; depth < 2; depth++) {
       for (const slot of slots) {
-        if (head === queue.length || (depth === 1 && queued < maxBatch)) break;
-        if (slot.inFlight.length === depth) send(slot);
+        while (slot.inFlight.length === depth && head < queue.length && (depth === 0 || queued >= maxBatch)) send(slot);
       }
     }
     if (head === queue.length) {

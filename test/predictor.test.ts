@@ -119,6 +119,31 @@ describe('createPredictor', function () {
     }
   });
 
+  it('sends the requests behind a batch of only bad inputs at once, without waiting for maxDelayMs', async () => {
+    const x = images(3);
+    const expected = net.predict(x);
+    const predictor = await createPredictor(net, { workers: 1, maxBatch: 4, maxDelayMs: 60000 });
+    try {
+      const bad = Array.from({ length: 3 }, () => {
+        const sample = Tensor.zeros([8, 8, 1]);
+        sample.data[5] = NaN;
+        return predictor.predict(sample).then(() => undefined, (e: unknown) => e);
+      });
+      // 3 + 3 samples pass maxBatch: the three bad ones go out as one batch, the good three cannot join it.
+      let timer: NodeJS.Timeout | undefined;
+      const good = await Promise.race([
+        predictor.predict(x),
+        new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still waiting after 10 s'), 10000); }),
+      ]);
+      clearTimeout(timer);
+      expect(good).to.be.instanceOf(Tensor);
+      for (let k = 0; k < 15; k++) expect((good as Tensor).data[k]).to.be.closeTo(expected.data[k], 1e-6);
+      for (const e of await Promise.all(bad)) expect(e).to.be.instanceOf(ShapeError);
+    } finally {
+      await predictor.close();
+    }
+  });
+
   it('rejects bad input, bad options and use after close', async () => {
     const badOption = await createPredictor(net, { workerz: 2 } as never).then(() => undefined, (e: unknown) => e);
     expect(badOption).to.be.instanceOf(OptionError);
