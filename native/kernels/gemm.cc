@@ -195,17 +195,23 @@ int64_t balanced_block(int64_t total, int64_t cap, int64_t unit) {
   return min64(cap, ceil_div(ceil_div(total, blocks), unit) * unit);
 }
 
-// Column panels of C up to which the micro-kernel reads a row-major A in
-// place instead of packing it. Packing copies each A block once to save the
-// kernel strided reads on every further panel; with a handful of panels (a
-// layer's forward product: the MLP's 784→128, a conv's 32 filters) the copy
-// costs more than it saves: profiled at 9% of the MLP's predict.
+// Column panels of C up to which the micro-kernel reads A in place instead
+// of packing it: a row-major A (macro_a), or a transposed one (macro_at),
+// whose MR values per k step lie side by side in a row of the stored k×m
+// matrix. Packing copies each A block once to save the kernel strided reads
+// on every further panel; with a handful of panels (a layer's forward
+// product: the MLP's 784→128, a conv's 32 filters) the copy costs more than
+// it saves: profiled at 9% of the MLP's predict. For a transposed A (the
+// weight updates Xᵀ·∂E/∂Y) the copy was a 4×4 transpose of all of it: one
+// thread, in place against packed, 784×128×32 68.6 → 66.6 µs, 72×32×21632
+// 1393 → 1119 µs.
 constexpr int64_t kInPlaceMaxPanels = 4;
 
 bool reads_a_in_place(const KernelSet& ks, const Operands& o, int64_t nc) {
   // Rows 2 KB apart (or a multiple) share L1 sets: the eight row streams
-  // would evict each other there, so such strides keep packing.
-  return ks.macro_a != nullptr && !o.ta && ceil_div(nc, ks.nr) <= kInPlaceMaxPanels &&
+  // (a transposed A's kc rows) would evict each other there, so such strides
+  // keep packing.
+  return (o.ta ? ks.macro_at : ks.macro_a) != nullptr && ceil_div(nc, ks.nr) <= kInPlaceMaxPanels &&
          o.lda % 512 != 0;
 }
 
@@ -324,9 +330,9 @@ void blocked(const KernelSet& ks, const Operands& o, int64_t i0, int64_t i1,
           g.non_finite = ep->non_finite;
         }
         if (a_in_place) {
-          g.pa = o.a + ic * o.lda + pc;
+          g.pa = o.ta ? o.a + pc * o.lda + ic : o.a + ic * o.lda + pc;
           g.lda = o.lda;
-          ks.macro_a(g);
+          (o.ta ? ks.macro_at : ks.macro_a)(g);
         } else {
           pack_a(o, ks.mr, ic, mc, pc, kc, pa);
           ks.macro(g);
@@ -460,7 +466,13 @@ void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
   const auto packed_floats = [&](int64_t tm, int64_t tn) {
     if (!packs) return 0.0;
     const int64_t task_cols = ceil_div(un, tn) * ks.nr;
-    const bool a_in_place = reads_a_in_place(ks, o, task_cols < o.n ? task_cols : o.n);
+    // A transposed A read in place is charged as if packed: a task reads
+    // the rows of op(A) it needs strided from X's rows, so a grid of tn column
+    // ranges reads A tn times as a packing grid would copy it. Row ranges
+    // (each task its own rows of the weight update) measured faster on
+    // two threads than the column ranges the in-place cost would pick
+    // (784x128x32, 1568x128x32, 1000x100x64: 13-17%).
+    const bool a_in_place = !o.ta && reads_a_in_place(ks, o, task_cols < o.n ? task_cols : o.n);
     return double(o.k) * (double(tm) * double(o.n) + (a_in_place ? 0.0 : double(tn) * double(o.m)));
   };
   const bool finer = product_flops / double(threads) <= kFinerSplitMaxFlops;

@@ -6,7 +6,9 @@
 // accumulators: per k step it loads one 32-wide row of the B panel (two zmm)
 // and broadcasts MR values of A, i.e. 2·MR FMAs for MR+2 loads. Column edges
 // use AVX-512 write masks; row edges use a micro-kernel instantiated for the
-// exact row count, so nothing is padded on the A side.
+// exact row count, so nothing is padded on the A side. The same macro-kernel
+// also reads A unpacked: A's own rows (macro_a) or the rows of a stored
+// transposed A (macro_at), see ASource.
 //
 // Zen 4 splits each 512-bit FMA into two 256-bit halves, so peak equals
 // AVX2's; the gain is half as many instructions and twice the registers,
@@ -189,8 +191,9 @@ template <int MR, int NV, ASource AS>
 LW_INLINE_AVX512 void column_panel(const MacroArgs& g, int64_t jr,
                                    __mmask16 m0, __mmask16 m1) {
   const float* pb = g.pb + jr * g.kc;
-  // Where the panel of rows ir.. starts: packed MR×kc panels, or A's own rows.
-  const int64_t a_step = AS == ASource::kRows ? g.lda : g.kc;
+  // Where the panel of rows ir.. starts: packed MR×kc panels, A's own rows,
+  // or the columns of a stored k×m A.
+  const int64_t a_step = AS == ASource::kRows ? g.lda : (AS == ASource::kColumns ? 1 : g.kc);
   const TileEpilogue ep = {g.bias ? g.bias + jr : nullptr, g.act, g.act_alpha, g.non_finite};
   int64_t ir = 0;
   for (; ir + MR <= g.mc; ir += MR)
@@ -202,9 +205,8 @@ LW_INLINE_AVX512 void column_panel(const MacroArgs& g, int64_t jr,
                               m0, m1, g.lda, 0, ep);
 }
 
-template <int MR, bool InPlace = false>
+template <int MR, ASource AS = ASource::kPacked>
 LW_TARGET_AVX512 void macro(const MacroArgs& g) {
-  constexpr ASource AS = InPlace ? ASource::kRows : ASource::kPacked;
   // jr outside ir: one KC×32 B panel stays in L1 while the MR-row panels of
   // the A block (sized for L2) stream past it.
   for (int64_t jr = 0; jr < g.nc; jr += kNR) {
@@ -397,11 +399,12 @@ const KernelSet* kernels_avx512() {
   // and 14×32: A panels and C tiles grow without gaining throughput). The
   // cache blocking (MC, KC, NC) comes from the cache sizes (gemm.cc).
   static const KernelSet k = {8, kNR, 0, 0, 0, &macro<8>, &direct_kernel,
-                              "avx512 8x32", &macro<8, true>,
+                              "avx512 8x32", &macro<8, ASource::kRows>,
                               1u << static_cast<unsigned>(Activation::kLinear) |
                                   1u << static_cast<unsigned>(Activation::kRelu) |
                                   1u << static_cast<unsigned>(Activation::kLeakyRelu),
-                              &macro_narrow<kNarrowMR>, 16, &macro_shallow, 16};
+                              &macro_narrow<kNarrowMR>, 16, &macro_shallow, 16,
+                              &macro<8, ASource::kColumns>};
   return &k;
 }
 

@@ -25,8 +25,9 @@ namespace gemm_detail {
 
 struct MacroArgs {
   int64_t mc, nc, kc;
-  // Packed A block, or with lda > 0 the top-left of the block in A itself
-  // (row-major, not transposed): element (r, p) at pa[r·lda + p] (macro_a).
+  // Packed A block, or with lda > 0 the top-left of the block in A itself:
+  // element (r, p) at pa[r·lda + p] (macro_a), or of a stored k×m A (trans_a)
+  // at pa[p·lda + r] (macro_at).
   const float* pa;
   const float* pb;  // packed B block
   float* c;         // C(ic, jc): top-left of the mc × nc block
@@ -98,6 +99,11 @@ struct KernelSet {
   // whole weight matrix, 16 floats per k step, for a product of as many flops.
   MacroKernel shallow = nullptr;
   int64_t shallow_max_k = 0;
+  // macro_a for a transposed A (a weight update Xᵀ·∂E/∂Y, X stored samples ×
+  // features): the MR values a k step needs are contiguous in X's row p, so
+  // nothing has to be packed, and a split by C's columns costs no extra copy
+  // of A (gemm.cc, choose_task_grid).
+  MacroKernel macro_at = nullptr;
 };
 
 // Defined in gemm_baseline.cc / gemm_avx2.cc / gemm_avx512.cc. The AVX ones

@@ -388,6 +388,43 @@ void check_non_finite_flag(lw::Isa isa) {
   report(std::string(lw::isa_name(isa)) + " non_finite flag on every path", r, cases);
 }
 
+// A transposed A (a weight update Xᵀ·∂E/∂Y) is read in place where the
+// kernel set has macro_at, and packed where its row stride is a multiple of
+// 512 floats (gemm.cc, reads_a_in_place). The same A stored both ways must
+// give the same bits: one k order, one finish. Several k slices, edge rows,
+// alpha/beta variants, 1 and 2 threads.
+void check_transposed_a_in_place(lw::Isa isa) {
+  const Shape shapes[] = {{784, 128, 32}, {72, 32, 600}, {300, 64, 300}, {13, 100, 7}, {5, 17, 1}, {1000, 40, 64}};
+  Result r;
+  int cases = 0;
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int threads : {1, 2}) {
+    lw::set_num_threads(threads);
+    for (const Shape& s : shapes)
+      for (const Variant& v : kVariants) {
+        ++cases;
+        const int64_t packed_lda = 1024;  // a multiple of 512 floats: packed
+        std::vector<float> a_in_place(static_cast<size_t>(s.k * s.m)), a_packed(static_cast<size_t>(s.k * packed_lda));
+        std::vector<float> b(static_cast<size_t>(s.k * s.n)), c1(static_cast<size_t>(s.m * s.n));
+        for (int64_t p = 0; p < s.k; ++p)
+          for (int64_t i = 0; i < s.m; ++i) a_in_place[size_t(p * s.m + i)] = a_packed[size_t(p * packed_lda + i)] = dist(rng);
+        for (float& x : b) x = dist(rng);
+        for (float& x : c1) x = v.nan_c ? std::numeric_limits<float>::quiet_NaN() : dist(rng);
+        std::vector<float> c2 = c1;
+        lw::sgemm(true, false, s.m, s.n, s.k, v.alpha, a_in_place.data(), s.m, b.data(), s.n, v.beta, c1.data(), s.n);
+        lw::sgemm(true, false, s.m, s.n, s.k, v.alpha, a_packed.data(), packed_lda, b.data(), s.n, v.beta, c2.data(), s.n);
+        if (std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) != 0) {
+          r.ok = false;
+          r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+                        " alpha " + std::to_string(v.alpha) + " beta " + std::to_string(v.beta) +
+                        " threads " + std::to_string(threads);
+        }
+      }
+  }
+  report(std::string(lw::isa_name(isa)) + " A^T*B, A in place or packed: same bits", r, cases);
+}
+
 // A·Bᵀ with few rows and a wide B runs as Cᵀ = B·Aᵀ and a transpose
 // (gemm.cc, transposed_product): the same products in the same k order, so
 // C must equal, bit for bit, the transpose of B·Aᵀ computed directly (which
@@ -506,6 +543,7 @@ int main() {
     check_row_chunks(isa);
     check_non_finite_flag(isa);
     check_transposed_product(isa);
+    check_transposed_a_in_place(isa);
     if (isa == lw::Isa::kAvx512) check_shallow_bits(isa);
   }
   check_concurrent_callers();
