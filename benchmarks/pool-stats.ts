@@ -9,15 +9,18 @@ export interface PoolStats {
   stalls: number;
   stallsForgiven: number;
   starved: number;
+  /** Cross-core probes of the helpers' distance, and those that found them far (threadpool.cc). */
+  probes: number;
+  farProbes: number;
 }
 
-const ZERO: PoolStats = { regions: 0, serialRegions: 0, stalls: 0, stallsForgiven: 0, starved: 0 };
+const ZERO: PoolStats = { regions: 0, serialRegions: 0, stalls: 0, stallsForgiven: 0, starved: 0, probes: 0, farProbes: 0 };
 
 /** The counters since the process started (zeros without the addon, or an addon built before it had them). */
 export function poolStats(): PoolStats {
   if (!nativeAvailable()) return { ...ZERO };
   const binding = nativeBinding() as unknown as { poolStats?: () => PoolStats };
-  return binding.poolStats ? binding.poolStats() : { ...ZERO };
+  return binding.poolStats ? { ...ZERO, ...binding.poolStats() } : { ...ZERO };
 }
 
 /** `total` plus the counts between the snapshots `before` and `after`. */
@@ -30,5 +33,6 @@ export function addPoolStats(total: PoolStats | undefined, after: PoolStats, bef
 export function describePoolStats(s: PoolStats): string {
   const share = s.regions > 0 ? (100 * s.serialRegions) / s.regions : 0;
   return `${share.toFixed(1)}% of ${s.regions} split regions ran on one thread; ` +
-    `${s.stalls} stalls (${s.stallsForgiven} short ones forgiven), the caller waited for a core ${s.starved} times`;
+    `${s.stalls} stalls (${s.stallsForgiven} short ones forgiven), the caller waited for a core ${s.starved} times; ` +
+    `${s.farProbes} of ${s.probes} probes found the cores far apart (only big calls split then)`;
 }

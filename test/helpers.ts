@@ -9,6 +9,12 @@ import type { Layer } from '../lib/layers/layer.js';
 import { Rng } from '../lib/random.js';
 import { Tensor } from '../lib/tensor.js';
 
+// The pool runs small calls on one thread while it finds its helper far
+// from the caller (a cache line's round trip over 200 ns, threadpool.cc);
+// the suites' two-thread checks must split whatever this machine is doing.
+// Read at the first kernel call, after every test file has loaded.
+process.env.LAYERWISE_CORE_DISTANCE ??= 'near';
+
 export const BACKENDS: BackendName[] = ['js', 'native'];
 
 /**

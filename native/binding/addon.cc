@@ -798,6 +798,8 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   o.Set("stalls", Napi::Number::New(env, static_cast<double>(s.stalls)));
   o.Set("stallsForgiven", Napi::Number::New(env, static_cast<double>(s.stalls_forgiven)));
   o.Set("starved", Napi::Number::New(env, static_cast<double>(s.starved)));
+  o.Set("probes", Napi::Number::New(env, static_cast<double>(s.probes)));
+  o.Set("farProbes", Napi::Number::New(env, static_cast<double>(s.far_probes)));
   return o;
 }
 

@@ -490,11 +490,14 @@ void forward(const ConvGeometry& g, const float* x, const float* w, float* y,
   };
   const PixelRanges ranges(g, false);
   if (ranges.count <= 1) return run(0, M);
-  parallel_for(ranges.count, [&](int64_t r) {
-    int64_t p0, p1;
-    ranges.pixels(r, &p0, &p1);
-    run(p0, p1);
-  });
+  parallel_for(
+      ranges.count,
+      [&](int64_t r) {
+        int64_t p0, p1;
+        ranges.pixels(r, &p0, &p1);
+        run(p0, p1);
+      },
+      conv_flops(g), conv_bytes(g));
 }
 
 }  // namespace
@@ -569,13 +572,16 @@ void conv2d_backward_filter(const ConvGeometry& g, const float* x,
   if (ranges.count > 1 && F * ranges.count <= kMaxPartialFloats) {
     float* partials = t_partials.get(ranges.count * F);
     if (partials) {
-      parallel_for(ranges.count, [&](int64_t r) {
-        float* part = partials + r * F;
-        std::fill(part, part + F, 0.0f);
-        int64_t p0, p1;
-        ranges.pixels(r, &p0, &p1);
-        pixel_range(p0, p1, part, 0, K);
-      });
+      parallel_for(
+          ranges.count,
+          [&](int64_t r) {
+            float* part = partials + r * F;
+            std::fill(part, part + F, 0.0f);
+            int64_t p0, p1;
+            ranges.pixels(r, &p0, &p1);
+            pixel_range(p0, p1, part, 0, K);
+          },
+          conv_flops(g), conv_bytes(g));
       // Element e always sums dw[e] + part0[e] + part1[e] + … in that order,
       // however the elements are cut among threads.
       const int64_t n_parts = ranges.count;
@@ -593,10 +599,13 @@ void conv2d_backward_filter(const ConvGeometry& g, const float* x,
   }
   if (ranges.count > 1 && K > t.kc) {
     // Big filter: tasks own disjoint rows of dw, each visiting every pixel.
-    parallel_for(ceil_div(K, t.kc), [&](int64_t c) {
-      const int64_t k0 = c * t.kc;
-      pixel_range(0, M, dw, k0, std::min(K, k0 + t.kc));
-    });
+    parallel_for(
+        ceil_div(K, t.kc),
+        [&](int64_t c) {
+          const int64_t k0 = c * t.kc;
+          pixel_range(0, M, dw, k0, std::min(K, k0 + t.kc));
+        },
+        conv_flops(g), conv_bytes(g));
     return;
   }
   pixel_range(0, M, dw, 0, K);

@@ -549,7 +549,7 @@ void shallow(const KernelSet& ks, const Operands& o, double flops, double bytes)
   const int64_t tn = tasks / threads < col_blocks ? tasks / threads : col_blocks;
   const ShallowJob job = {&ks, &o, threads, tn < 1 ? 1 : tn};
   const ShallowJob* jp = &job;
-  parallel_for(job.tm * job.tn, [jp](int64_t t) { shallow_task(*jp, t); });
+  parallel_for(job.tm * job.tn, [jp](int64_t t) { shallow_task(*jp, t); }, flops, bytes);
 }
 
 }  // namespace
@@ -612,7 +612,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   const ParallelJob job = {&ks, &o, tm, tn, um, un, ep};
   const ParallelJob* jp = &job;
   // Captures one pointer so std::function keeps it inline (no allocation).
-  parallel_for(tm * tn, [jp](int64_t t) { run_task(*jp, t); });
+  parallel_for(tm * tn, [jp](int64_t t) { run_task(*jp, t); }, flops, bytes);
 }
 
 }  // namespace lw

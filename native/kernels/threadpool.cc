@@ -47,10 +47,12 @@ __asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #if defined(__SSE2__)
@@ -126,6 +128,7 @@ struct Pool {
   Clock::time_point last_short_stall{};  // guarded by region_mu (RegionCloser)
   struct {
     std::atomic<int64_t> regions{0}, serial_regions{0}, stalls{0}, stalls_forgiven{0}, starved{0};
+    std::atomic<int64_t> probes{0}, far_probes{0}, far_serial_regions{0};
   } stats;
   std::mutex mu;          // guards `current`, Region::joined, `workers`
   std::condition_variable wake;
@@ -134,6 +137,15 @@ struct Pool {
   std::atomic<uint64_t> generation{0};
   int workers = 0;        // started (detached) worker threads
   int parked = 0;         // workers blocked on `wake` or not started yet; guarded by `mu`
+  // The cross-core probe (probe_distance): the caller makes the word odd, a
+  // spinning helper makes it even again. Alone on its cache line, so the
+  // round trip is one line's.
+  alignas(64) std::atomic<uint32_t> probe{0};
+  char probe_pad[64 - sizeof(std::atomic<uint32_t>)];
+  // The verdict: the helpers are far from the caller (far_probe_ns, when it
+  // was measured, in steady_clock nanoseconds; 0 = near or never measured).
+  std::atomic<int64_t> far_since_ns{0};
+  Clock::time_point next_probe{};  // guarded by region_mu
 };
 
 Pool& pool() {
@@ -179,6 +191,13 @@ void spin_until(Pred ready, std::chrono::microseconds budget) {
   }
 }
 
+// A spinning helper's half of probe_distance. A compare-exchange, so an
+// answer that comes after the caller gave up on it changes nothing.
+inline void answer_probe(Pool& p) {
+  uint32_t v = p.probe.load(std::memory_order_acquire);
+  if (v & 1u) p.probe.compare_exchange_strong(v, v + 1, std::memory_order_acq_rel);
+}
+
 void worker_main() {
   Pool& p = pool();
   tl_in_region = true;
@@ -198,7 +217,10 @@ void worker_main() {
     seen = p.generation.load(std::memory_order_acquire);
   }
   for (;;) {
-    spin_until([&] { return p.generation.load(std::memory_order_acquire) != seen; },
+    spin_until([&] {
+                 answer_probe(p);
+                 return p.generation.load(std::memory_order_acquire) != seen;
+               },
                std::chrono::microseconds(100));
     Region* r = nullptr;
     {
@@ -339,6 +361,74 @@ bool caller_starved(Clock::time_point now) {
   return starved;
 }
 
+// Far helpers. The two vCPUs of this VM are now and then placed far apart
+// (on different CCDs or sockets of the host, for seconds to minutes): a
+// cache line's round trip between the caller and a helper then takes
+// 315–360 ns instead of 50–80, and 256 KB written by one thread reach the
+// other in 125–180 µs instead of 33–47. An FMA loop still runs twice as fast
+// on two threads (the cores are free; only what they share got dear), but a
+// batch-32 training step hands every layer's output and the weights between
+// the cores, and two threads then ran the MLP at 299–336 µs a step against
+// 182–229 on one (bench, 23:27–23:35 UTC). The npm-start CNN's big
+// convolutions still gained (2.3–2.7 ms a step against 3.2–3.6). A multi-CCD
+// server whose scheduler puts the two threads on different CCDs is in the
+// same place.
+// So each kFarProbeEvery the caller times kProbeRoundTrips round trips of
+// one cache line with a helper that is spinning (a parked one cannot answer:
+// the probe waits for a region that finds one awake), keeps the fastest, and
+// above kFarRoundTrip calls the helpers far: parallel_for then runs a call
+// of less than kFarMinSecondsPerThread a thread on the caller alone (the
+// cost model below), with the same tasks, so the same results. The
+// verdict lapses after the same interval, so a pool that splits nothing any
+// more still gets regions to probe with, and a brief far spell costs at most
+// that long. Where a call runs never changes its results, so neither does
+// the verdict.
+constexpr std::chrono::milliseconds kFarProbeEvery{20};
+constexpr int kProbeRoundTrips = 8;
+constexpr int kProbeSpinLimit = 4000;  // pauses (~100 µs) before a round trip is given up
+constexpr std::chrono::nanoseconds kFarRoundTrip{200};
+
+int64_t steady_ns(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// Called by a region's caller with region_mu held, before it publishes the region.
+void probe_distance(Pool& p, Clock::time_point now) {
+  if (now < p.next_probe) return;
+  {
+    std::lock_guard<std::mutex> lk(p.mu);
+    if (p.workers == 0 || p.parked > 0) return;
+  }
+  p.next_probe = now + kFarProbeEvery;
+  p.stats.probes.fetch_add(1, std::memory_order_relaxed);
+  // Even here: only this thread makes it odd, and each round trip below
+  // leaves it even.
+  uint32_t v = p.probe.load(std::memory_order_acquire);
+  auto fastest = std::chrono::nanoseconds::max();
+  for (int i = 0; i < kProbeRoundTrips; ++i, v += 2) {
+    const Clock::time_point t0 = Clock::now();
+    p.probe.store(v + 1, std::memory_order_release);
+    int spins = 0;
+    while (p.probe.load(std::memory_order_acquire) != v + 2 && ++spins < kProbeSpinLimit) cpu_relax();
+    const auto took = Clock::now() - t0;
+    uint32_t unanswered = v + 1;
+    // No answer (the helper was descheduled or stopped spinning): no verdict.
+    if (spins >= kProbeSpinLimit && p.probe.compare_exchange_strong(unanswered, v + 2, std::memory_order_acq_rel))
+      return;
+    if (took < fastest) fastest = took;
+  }
+  const bool far = fastest > kFarRoundTrip;
+  if (far) p.stats.far_probes.fetch_add(1, std::memory_order_relaxed);
+  p.far_since_ns.store(far ? steady_ns(now) : 0, std::memory_order_relaxed);
+}
+
+// Whether a far verdict (probe_distance) holds now.
+bool helpers_far() {
+  const int64_t since = pool().far_since_ns.load(std::memory_order_relaxed);
+  if (since == 0) return false;
+  return steady_ns(Clock::now()) - since < std::chrono::nanoseconds(kFarProbeEvery).count();
+}
+
 // Closes the region and waits for the helpers that joined it, also when the
 // caller's own task throws.
 struct RegionCloser {
@@ -409,7 +499,15 @@ void set_num_threads(int n) {
   g_threads.store(clamp_threads(n), std::memory_order_release);
 }
 
+namespace {
+bool too_small_for_far_helpers(double flops, double bytes, int threads);
+}  // namespace
+
 void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
+  parallel_for(tasks, fn, HUGE_VAL, HUGE_VAL);
+}
+
+void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn, double flops, double bytes) {
   if (tasks <= 0) return;
   const int threads = num_threads();
   Pool& p = pool();
@@ -428,6 +526,10 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
   const int64_t want = (tasks < threads ? tasks : threads) - 1;
   const int helpers = ensure_workers(p, static_cast<int>(want));
   bool serial = started < p.serial_until;  // a back-off (RegionCloser, caller_starved)
+  if (!serial && too_small_for_far_helpers(flops, bytes, threads)) {
+    p.stats.far_serial_regions.fetch_add(1, std::memory_order_relaxed);
+    serial = true;
+  }
   if (!serial && caller_starved(started)) {
     p.stats.starved.fetch_add(1, std::memory_order_relaxed);
     back_off(p, started);
@@ -439,6 +541,7 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
     for (int64_t t = 0; t < tasks; ++t) fn(t);
     return;
   }
+  probe_distance(p, started);
   Region r;
   r.fn = &fn;
   r.unclaimed.store(pack_range(0, static_cast<uint64_t>(tasks)), std::memory_order_relaxed);
@@ -462,6 +565,9 @@ PoolStats pool_stats() {
   s.stalls = p.stats.stalls.load(std::memory_order_relaxed);
   s.stalls_forgiven = p.stats.stalls_forgiven.load(std::memory_order_relaxed);
   s.starved = p.stats.starved.load(std::memory_order_relaxed);
+  s.probes = p.stats.probes.load(std::memory_order_relaxed);
+  s.far_probes = p.stats.far_probes.load(std::memory_order_relaxed);
+  s.far_serial_regions = p.stats.far_serial_regions.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -491,16 +597,48 @@ PoolStats pool_stats() {
 //     below kMinSecondsPerRange (2.5 µs, against ≈ 0.05 µs to claim one), a
 //     multiple of the threads so that prompt threads end together, claimed
 //     dynamically, so a late worker finds most ranges already taken by the
-//     caller instead of holding half the work hostage.
+//     caller instead of holding half the work hostage;
+//   * with far helpers (probe_distance above) a region runs split only for
+//     at least kFarMinSecondsPerThread each (100 µs): the MLP's and the small
+//     CNN's products and passes (a step's biggest is about 150 µs of
+//     estimated work) then run on one thread, the npm-start CNN's
+//     convolutions (over a millisecond) still split. Forced far on near
+//     cores, that kept 1.70× of the npm-start CNN's 1.79× (bench, 23:32 UTC).
 namespace {
 constexpr double kFlopRate = 50e9;
 constexpr double kByteRate = 20e9;
 constexpr double kMinSecondsPerThread = 8e-6;
+constexpr double kFarMinSecondsPerThread = 100e-6;
+// LAYERWISE_CORE_DISTANCE=near|far fixes the distance from the start (the
+// test suites pin near, so that their two-thread checks split whatever the
+// machine is doing); anything else leaves it measured.
+CoreDistance initial_distance() {
+  const char* env = std::getenv("LAYERWISE_CORE_DISTANCE");
+  if (env == nullptr) return CoreDistance::kMeasured;
+  const std::string v(env);
+  return v == "near" ? CoreDistance::kNear : (v == "far" ? CoreDistance::kFar : CoreDistance::kMeasured);
+}
+std::atomic<int> g_distance{-1};  // a CoreDistance; -1 until first asked
+
+CoreDistance core_distance() {
+  int d = g_distance.load(std::memory_order_relaxed);
+  if (d < 0) {
+    g_distance.compare_exchange_strong(d, static_cast<int>(initial_distance()), std::memory_order_relaxed);
+    d = g_distance.load(std::memory_order_relaxed);
+  }
+  return static_cast<CoreDistance>(d);
+}
 constexpr double kMinSecondsPerRange = 2.5e-6;
 constexpr int64_t kRangesPerThread = 4;
 
 double estimated_seconds(double flops, double bytes) {
   return flops / kFlopRate + bytes / kByteRate;
+}
+
+bool too_small_for_far_helpers(double flops, double bytes, int threads) {
+  const CoreDistance distance = core_distance();
+  if (distance == CoreDistance::kNear || (distance == CoreDistance::kMeasured && !helpers_far())) return false;
+  return estimated_seconds(flops, bytes) < kFarMinSecondsPerThread * threads;
 }
 }  // namespace
 
@@ -510,6 +648,10 @@ int threads_for(double flops, double bytes) {
   const double worth = estimated_seconds(flops, bytes) / kMinSecondsPerThread;
   if (worth < 2.0) return 1;
   return worth >= threads ? threads : static_cast<int>(worth);
+}
+
+void set_core_distance(CoreDistance distance) {
+  g_distance.store(static_cast<int>(distance), std::memory_order_relaxed);
 }
 
 int64_t ranges_for(int64_t units, double flops, double bytes) {
@@ -542,11 +684,14 @@ void parallel_ranges(int64_t units, double flops, double bytes,
     fn(0, units);
     return;
   }
-  parallel_for(ranges, [&](int64_t r) {
-    int64_t b, e;
-    range_bounds(units, ranges, r, grain, &b, &e);
-    if (b < e) fn(b, e);
-  });
+  parallel_for(
+      ranges,
+      [&](int64_t r) {
+        int64_t b, e;
+        range_bounds(units, ranges, r, grain, &b, &e);
+        if (b < e) fn(b, e);
+      },
+      flops, bytes);
 }
 
 }  // namespace lw

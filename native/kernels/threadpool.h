@@ -18,10 +18,15 @@ int num_threads();
 void set_num_threads(int n);
 
 void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn);
+// The same, told the whole call's work as the cost model below takes it:
+// with helpers found far from the caller (threadpool.cc) a call too small to
+// repay the traffic between the cores runs on the caller alone, with the same
+// tasks, so with the same results. Without it the call counts as big.
+void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn, double flops, double bytes);
 
 // What the pool has done since the process started (for benchmarks): regions
 // asked for on more than one thread, those it ran on the caller alone (a
-// back-off), stalls (and the short ones forgiven), and the caller waiting for
+// back-off, or far helpers), stalls (and the short ones forgiven), and the caller waiting for
 // a core (threadpool.cc).
 struct PoolStats {
   int64_t regions = 0;
@@ -29,6 +34,10 @@ struct PoolStats {
   int64_t stalls = 0;
   int64_t stalls_forgiven = 0;
   int64_t starved = 0;
+  // Cross-core probes, and those that found the helpers far (threadpool.cc).
+  int64_t probes = 0;
+  int64_t far_probes = 0;
+  int64_t far_serial_regions = 0;  // regions run on the caller alone for far helpers
 };
 PoolStats pool_stats();
 
@@ -43,6 +52,12 @@ PoolStats pool_stats();
 
 // Threads worth using for a call of this much work (1 ≤ result ≤ num_threads()).
 int threads_for(double flops, double bytes);
+// How far the pool's helpers run from the caller: measured by the pool (the
+// default; probe_distance in threadpool.cc), or fixed, for tests and
+// benchmarks that compare the policies. With far helpers parallel_for runs
+// only big calls split.
+enum class CoreDistance { kMeasured, kNear, kFar };
+void set_core_distance(CoreDistance distance);
 // Ranges to cut `units` units into: 1 means run serially; more than the
 // threads chosen, so that a worker that joins late (woken from sleep, or
 // descheduled on a busy machine) leaves its share to the caller.

@@ -4,8 +4,8 @@
 // threads, with range bounds that tile [0, units) on multiples of the grain;
 // and after a helper stalls a region (here: it sleeps, as a helper
 // descheduled by a busy machine does), the next regions run on the caller
-// alone, with the same tasks; a single short stall does not. Exits non-zero
-// on failure.
+// alone, with the same tasks; a single short stall does not; and helpers
+// found far from the caller split only big calls. Exits non-zero on failure.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -214,6 +214,56 @@ void short_stall_forgiven_once() {
   if (conclusive == 0) std::printf("short_stall_forgiven_once: no conclusive attempt (busy machine)\n");
 }
 
+// Far helpers (threadpool.cc, probe_distance) make parallel_for run calls
+// below kFarMinSecondsPerThread a thread on the caller alone, every task
+// there and once; big calls still split. The verdict is measured by the
+// pool, so here it is fixed each way; then the pool's own probe must have run
+// on back-to-back regions.
+void far_helpers_split_only_big_calls() {
+  lw::set_num_threads(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  const auto far_serial = [] { return lw::pool_stats().far_serial_regions; };
+  const auto run = [&](double flops, bool* all_on_caller) {
+    std::vector<std::atomic<int>> hits(16);
+    for (auto& h : hits) h = 0;
+    std::atomic<bool> elsewhere{false};
+    lw::parallel_for(
+        16,
+        [&](int64_t t) {
+          hits[static_cast<size_t>(t)]++;
+          if (std::this_thread::get_id() != caller) elsewhere = true;
+        },
+        flops, 4e5);
+    for (auto& h : hits) EXPECT(h == 1, "every task once (flops %g)", flops);
+    *all_on_caller = !elsewhere;
+  };
+  bool on_caller = false;
+  lw::set_core_distance(lw::CoreDistance::kFar);
+  int64_t before = far_serial();
+  run(3e6, &on_caller);  // about 60 µs of estimated work
+  EXPECT(far_serial() == before + 1 && on_caller, "far: a 60 µs call runs on the caller alone");
+  before = far_serial();
+  run(1e9, &on_caller);  // about 20 ms
+  EXPECT(far_serial() == before, "far: a 20 ms call is still offered to the helper");
+  lw::set_core_distance(lw::CoreDistance::kNear);
+  before = far_serial();
+  run(3e6, &on_caller);
+  EXPECT(far_serial() == before, "near: a 60 µs call is offered to the helper");
+  lw::set_core_distance(lw::CoreDistance::kMeasured);
+
+  const lw::PoolStats stats_before = lw::pool_stats();
+  std::atomic<uint64_t> sink{0};
+  for (int region = 0; region < 200000 && lw::pool_stats().probes == stats_before.probes; ++region)
+    lw::parallel_for(8, [&](int64_t t) {
+      uint64_t x = static_cast<uint64_t>(t);
+      for (uint64_t i = 0; i < 200; ++i) x = x * 31 + i;
+      sink += x;
+    });
+  const lw::PoolStats after = lw::pool_stats();
+  EXPECT(after.probes > stats_before.probes, "back-to-back regions on two threads probed the helpers' distance");
+  EXPECT(after.far_probes - stats_before.far_probes <= after.probes - stats_before.probes, "far probes are a subset of the probes");
+}
+
 }  // namespace
 
 int main() {
@@ -222,6 +272,7 @@ int main() {
   cost_model();
   stall_backs_off();
   short_stall_forgiven_once();
+  far_helpers_split_only_big_calls();
   if (g_failures) {
     std::printf("threadpool_test FAILED (%d)\n", g_failures);
     return 1;
