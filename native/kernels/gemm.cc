@@ -468,10 +468,8 @@ void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
     const int64_t task_cols = ceil_div(un, tn) * ks.nr;
     // A transposed A read in place is charged as if packed: a task reads
     // the rows of op(A) it needs strided from X's rows, so a grid of tn column
-    // ranges reads A tn times as a packing grid would copy it. Row ranges
-    // (each task its own rows of the weight update) measured faster on
-    // two threads than the column ranges the in-place cost would pick
-    // (784x128x32, 1568x128x32, 1000x100x64: 13-17%).
+    // ranges reads A tn times as a packing grid would copy it. (Weight
+    // updates take column ranges all the same, see below.)
     const bool a_in_place = !o.ta && reads_a_in_place(ks, o, task_cols < o.n ? task_cols : o.n);
     return double(o.k) * (double(tm) * double(o.n) + (a_in_place ? 0.0 : double(tn) * double(o.m)));
   };
@@ -483,6 +481,20 @@ void choose_task_grid(const KernelSet& ks, const Operands& o, int64_t um,
       for (int64_t tm = 1; tm <= tasks && tm <= um; ++tm)
         if (tasks % tm == 0 && tasks / tm <= un) fn(tm, tasks / tm);
   };
+  // A weight update Xᵀ·∂E/∂Y with X read in place splits by W's columns, as
+  // the forward product X·W does (X in place, each task packing its columns
+  // of W): the caller takes the first columns and the helper the last in
+  // both, so each core updates the weights it read and W does not cross
+  // between the cores twice a step. Row ranges packed less but made the MLP
+  // step pass 200 KB of W each way: two threads vs one, paired medians over
+  // 85-91 rounds (bench, 00:03-00:08 UTC), MLP 1.20x -> 1.31x, npm-start CNN
+  // 1.60x -> 1.74x; in spells with the cores far apart (probe_distance,
+  // threadpool.cc) the MLP went from 0.71x to 1.02x.
+  if (o.ta && packs && reads_a_in_place(ks, o, ks.nr) && un >= 2 * threads) {
+    *tm_out = 1;
+    *tn_out = un < most_tasks ? un : most_tasks;
+    return;
+  }
   double least = -1.0;
   for_each_grid([&](int64_t tm, int64_t tn) {
     const double cost = packed_floats(tm, tn);

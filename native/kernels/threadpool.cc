@@ -600,10 +600,15 @@ PoolStats pool_stats() {
 //     caller instead of holding half the work hostage;
 //   * with far helpers (probe_distance above) a region runs split only for
 //     at least kFarMinSecondsPerThread each (100 µs): the MLP's and the small
-//     CNN's products and passes (a step's biggest is about 150 µs of
+//     CNN's products and passes (a step's biggest is about 180 µs of
 //     estimated work) then run on one thread, the npm-start CNN's
-//     convolutions (over a millisecond) still split. Forced far on near
-//     cores, that kept 1.70× of the npm-start CNN's 1.79× (bench, 23:32 UTC).
+//     convolutions and dense products still split. In far spells (bench,
+//     00:03-00:08 UTC, paired medians of two threads vs one) that took the
+//     small CNN from 0.72x to 0.95x and the MLP from 0.71x to 1.00x, and
+//     cost the npm-start CNN, whose pools and passes then run serially
+//     between split convolutions: 1.40x -> 1.07x. Splitting everything there
+//     made two threads slower than one on the small CNN, which the
+//     cost model must never do.
 namespace {
 constexpr double kFlopRate = 50e9;
 constexpr double kByteRate = 20e9;
