@@ -142,8 +142,8 @@ struct Pool {
   // round trip is one line's.
   alignas(64) std::atomic<uint32_t> probe{0};
   char probe_pad[64 - sizeof(std::atomic<uint32_t>)];
-  // The verdict: the helpers are far from the caller (far_probe_ns, when it
-  // was measured, in steady_clock nanoseconds; 0 = near or never measured).
+  // The verdict: when the last probe found the helpers far from the caller
+  // (steady_clock nanoseconds), or 0 when it found them near or none ran.
   std::atomic<int64_t> far_since_ns{0};
   Clock::time_point next_probe{};  // guarded by region_mu
 };
