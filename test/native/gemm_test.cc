@@ -117,6 +117,17 @@ void report(const std::string& name, const Result& r, int cases) {
   if (!r.ok) ++g_failures;
 }
 
+// "mxnxk", the shape part of a failing case's description.
+std::string shape_name(const Shape& s) {
+  return std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
+}
+
+// A failing case of the bit-for-bit checks: shape, alpha, beta and threads.
+std::string case_name(const Shape& s, const Variant& v, int threads) {
+  return shape_name(s) + " alpha " + std::to_string(v.alpha) + " beta " + std::to_string(v.beta) +
+         " threads " + std::to_string(threads);
+}
+
 const char* trans_name(bool ta, bool tb) {
   static const char* names[4] = {"NN", "NT", "TN", "TT"};
   return names[(ta ? 2 : 0) + (tb ? 1 : 0)];
@@ -199,7 +210,7 @@ void check_thread_determinism(lw::Isa isa) {
       if (std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) != 0 ||
           std::memcmp(c2.data(), c3.data(), c1.size() * sizeof(float)) != 0) {
         r.ok = false;
-        r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + " " + trans_name(ta, tb);
+        r.first_bad = shape_name(s) + " " + trans_name(ta, tb);
       }
     }
   }
@@ -241,7 +252,7 @@ void check_epilogue(lw::Isa isa) {
             lw::bias_activation_serial(separate.data() + i * ldc, bias.data(), 1, s.n, f, 0.1f);
           if (std::memcmp(fused.data(), separate.data(), fused.size() * sizeof(float)) != 0) {
             r.ok = false;
-            r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+            r.first_bad = shape_name(s) +
                           " activation " + std::to_string(int(f)) + " beta " + std::to_string(beta) +
                           " threads " + std::to_string(threads);
           }
@@ -289,9 +300,7 @@ void check_shallow_bits(lw::Isa isa) {
         lw::sgemm(false, true, s.m, s.n, s.k, v.alpha, a.data(), lda, b.data(), ldb, v.beta, c.data(), ldc);
         if (std::memcmp(c.data(), expected.data(), c.size() * sizeof(float)) != 0) {
           r.ok = false;
-          r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
-                        " alpha " + std::to_string(v.alpha) + " beta " + std::to_string(v.beta) +
-                        " threads " + std::to_string(threads);
+          r.first_bad = case_name(s, v, threads);
         }
       }
   }
@@ -330,7 +339,7 @@ void check_row_chunks(lw::Isa isa) {
         // Chunks of at most 4 rows take the direct loop, which sums in another order.
         if (chunk > 4 && std::memcmp(whole.data(), chunked.data(), whole.size() * sizeof(float)) != 0) {
           r.ok = false;
-          r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + " in chunks of " +
+          r.first_bad = shape_name(s) + " in chunks of " +
                         std::to_string(chunk) + ", threads " + std::to_string(threads);
         }
       }
@@ -368,7 +377,7 @@ void check_non_finite_flag(lw::Isa isa) {
                     lw::GemmEpilogue{bias.data(), f, 0.0f, &flag});
           return flag;
         };
-        const std::string what = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+        const std::string what = shape_name(s) +
                                  " activation " + std::to_string(int(f)) + " threads " + std::to_string(threads);
         ++cases;
         if (flagged(a, b) != 0) r.ok = false, r.first_bad = what + " clean";
@@ -416,9 +425,7 @@ void check_transposed_a_in_place(lw::Isa isa) {
         lw::sgemm(true, false, s.m, s.n, s.k, v.alpha, a_packed.data(), packed_lda, b.data(), s.n, v.beta, c2.data(), s.n);
         if (std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) != 0) {
           r.ok = false;
-          r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
-                        " alpha " + std::to_string(v.alpha) + " beta " + std::to_string(v.beta) +
-                        " threads " + std::to_string(threads);
+          r.first_bad = case_name(s, v, threads);
         }
       }
   }
@@ -454,7 +461,7 @@ void check_transposed_product(lw::Isa isa) {
           for (int64_t j = 0; j < s.n; ++j)
             if (std::memcmp(&c[size_t(i * s.n + j)], &ct[size_t(j * s.m + i)], sizeof(float)) != 0) {
               r.ok = false;
-              r.first_bad = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k);
+              r.first_bad = shape_name(s);
               break;
             }
       }
