@@ -39,7 +39,8 @@ namespace {
 // two output pixels per 16-lane vector. Each input row's 32 floats under a
 // pixel pair are regrouped (a 256-bit lane shuffle each way) into the pair's
 // left taps and right taps, and the tournament of LW_POOL_2X2_ROW runs on
-// whole vectors; an odd last pixel runs it on 8 lanes. A select is two
+// whole vectors; an odd last pixel runs the same code with zeros for the
+// missing pixel and stores only its 8 lanes. A select is two
 // compares, the second masked by the first: t is taken when t > m or t is
 // NaN (NLE_UQ), unless m is NaN (ORD) — LW_POOL_TAKE exactly, so the same
 // maxima and winners. 26×26×8 at batch 32 with winners, one thread, Zen 4,
@@ -52,49 +53,39 @@ namespace {
 // header leaves undefined on purpose, may be uninitialized.)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Output pixels j and j + 1 of the row (Two), or pixel j alone: the second
+// pixel's lanes then come from zeros and are not stored.
+template <bool Two>
+__attribute__((always_inline)) inline LW_POOL_ATTR void pixels_c8_avx512(
+    const float* p0, const float* p1, float* yrow, int32_t* arow, int64_t j, __m512i i00, int64_t in_w) {
+  const __mmask16 keep = Two ? 0xFFFF : 0x00FF;
+  const __m512 r0j = _mm512_loadu_ps(p0 + 16 * j), r0k = Two ? _mm512_loadu_ps(p0 + 16 * j + 16) : _mm512_setzero_ps();
+  const __m512 r1j = _mm512_loadu_ps(p1 + 16 * j), r1k = Two ? _mm512_loadu_ps(p1 + 16 * j + 16) : _mm512_setzero_ps();
+  const __m512 a = _mm512_shuffle_f32x4(r0j, r0k, 0x44), b = _mm512_shuffle_f32x4(r0j, r0k, 0xee);
+  const __m512 c = _mm512_shuffle_f32x4(r1j, r1k, 0x44), d = _mm512_shuffle_f32x4(r1j, r1k, 0xee);
+  const __mmask16 tt = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(a, a, _CMP_ORD_Q), b, a, _CMP_NLE_UQ);
+  const __mmask16 tb = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(c, c, _CMP_ORD_Q), d, c, _CMP_NLE_UQ);
+  const __m512 top = _mm512_mask_blend_ps(tt, a, b), bot = _mm512_mask_blend_ps(tb, c, d);
+  const __mmask16 tv = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(top, top, _CMP_ORD_Q), bot, top, _CMP_NLE_UQ);
+  _mm512_mask_storeu_ps(yrow + 8 * j, keep, _mm512_mask_blend_ps(tv, top, bot));
+  if (arow) {
+    const __m512i right = _mm512_set1_epi32(8);
+    const __m512i it = _mm512_mask_add_epi32(i00, tt, i00, right);
+    const __m512i i10 = _mm512_add_epi32(i00, _mm512_set1_epi32(int32_t(in_w * 8)));
+    const __m512i ib = _mm512_mask_add_epi32(i10, tb, i10, right);
+    _mm512_mask_storeu_epi32(arow + 8 * j, keep, _mm512_mask_blend_epi32(tv, it, ib));
+  }
+}
+
 __attribute__((always_inline)) inline LW_POOL_ATTR int64_t row_c8_avx512(
     const float* p0, const float* p1, float* yrow, int32_t* arow, int64_t J, int64_t a00, int64_t in_w) {
-  const int64_t pairs_end = J & ~int64_t(1);
   // Top-left tap of lane k: channel k of pixel j (lanes 0-7), of j + 1 (8-15).
   __m512i i00 = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
                                  _mm512_set1_epi32(int32_t(a00)));
-  const __m512i right = _mm512_set1_epi32(8), below = _mm512_set1_epi32(int32_t(in_w * 8));
   const __m512i step = _mm512_set1_epi32(32);
-  for (int64_t j = 0; j < pairs_end; j += 2) {
-    const __m512 r0j = _mm512_loadu_ps(p0 + 16 * j), r0k = _mm512_loadu_ps(p0 + 16 * j + 16);
-    const __m512 r1j = _mm512_loadu_ps(p1 + 16 * j), r1k = _mm512_loadu_ps(p1 + 16 * j + 16);
-    const __m512 a = _mm512_shuffle_f32x4(r0j, r0k, 0x44), b = _mm512_shuffle_f32x4(r0j, r0k, 0xee);
-    const __m512 c = _mm512_shuffle_f32x4(r1j, r1k, 0x44), d = _mm512_shuffle_f32x4(r1j, r1k, 0xee);
-    const __mmask16 tt = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(a, a, _CMP_ORD_Q), b, a, _CMP_NLE_UQ);
-    const __mmask16 tb = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(c, c, _CMP_ORD_Q), d, c, _CMP_NLE_UQ);
-    const __m512 top = _mm512_mask_blend_ps(tt, a, b), bot = _mm512_mask_blend_ps(tb, c, d);
-    const __mmask16 tv = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(top, top, _CMP_ORD_Q), bot, top, _CMP_NLE_UQ);
-    _mm512_storeu_ps(yrow + 8 * j, _mm512_mask_blend_ps(tv, top, bot));
-    if (arow) {
-      const __m512i it = _mm512_mask_add_epi32(i00, tt, i00, right);
-      const __m512i i10 = _mm512_add_epi32(i00, below);
-      const __m512i ib = _mm512_mask_add_epi32(i10, tb, i10, right);
-      _mm512_storeu_si512(arow + 8 * j, _mm512_mask_blend_epi32(tv, it, ib));
-    }
-    i00 = _mm512_add_epi32(i00, step);
-  }
-  if (pairs_end < J) {
-    const int64_t j = pairs_end;
-    const __m256 a = _mm256_loadu_ps(p0 + 16 * j), b = _mm256_loadu_ps(p0 + 16 * j + 8);
-    const __m256 c = _mm256_loadu_ps(p1 + 16 * j), d = _mm256_loadu_ps(p1 + 16 * j + 8);
-    const __mmask8 tt = _mm256_mask_cmp_ps_mask(_mm256_cmp_ps_mask(a, a, _CMP_ORD_Q), b, a, _CMP_NLE_UQ);
-    const __mmask8 tb = _mm256_mask_cmp_ps_mask(_mm256_cmp_ps_mask(c, c, _CMP_ORD_Q), d, c, _CMP_NLE_UQ);
-    const __m256 top = _mm256_mask_blend_ps(tt, a, b), bot = _mm256_mask_blend_ps(tb, c, d);
-    const __mmask8 tv = _mm256_mask_cmp_ps_mask(_mm256_cmp_ps_mask(top, top, _CMP_ORD_Q), bot, top, _CMP_NLE_UQ);
-    _mm256_storeu_ps(yrow + 8 * j, _mm256_mask_blend_ps(tv, top, bot));
-    if (arow) {
-      const __m256i i0 = _mm512_castsi512_si256(i00);
-      const __m256i it = _mm256_mask_add_epi32(i0, tt, i0, _mm256_set1_epi32(8));
-      const __m256i i10 = _mm256_add_epi32(i0, _mm256_set1_epi32(int32_t(in_w * 8)));
-      const __m256i ib = _mm256_mask_add_epi32(i10, tb, i10, _mm256_set1_epi32(8));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(arow + 8 * j), _mm256_mask_blend_epi32(tv, it, ib));
-    }
-  }
+  int64_t j = 0;
+  for (; j + 2 <= J; j += 2, i00 = _mm512_add_epi32(i00, step)) pixels_c8_avx512<true>(p0, p1, yrow, arow, j, i00, in_w);
+  if (j < J) pixels_c8_avx512<false>(p0, p1, yrow, arow, j, i00, in_w);
   return J;
 }
 #pragma GCC diagnostic pop
