@@ -56,6 +56,16 @@ export class DataError extends LayerwiseError {
   }
 }
 
+/**
+ * The DataError for a NaN or ±Infinity at `index` of `data` (samples of
+ * `sampleSize` values each), naming the sample and the element, as fit,
+ * predict, evaluate and createPredictor report it.
+ */
+export function nonFiniteError(what: string, data: Float32Array, index: number, sampleSize: number): DataError {
+  const sample = Math.floor(index / sampleSize);
+  return new DataError(`${what} holds ${data[index]} in sample ${sample} (element ${index - sample * sampleSize}); inputs must be finite`);
+}
+
 /** Where a fit diverged and the state it was put back to. */
 export interface DivergenceDetails {
   /** The epoch and batch (from 1) whose loss, or the weights after it, were not finite. */

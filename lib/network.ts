@@ -25,7 +25,7 @@ import { networkToOnnx, type OnnxExportOptions } from './onnx/export.js';
 import { networkFromOnnx, type OnnxImportOptions } from './onnx/import.js';
 import { assertPositiveInteger, describe, formatShape, sizeOf } from './shape.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
-import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError } from './errors.js';
+import { BusyError, DataError, DivergedError, OptionError, ShapeError, StateError, nonFiniteError } from './errors.js';
 import { checkOptions } from './options.js';
 import { endReadsOf, Workspace } from './workspace.js';
 
@@ -1039,10 +1039,7 @@ function* rejectNonFinite(t: Tensor, what: string): Generator<void, void> {
     if (start > 0) yield;
     const found = getBackend().firstNonFinite(t.data.subarray(start, Math.min(start + SCAN_CHUNK, t.size)));
     if (found < 0) continue;
-    const i = start + found;
-    const rowSize = t.size / t.shape[0];
-    const row = Math.floor(i / rowSize);
-    throw new DataError(`${what} holds ${t.data[i]} in sample ${row} (element ${i - row * rowSize}); inputs must be finite`);
+    throw nonFiniteError(what, t.data, start + found, t.size / t.shape[0]);
   }
 }
 

@@ -15,7 +15,7 @@ import { networkToSpec, type NetworkSpec } from './serialize.js';
 import { Tensor, toTensor, type TensorLike } from './tensor.js';
 import { availableParallelism } from 'node:os';
 import { getBackend, nativeAvailable, nativeInfo, setNumThreads, type BackendName } from './backends/index.js';
-import { OptionError, ShapeError, StateError, WorkerError, rebuildError } from './errors.js';
+import { OptionError, ShapeError, StateError, WorkerError, nonFiniteError, rebuildError } from './errors.js';
 import { checkOptions } from './options.js';
 import { assertPositiveInteger, formatShape } from './shape.js';
 import { BOOTSTRAP, tsxHook, workerEntry } from './worker.js';
@@ -213,8 +213,9 @@ export async function createPredictor(model: Network, options: PredictorOptions 
     const kernels = getBackend();
     if (kernels.firstNonFinite(stage(requests, input)) >= 0) {
       requests = requests.filter((r) => {
-        if (kernels.firstNonFinite(r.data) < 0) return true;
-        r.reject(new ShapeError('predict input holds a non-finite value'));
+        const bad = kernels.firstNonFinite(r.data);
+        if (bad < 0) return true;
+        r.reject(nonFiniteError('predict input', r.data, bad, sampleSize));
         return false;
       });
       if (requests.length === 0) return;
