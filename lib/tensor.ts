@@ -3,6 +3,7 @@
 // ever needs disposing.
 
 import { checkShape, describe, formatShape, sizeOf, type Shape } from './shape.js';
+import { alignedFloat32Array } from './aligned.js';
 import { DataError, OptionError, ShapeError } from './errors.js';
 
 /** Nested arrays of numbers, as written in code or parsed from JSON. */
@@ -39,16 +40,7 @@ export class Tensor {
   }
 
   static zeros(shape: Shape): Tensor {
-    const dims = checkShape(shape, 'tensor shape');
-    chargeAllocation(dims);
-    let data: Float32Array;
-    try {
-      data = new Float32Array(sizeOf(dims));
-    } catch (err) {
-      // Beyond the largest typed array, or out of memory: name the shape that asked.
-      throw new ShapeError(`cannot allocate a ${formatShape(dims)} tensor (${sizeOf(dims)} values): ${(err as Error).message}`);
-    }
-    return new Tensor(data, dims);
+    return zerosFrom(shape, (length) => new Float32Array(length));
   }
 
   /** Builds a tensor from nested arrays (shape inferred) or copies a tensor. */
@@ -230,6 +222,28 @@ export function withAllocationBudget<T>(
   } finally {
     budget = outer;
   }
+}
+
+/**
+ * Tensor.zeros with its data on a 128-byte boundary (lib/aligned.ts), for the
+ * weights and gradients the native kernels split between threads. Internal:
+ * the array's buffer is a little longer than the tensor.
+ */
+export function alignedZeros(shape: Shape): Tensor {
+  return zerosFrom(shape, alignedFloat32Array);
+}
+
+function zerosFrom(shape: Shape, allocate: (length: number) => Float32Array): Tensor {
+  const dims = checkShape(shape, 'tensor shape');
+  chargeAllocation(dims);
+  let data: Float32Array;
+  try {
+    data = allocate(sizeOf(dims));
+  } catch (err) {
+    // Beyond the largest typed array, or out of memory: name the shape that asked.
+    throw new ShapeError(`cannot allocate a ${formatShape(dims)} tensor (${sizeOf(dims)} values): ${(err as Error).message}`);
+  }
+  return new Tensor(data, dims);
 }
 
 function chargeAllocation(dims: readonly number[]): void {

@@ -8,6 +8,7 @@
 // over the front of the same memory. Workspaces belong to one layer object, so
 // nothing is shared between networks or worker threads.
 
+import { alignedFloat32Array } from './aligned.js';
 import { checkShape, sameShape, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -26,7 +27,7 @@ export class Workspace {
     if (last !== undefined && sameShape(last.shape, shape)) return last;
     const dims = checkShape(shape, 'workspace shape');
     const size = sizeOf(dims);
-    if (this.buffer === undefined || this.buffer.length < size) this.buffer = new Float32Array(size);
+    if (this.buffer === undefined || this.buffer.length < size) this.buffer = alignedFloat32Array(size);
     this.last = new Tensor(size === this.buffer.length ? this.buffer : this.buffer.subarray(0, size), dims);
     return this.last;
   }

@@ -3,6 +3,7 @@ import {
   Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, Network, RandomFlip, RandomTranslation,
   Reshape, Tensor, getLoss, getOptimizer,
 } from '../lib/index.js';
+import { nativeBinding } from '../lib/backends/index.js';
 import { forEachBackend, randomTensor } from './helpers.js';
 
 const TYPED_ARRAYS = ['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array', 'Uint8Array', 'Int8Array', 'Int16Array', 'Uint16Array', 'Uint8ClampedArray'] as const;
@@ -109,7 +110,7 @@ const NETWORKS: [string, () => Network][] = [
   ['a CNN with dropout', cnn], ['a CNN with BatchNormalization', batchNormCnn], ['a CNN with augmentation, global pooling and Reshape', augmentedCnn],
 ];
 
-forEachBackend('memory plan', () => {
+forEachBackend('memory plan', (backend) => {
   it('counts what it should (the probe itself sees a per-step allocation)', () => {
     expect(countBufferAllocations(() => new Float32Array(8).slice())).to.equal(2);
     expect(countBufferAllocations(() => Tensor.zeros([4, 4]))).to.equal(1);
@@ -194,6 +195,21 @@ forEachBackend('memory plan', () => {
     const outA = a.forward(x);
     const outB = b.forward(x);
     expect(outA.data.buffer).to.not.equal(outB.data.buffer);
+  });
+
+  it('weights, weight gradients and layer outputs of 4 KB or more start on a 128-byte boundary with the native backend (plain arrays with js)', () => {
+    const net = new Network({ seed: 1 })
+      .add(new Conv2D({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [8, 8, 16] }))
+      .add(new Flatten())
+      .add(new Dense(2048, 128));
+    const out = net.forward(randomTensor([8, 8, 8, 16], 6), true);
+    net.backward(randomTensor([8, 128], 7));
+    const arrays = [out.data, ...net.parameters().filter((p) => p.value.size >= 1024).flatMap((p) => [p.value.data, p.grad.data])];
+    expect(arrays).to.have.length(5); // the output, and both layers' weights and weight gradients
+    for (const a of arrays) {
+      if (backend === 'native') expect(nativeBinding().misalignment(a), `${a.length} floats`).to.equal(0);
+      else expect([a.byteOffset, a.buffer.byteLength]).to.deep.equal([0, a.length * 4]);
+    }
   });
 });
 

@@ -55,6 +55,8 @@ export interface NativeBinding {
   axpy(alpha: number, x: Float32Array, y: Float32Array): void;
   mse(pred: Float32Array, target: Float32Array): number;
   firstNonFinite(x: Float32Array): number;
+  /** Bytes by which x's first element lies past a 128-byte boundary (lib/aligned.ts). */
+  misalignment(x: Float32Array): number;
   gatherRows(src: Float32Array, rowSize: number, index: Int32Array, start: number, end: number, out: Float32Array, prefetchStart?: number, prefetchEnd?: number): void;
   mseGradient(pred: Float32Array, target: Float32Array, grad: Float32Array): void;
   info(): { isa: string; threads: number; supported: string[]; caches: CacheSizes };

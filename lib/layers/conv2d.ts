@@ -20,7 +20,7 @@ import { getBackend } from '../backends/index.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import { Rng } from '../random.js';
 import { assertPositiveInteger, describe, formatShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { alignedZeros, Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Workspace } from '../workspace.js';
@@ -269,8 +269,8 @@ export class Conv2D extends Layer {
   private allocate(inChannels: number): void {
     const [kh, kw] = this.kernelSize;
     this.inChannels = inChannels;
-    this._weights = Tensor.zeros([kh, kw, inChannels, this.filters]);
-    this._weightsGrad = Tensor.zeros([kh, kw, inChannels, this.filters]);
+    this._weights = alignedZeros([kh, kw, inChannels, this.filters]);
+    this._weightsGrad = alignedZeros([kh, kw, inChannels, this.filters]);
     this._bias = Tensor.zeros([this.filters]);
     this._biasGrad = Tensor.zeros([this.filters]);
     this.fill(this.rng ?? new Rng());

@@ -12,7 +12,7 @@ import { getBackend } from '../backends/index.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import { Rng } from '../random.js';
 import { assertPositiveInteger, describe, formatShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import { alignedZeros, Tensor } from '../tensor.js';
 import type { ActivationName } from './activation.js';
 import { BiasActivation } from './bias-activation.js';
 import { Layer, type LayerConfig, type Parameter } from './layer.js';
@@ -156,9 +156,9 @@ export class Dense extends Layer {
 
   private allocate(inputSize: number): void {
     this._inputSize = inputSize;
-    this._weights = Tensor.zeros([inputSize, this.outputSize]);
+    this._weights = alignedZeros([inputSize, this.outputSize]);
     this._bias = Tensor.zeros([1, this.outputSize]);
-    this._weightsGrad = Tensor.zeros([inputSize, this.outputSize]);
+    this._weightsGrad = alignedZeros([inputSize, this.outputSize]);
     this._biasGrad = Tensor.zeros([1, this.outputSize]);
   }
 

@@ -11,6 +11,7 @@
 // thread-safe.
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 #include <initializer_list>
 #include <utility>
@@ -387,6 +388,16 @@ Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
   RequireCount(info, 1, "firstNonFinite");
   auto x = Floats(info, 0, "x");
   return Napi::Number::New(info.Env(), static_cast<double>(lw::first_non_finite(x.Data(), x.ElementLength())));
+}
+
+// misalignment(x) → bytes by which x's first element lies past a 128-byte
+// boundary. lib/aligned.ts uses it to start weight and activation buffers on a
+// boundary: a product split by columns between two threads then never shares
+// a cache line (or an adjacent-line prefetch pair) across its seam.
+Napi::Value Misalignment(const Napi::CallbackInfo& info) {
+  RequireCount(info, 1, "misalignment");
+  auto x = Floats(info, 0, "x");
+  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(x.Data()) % 128));
 }
 
 // mse(pred, target) → mean of squared differences over pred.length.
@@ -823,6 +834,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"axpy", Axpy},
       {"mse", Mse},
       {"firstNonFinite", FirstNonFinite},
+      {"misalignment", Misalignment},
       {"gatherRows", GatherRows},
       {"mseGradient", MseGradient},
       {"softmaxRows", SoftmaxRows},
