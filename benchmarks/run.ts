@@ -25,6 +25,7 @@ import { measurePeak } from './peak.js';
 import { jsBackend, nativeAvailable, nativeBinding, nativeInfo, setBackend, getBackend } from '../lib/backends/index.js';
 import type { Backend, ConvGeometry } from '../lib/backends/backend.js';
 import { Rng } from '../lib/random.js';
+import { alignedFloat32Array } from '../lib/aligned.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROOT = path.resolve(__dirname, '..');
@@ -41,9 +42,13 @@ function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
 
+// Operands start on a 128-byte boundary, as the layers' weights and
+// workspaces do (lib/aligned.ts): a product split by columns between the
+// threads is then measured as training runs it, without a cache line shared
+// at the seam of every row.
 function randomArray(size: number, seed: number): Float32Array {
   const rng = new Rng(seed);
-  const a = new Float32Array(size);
+  const a = alignedFloat32Array(size);
   for (let i = 0; i < size; i++) a[i] = rng.uniform(-1, 1);
   return a;
 }
@@ -250,7 +255,7 @@ function gemm(native: Backend, binding: ReturnType<typeof nativeBinding>, isas: 
   const budget = QUICK ? 0.1 : 0.25;
   for (const s of GEMM_SHAPES) {
     log(`  GEMM ${s.label}`);
-    const a = randomArray(s.m * s.k, 1), b = randomArray(s.k * s.n, 2), c = new Float32Array(s.m * s.n);
+    const a = randomArray(s.m * s.k, 1), b = randomArray(s.k * s.n, 2), c = alignedFloat32Array(s.m * s.n);
     const run = (be: Backend) => () => be.matmul(a, b, c, s.m, s.n, s.k, s.transA, s.transB, false);
     const flop = 2 * s.m * s.n * s.k;
     const withGflops = (m: Measurement) => ({ ...m, gflops: flop / m.seconds / 1e9 });
@@ -308,7 +313,7 @@ function conv(native: Backend, binding: ReturnType<typeof nativeBinding>): ConvR
     const x = randomArray(g.n * g.inH * g.inW * g.inC, 1);
     const w = randomArray(g.kH * g.kW * g.inC * g.outC, 2);
     const y = randomArray(g.n * g.outH * g.outW * g.outC, 3);
-    const dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+    const dx = alignedFloat32Array(x.length), dw = alignedFloat32Array(w.length);
     // Each pass is the same multiply-adds in another order: n·outH·outW·outC·kH·kW·inC.
     const flop = 2 * g.n * g.outH * g.outW * g.outC * g.kH * g.kW * g.inC;
     const passes: Record<ConvPass, (be: Backend) => () => void> = {
