@@ -251,15 +251,30 @@ void far_helpers_split_only_big_calls() {
   EXPECT(far_serial() == before, "near: a 60 µs call is offered to the helper");
   lw::set_core_distance(lw::CoreDistance::kMeasured);
 
+  // Bounded by time, not by a count of regions: the stall tests above leave
+  // the pool backing off (regions on the caller alone, up to kBackoffMax,
+  // 256 ms), and 200,000 regions under ASan once ended inside that back-off
+  // (195,100 of them serial, no probe). Nothing here is timed: the bound only
+  // ends a loop that would otherwise wait for a probe forever.
   const lw::PoolStats stats_before = lw::pool_stats();
   std::atomic<uint64_t> sink{0};
-  for (int region = 0; region < 200000 && lw::pool_stats().probes == stats_before.probes; ++region)
+  const auto loop_start = std::chrono::steady_clock::now();
+  int regions = 0;
+  for (; std::chrono::steady_clock::now() - loop_start < std::chrono::seconds(10) &&
+         lw::pool_stats().probes == stats_before.probes;
+       ++regions)
     lw::parallel_for(8, [&](int64_t t) {
       uint64_t x = static_cast<uint64_t>(t);
       for (uint64_t i = 0; i < 200; ++i) x = x * 31 + i;
       sink += x;
     });
   const lw::PoolStats after = lw::pool_stats();
+  if (after.probes == stats_before.probes)
+    std::printf("no probe after %d regions in %.1f ms: %lld split regions, %lld of them serial, %lld stalls (%lld forgiven), %lld starved\n", regions,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - loop_start).count(),
+                (long long)(after.regions - stats_before.regions), (long long)(after.serial_regions - stats_before.serial_regions),
+                (long long)(after.stalls - stats_before.stalls), (long long)(after.stalls_forgiven - stats_before.stalls_forgiven),
+                (long long)(after.starved - stats_before.starved));
   EXPECT(after.probes > stats_before.probes, "back-to-back regions on two threads probed the helpers' distance");
   EXPECT(after.far_probes - stats_before.far_probes <= after.probes - stats_before.probes, "far probes are a subset of the probes");
 }
