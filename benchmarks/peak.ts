@@ -22,20 +22,29 @@ export const PEAK_THREADS = [1, 2] as const;
 
 interface PeakProbe { fmaPeak(isa: string, rounds: number, threads: number): number }
 
-export function measurePeak(repeats = 7): Peak {
+function peakProbe(): PeakProbe {
   if (!nativeAvailable()) throw new Error(`the FMA peak needs the native addon (${nativeInfo().error})`);
   const probe = nativeBinding() as unknown as Partial<PeakProbe>;
   if (typeof probe.fmaPeak !== 'function') throw new Error('the loaded addon has no fmaPeak: rebuild it with npm run build:native');
+  return probe as PeakProbe;
+}
+
+/** GFLOP/s of the FMA loop in `isa` on `threads` threads: the best of `repeats` runs of `rounds` rounds each. */
+export function fmaRate(isa: string, threads: number, repeats: number, rounds = ROUNDS): number {
+  const probe = peakProbe();
+  probe.fmaPeak(isa, rounds >> 3, threads); // wakes the pool's threads (a sleeping one misses the first region)
+  let best = 0;
+  for (let r = 0; r < repeats; r++) best = Math.max(best, probe.fmaPeak(isa, rounds, threads));
+  return best;
+}
+
+export function measurePeak(repeats = 7): Peak {
+  peakProbe();
   const isas = nativeInfo().supportedIsas ?? ['baseline'];
   const byIsa: Record<string, Record<number, number>> = {};
   for (const isa of isas) {
     byIsa[isa] = {};
-    for (const threads of PEAK_THREADS) {
-      probe.fmaPeak(isa, ROUNDS >> 3, threads); // wakes the pool's threads (a sleeping one misses the first region)
-      let best = 0;
-      for (let r = 0; r < repeats; r++) best = Math.max(best, probe.fmaPeak(isa, ROUNDS, threads));
-      byIsa[isa][threads] = Math.round(best);
-    }
+    for (const threads of PEAK_THREADS) byIsa[isa][threads] = Math.round(fmaRate(isa, threads, repeats));
   }
   const best: Record<number, number> = {};
   for (const t of PEAK_THREADS) best[t] = Math.max(...isas.map((i) => byIsa[i][t]));

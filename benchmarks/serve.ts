@@ -36,7 +36,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { machineStalled, startHeartbeat, startMachineProbe, type LateBeat } from './heartbeat.js';
 import { createPredictor, getPreset, nativeAvailable, nativeInfo, networkFromSpec, Tensor, type WorkerPriority } from '../lib/index.js';
-import { nativeBinding } from '../lib/backends/index.js';
+import { median } from './epoch-common.js';
+import { fmaRate } from './peak.js';
 
 const REQUESTS = Number(process.env.SERVE_REQUESTS ?? 1000);
 const BURSTS = Number(process.env.SERVE_BURSTS ?? 20);
@@ -51,17 +52,9 @@ const TWO_CORES_FMA_RATIO = 1.6;
 /** The addon's FMA loop on two threads vs one, best of three short runs each (~30 ms in all); undefined without the addon. */
 function fmaTwoThreadRatio(): number | undefined {
   if (!nativeAvailable()) return undefined;
-  const probe = nativeBinding() as unknown as { fmaPeak?: (isa: string, rounds: number, threads: number) => number };
-  if (typeof probe.fmaPeak !== 'function') return undefined;
   const isa = nativeInfo().isa ?? 'baseline';
-  const best = (threads: number): number => {
-    probe.fmaPeak!(isa, 1 << 16, threads); // wakes the pool's helper
-    let b = 0;
-    for (let r = 0; r < 3; r++) b = Math.max(b, probe.fmaPeak!(isa, 1 << 20, threads));
-    return b;
-  };
-  const one = best(1);
-  return best(2) / one;
+  const one = fmaRate(isa, 1, 3, 1 << 20);
+  return fmaRate(isa, 2, 3, 1 << 20) / one;
 }
 
 interface Served {
@@ -154,12 +147,12 @@ async function main(): Promise<void> {
       `FMA loop 2 threads vs 1 at the checks: ${fmaRatios.map((r) => r.toFixed(2)).join(', ') || 'not measured'} (${twoCores ? 'two cores' : 'not two cores: left out of the verdict'})` +
       (late.length ? `; 2-worker beats over ${LAG_TARGET_MS} ms: ${late.join(', ')}` : ''));
   }
-  const median = [...speedups].sort((a, b) => a - b)[Math.floor(speedups.length / 2)], worstLag = Math.max(...lagsMax);
+  const allMedian = median(speedups), worstLag = Math.max(...lagsMax);
   const ours = overTarget.filter((o) => !o.machine).length;
-  const twoCoreMedian = twoCoreSpeedups.length > 0 ? [...twoCoreSpeedups].sort((a, b) => a - b)[Math.floor(twoCoreSpeedups.length / 2)] : undefined;
+  const twoCoreMedian = twoCoreSpeedups.length > 0 ? median(twoCoreSpeedups) : undefined;
   const verdict = twoCoreMedian === undefined ? 'not measured: no round had two cores'
     : `median ${twoCoreMedian.toFixed(2)}× over the ${twoCoreSpeedups.length} of ${ROUNDS} rounds the machine gave two cores, ${twoCoreMedian >= SPEEDUP_TARGET ? 'met' : 'missed'}`;
-  console.log(`all ${BURSTS} × ${REQUESTS} requests completed in every run; 2 workers vs 1: ${speedups.map((s) => s.toFixed(2)).join(', ')}×, median ${median.toFixed(2)}× ` +
+  console.log(`all ${BURSTS} × ${REQUESTS} requests completed in every run; 2 workers vs 1: ${speedups.map((s) => s.toFixed(2)).join(', ')}×, median ${allMedian.toFixed(2)}× ` +
     `over all rounds (target ≥ ${SPEEDUP_TARGET}×: ${verdict}); 2-worker heartbeat lag: largest ${worstLag.toFixed(1)} ms, ` +
     `${overTarget.length} beat(s) over ${LAG_TARGET_MS} ms, ${ours} of them while the idle machine probe was on time ` +
     `(target < ${LAG_TARGET_MS} ms: ${worstLag < LAG_TARGET_MS ? 'met' : ours === 0 ? 'met apart from stalls of the whole machine' : 'missed'}; ` +
