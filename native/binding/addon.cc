@@ -811,6 +811,11 @@ Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   o.Set("starved", Napi::Number::New(env, static_cast<double>(s.starved)));
   o.Set("probes", Napi::Number::New(env, static_cast<double>(s.probes)));
   o.Set("farProbes", Napi::Number::New(env, static_cast<double>(s.far_probes)));
+  o.Set("lastRoundTripNs", Napi::Number::New(env, static_cast<double>(s.last_round_trip_ns)));
+  o.Set("sharedProbes", Napi::Number::New(env, static_cast<double>(s.shared_probes)));
+  o.Set("sharedCoreProbes", Napi::Number::New(env, static_cast<double>(s.shared_core_probes)));
+  o.Set("sharedSerialRegions", Napi::Number::New(env, static_cast<double>(s.shared_serial_regions)));
+  o.Set("lastTwinSlowdown", Napi::Number::New(env, s.last_twin_slowdown));
   return o;
 }
 

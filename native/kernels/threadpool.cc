@@ -27,6 +27,9 @@
 // is closed and every joined worker has left it.
 #include "threadpool.h"
 
+#include "cpu.h"
+#include "peak_loops.h"
+
 // The shipped binary must load wherever Node 20 does (glibc 2.28, and the
 // libstdc++ of GCC 8). Built on a newer system, std::mutex::try_lock binds
 // to pthread_mutex_trylock@GLIBC_2.34 and condition_variable::wait to
@@ -45,6 +48,7 @@ __asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
         "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -129,6 +133,9 @@ struct Pool {
   struct {
     std::atomic<int64_t> regions{0}, serial_regions{0}, stalls{0}, stalls_forgiven{0}, starved{0};
     std::atomic<int64_t> probes{0}, far_probes{0}, far_serial_regions{0};
+    std::atomic<int64_t> last_round_trip_ns{0};
+    std::atomic<int64_t> shared_probes{0}, shared_core_probes{0}, shared_serial_regions{0};
+    std::atomic<double> last_twin_slowdown{0};
   } stats;
   std::mutex mu;          // guards `current`, Region::joined, `workers`
   std::condition_variable wake;
@@ -146,6 +153,14 @@ struct Pool {
   // (steady_clock nanoseconds), or 0 when it found them near or none ran.
   std::atomic<int64_t> far_since_ns{0};
   Clock::time_point next_probe{};  // guarded by region_mu
+  // The shared-core probe (probe_shared_core): the caller makes `twin` odd to
+  // ask for a burst, the helper that takes it makes it even and runs one,
+  // then stores that even value in twin_done.
+  alignas(64) std::atomic<uint32_t> twin{0};
+  std::atomic<uint32_t> twin_done{0};
+  // When the last shared-core probe found the helper on the caller's core, or 0.
+  std::atomic<int64_t> shared_since_ns{0};
+  Clock::time_point next_shared_probe{};  // guarded by region_mu
 };
 
 Pool& pool() {
@@ -198,6 +213,18 @@ inline void answer_probe(Pool& p) {
   if (v & 1u) p.probe.compare_exchange_strong(v, v + 1, std::memory_order_acq_rel);
 }
 
+float twin_burst();  // below, beside probe_shared_core
+std::atomic<float> g_twin_sink{0};
+
+// A spinning helper's half of probe_shared_core: one burst when asked.
+inline void answer_twin(Pool& p) {
+  uint32_t v = p.twin.load(std::memory_order_acquire);
+  if ((v & 1u) && p.twin.compare_exchange_strong(v, v + 1, std::memory_order_acq_rel)) {
+    g_twin_sink.store(twin_burst(), std::memory_order_relaxed);
+    p.twin_done.store(v + 1, std::memory_order_release);
+  }
+}
+
 void worker_main() {
   Pool& p = pool();
   tl_in_region = true;
@@ -219,6 +246,7 @@ void worker_main() {
   for (;;) {
     spin_until([&] {
                  answer_probe(p);
+                 answer_twin(p);
                  return p.generation.load(std::memory_order_acquire) != seen;
                },
                std::chrono::microseconds(100));
@@ -392,13 +420,15 @@ int64_t steady_ns(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+// Whether every started helper is awake (spinning for the next region), so a probe gets an answer.
+bool helpers_spinning(Pool& p) {
+  std::lock_guard<std::mutex> lk(p.mu);
+  return p.workers > 0 && p.parked == 0;
+}
+
 // Called by a region's caller with region_mu held, before it publishes the region.
 void probe_distance(Pool& p, Clock::time_point now) {
-  if (now < p.next_probe) return;
-  {
-    std::lock_guard<std::mutex> lk(p.mu);
-    if (p.workers == 0 || p.parked > 0) return;
-  }
+  if (now < p.next_probe || !helpers_spinning(p)) return;
   p.next_probe = now + kFarProbeEvery;
   p.stats.probes.fetch_add(1, std::memory_order_relaxed);
   // Even here: only this thread makes it odd, and each round trip below
@@ -418,16 +448,84 @@ void probe_distance(Pool& p, Clock::time_point now) {
     if (took < fastest) fastest = took;
   }
   const bool far = fastest > kFarRoundTrip;
+  p.stats.last_round_trip_ns.store(fastest.count(), std::memory_order_relaxed);
   if (far) p.stats.far_probes.fetch_add(1, std::memory_order_relaxed);
   p.far_since_ns.store(far ? steady_ns(now) : 0, std::memory_order_relaxed);
 }
 
-// Whether a far verdict (probe_distance) holds now.
-bool helpers_far() {
-  const int64_t since = pool().far_since_ns.load(std::memory_order_relaxed);
-  if (since == 0) return false;
-  return steady_ns(Clock::now()) - since < std::chrono::nanoseconds(kFarProbeEvery).count();
+// Whether a verdict given at `since_ns` (0: none) is younger than `lapse`.
+bool verdict_holds(const std::atomic<int64_t>& since_ns, std::chrono::nanoseconds lapse) {
+  const int64_t since = since_ns.load(std::memory_order_relaxed);
+  return since != 0 && steady_ns(Clock::now()) - since < lapse.count();
 }
+
+// Whether a far verdict (probe_distance) holds now.
+bool helpers_far() { return verdict_holds(pool().far_since_ns, kFarProbeEvery); }
+
+// A helper on the caller's own core. Now and then this VM runs its two vCPUs
+// on the two hardware threads of one physical core, for one to several
+// seconds at a time (57 of 978 and 35 of 773 samples a few hundred
+// milliseconds apart, 04:43–04:51 UTC on 2026-11-30): an FMA loop then runs
+// no faster on two threads than on one (0.97–1.03×), nor does the MLP's
+// forward product (66 µs on either, against 34–44 µs on two threads with two
+// cores), while the cache line's round trip gets shorter, not longer (50–70
+// ns, against 100–130 between two cores), so probe_distance cannot see it.
+// Every split then only adds its hand-over: two threads ran the MLP and the
+// small CNN 0.91–0.97× as fast as one in such spells. So every
+// kSharedProbeEvery the caller also times a short burst of its FMA loop alone
+// and then with the helper running the same burst at the same moment, best
+// of kTwinBursts each. Two threads of one core share its FMA units: the burst
+// took 1.94–1.97× as long beside the helper in those spells, and 0.81–1.20×
+// (nearly always 1.00×) with two cores. Above kSharedSlowdown the helper
+// counts as sharing the caller's core and every region runs on the caller
+// alone, with the same tasks, so the same results, until the verdict lapses
+// (kSharedProbeEvery later, so that a split region wakes the helper for the
+// next probe). Only with exactly two threads: with more, the helper that
+// answers says nothing of the others.
+constexpr std::chrono::milliseconds kSharedProbeEvery{100};
+constexpr int kTwinBursts = 3;
+constexpr int64_t kTwinBurstRounds = 512;  // ≈ 2.5 µs of the avx512 loop on Zen 4
+constexpr double kSharedSlowdown = 1.5;
+constexpr int kTwinWaitLimit = 40000;  // pauses (~1 ms) before a helper's burst is given up
+
+float twin_burst() { return peak_loop(active_isa(), kTwinBurstRounds); }
+
+// Called by a region's caller with region_mu held, helpers spinning (after probe_distance).
+void probe_shared_core(Pool& p, Clock::time_point now) {
+  if (now < p.next_shared_probe || num_threads() != 2 || !helpers_spinning(p)) return;
+  p.next_shared_probe = now + kSharedProbeEvery;
+  auto solo = std::chrono::nanoseconds::max(), twin = std::chrono::nanoseconds::max();
+  float sink = 0;
+  uint32_t v = p.twin.load(std::memory_order_acquire);
+  for (int i = 0; i < kTwinBursts; ++i, v += 2) {
+    Clock::time_point t0 = Clock::now();
+    sink += twin_burst();
+    solo = std::min<std::chrono::nanoseconds>(solo, Clock::now() - t0);
+    p.twin.store(v + 1, std::memory_order_release);
+    int spins = 0;
+    while (p.twin.load(std::memory_order_acquire) != v + 2 && ++spins < kProbeSpinLimit) cpu_relax();
+    uint32_t unanswered = v + 1;
+    if (spins >= kProbeSpinLimit && p.twin.compare_exchange_strong(unanswered, v + 2, std::memory_order_acq_rel))
+      return;  // no helper took it: no verdict
+    t0 = Clock::now();
+    sink += twin_burst();
+    twin = std::min<std::chrono::nanoseconds>(twin, Clock::now() - t0);
+    // The helper's burst ends before the next one, or the region, starts.
+    spins = 0;
+    while (p.twin_done.load(std::memory_order_acquire) != v + 2 && ++spins < kTwinWaitLimit) cpu_relax();
+    if (spins >= kTwinWaitLimit) return;
+  }
+  g_twin_sink.store(sink, std::memory_order_relaxed);
+  const double slowdown = double(twin.count()) / double(solo.count() > 0 ? solo.count() : 1);
+  const bool shared = slowdown > kSharedSlowdown;
+  p.stats.shared_probes.fetch_add(1, std::memory_order_relaxed);
+  p.stats.last_twin_slowdown.store(slowdown, std::memory_order_relaxed);
+  if (shared) p.stats.shared_core_probes.fetch_add(1, std::memory_order_relaxed);
+  p.shared_since_ns.store(shared ? steady_ns(now) : 0, std::memory_order_relaxed);
+}
+
+// Whether a shared-core verdict (probe_shared_core) holds now.
+bool helper_shares_core() { return verdict_holds(pool().shared_since_ns, kSharedProbeEvery); }
 
 // Closes the region and waits for the helpers that joined it, also when the
 // caller's own task throws.
@@ -501,6 +599,7 @@ void set_num_threads(int n) {
 
 namespace {
 bool too_small_for_far_helpers(double flops, double bytes, int threads);
+bool alone_on_shared_core();
 }  // namespace
 
 void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn) {
@@ -530,6 +629,10 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn, double 
     p.stats.far_serial_regions.fetch_add(1, std::memory_order_relaxed);
     serial = true;
   }
+  if (!serial && alone_on_shared_core()) {
+    p.stats.shared_serial_regions.fetch_add(1, std::memory_order_relaxed);
+    serial = true;
+  }
   if (!serial && caller_starved(started)) {
     p.stats.starved.fetch_add(1, std::memory_order_relaxed);
     back_off(p, started);
@@ -542,6 +645,7 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn, double 
     return;
   }
   probe_distance(p, started);
+  probe_shared_core(p, started);
   Region r;
   r.fn = &fn;
   r.unclaimed.store(pack_range(0, static_cast<uint64_t>(tasks)), std::memory_order_relaxed);
@@ -568,6 +672,11 @@ PoolStats pool_stats() {
   s.probes = p.stats.probes.load(std::memory_order_relaxed);
   s.far_probes = p.stats.far_probes.load(std::memory_order_relaxed);
   s.far_serial_regions = p.stats.far_serial_regions.load(std::memory_order_relaxed);
+  s.last_round_trip_ns = p.stats.last_round_trip_ns.load(std::memory_order_relaxed);
+  s.shared_probes = p.stats.shared_probes.load(std::memory_order_relaxed);
+  s.shared_core_probes = p.stats.shared_core_probes.load(std::memory_order_relaxed);
+  s.shared_serial_regions = p.stats.shared_serial_regions.load(std::memory_order_relaxed);
+  s.last_twin_slowdown = p.stats.last_twin_slowdown.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -608,20 +717,23 @@ PoolStats pool_stats() {
 //     cost the npm-start CNN, whose pools and passes then run serially
 //     between split convolutions: 1.40x -> 1.07x. Splitting everything there
 //     made two threads slower than one on the small CNN, which the
-//     cost model must never do.
+//     cost model must never do;
+//   * with the helper on the caller's own core (probe_shared_core above)
+//     nothing splits: a second hardware thread of the same core adds no
+//     multiply-adds, only the hand-over.
 namespace {
 constexpr double kFlopRate = 50e9;
 constexpr double kByteRate = 20e9;
 constexpr double kMinSecondsPerThread = 8e-6;
 constexpr double kFarMinSecondsPerThread = 100e-6;
-// LAYERWISE_CORE_DISTANCE=near|far fixes the distance from the start (the
+// LAYERWISE_CORE_DISTANCE=near|far|shared fixes the distance from the start (the
 // test suites pin near, so that their two-thread checks split whatever the
 // machine is doing); anything else leaves it measured.
 CoreDistance initial_distance() {
   const char* env = std::getenv("LAYERWISE_CORE_DISTANCE");
   if (env == nullptr) return CoreDistance::kMeasured;
   const std::string v(env);
-  return v == "near" ? CoreDistance::kNear : (v == "far" ? CoreDistance::kFar : CoreDistance::kMeasured);
+  return v == "near" ? CoreDistance::kNear : v == "far" ? CoreDistance::kFar : v == "shared" ? CoreDistance::kShared : CoreDistance::kMeasured;
 }
 std::atomic<int> g_distance{-1};  // a CoreDistance; -1 until first asked
 
@@ -644,6 +756,12 @@ bool too_small_for_far_helpers(double flops, double bytes, int threads) {
   const CoreDistance distance = core_distance();
   if (distance == CoreDistance::kNear || (distance == CoreDistance::kMeasured && !helpers_far())) return false;
   return estimated_seconds(flops, bytes) < kFarMinSecondsPerThread * threads;
+}
+
+// Regions run on the caller alone while the helper shares its core (probe_shared_core).
+bool alone_on_shared_core() {
+  const CoreDistance distance = core_distance();
+  return distance == CoreDistance::kShared || (distance == CoreDistance::kMeasured && helper_shares_core());
 }
 }  // namespace
 

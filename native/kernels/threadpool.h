@@ -21,7 +21,8 @@ void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn);
 // The same, told the whole call's work as the cost model below takes it:
 // with helpers found far from the caller (threadpool.cc) a call too small to
 // repay the traffic between the cores runs on the caller alone, with the same
-// tasks, so with the same results. Without it the call counts as big.
+// tasks, so with the same results. Without it the call counts as big. With the
+// helper found on the caller's own core, every call runs on the caller alone.
 void parallel_for(int64_t tasks, const std::function<void(int64_t)>& fn, double flops, double bytes);
 
 // What the pool has done since the process started (for benchmarks): regions
@@ -38,6 +39,15 @@ struct PoolStats {
   int64_t probes = 0;
   int64_t far_probes = 0;
   int64_t far_serial_regions = 0;  // regions run on the caller alone for far helpers
+  // The fastest round trip of the latest answered probe, in nanoseconds (0 before one).
+  int64_t last_round_trip_ns = 0;
+  // Shared-core probes (threadpool.cc probe_shared_core), those that found the
+  // helper on the caller's core, the regions run on the caller alone for it,
+  // and the latest probe's burst time beside the helper over alone.
+  int64_t shared_probes = 0;
+  int64_t shared_core_probes = 0;
+  int64_t shared_serial_regions = 0;
+  double last_twin_slowdown = 0;
 };
 PoolStats pool_stats();
 
@@ -53,10 +63,11 @@ PoolStats pool_stats();
 // Threads worth using for a call of this much work (1 ≤ result ≤ num_threads()).
 int threads_for(double flops, double bytes);
 // How far the pool's helpers run from the caller: measured by the pool (the
-// default; probe_distance in threadpool.cc), or fixed, for tests and
-// benchmarks that compare the policies. With far helpers parallel_for runs
-// only big calls split.
-enum class CoreDistance { kMeasured, kNear, kFar };
+// default; probe_distance and probe_shared_core in threadpool.cc), or fixed,
+// for tests and benchmarks that compare the policies. With far helpers
+// parallel_for runs only big calls split; with a helper on the caller's own
+// core (two hardware threads of one core) it splits none.
+enum class CoreDistance { kMeasured, kNear, kFar, kShared };
 void set_core_distance(CoreDistance distance);
 // Ranges to cut `units` units into: 1 means run serially; more than the
 // threads chosen, so that a worker that joins late (woken from sleep, or

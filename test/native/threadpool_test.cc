@@ -216,9 +216,10 @@ void short_stall_forgiven_once() {
 
 // Far helpers (threadpool.cc, probe_distance) make parallel_for run calls
 // below kFarMinSecondsPerThread a thread on the caller alone, every task
-// there and once; big calls still split. The verdict is measured by the
-// pool, so here it is fixed each way; then the pool's own probe must have run
-// on back-to-back regions.
+// there and once; big calls still split. A helper on the caller's own core
+// (probe_shared_core) makes every call run there. The verdicts are measured
+// by the pool, so here they are fixed each way; then the pool's own probes
+// must have run on back-to-back regions.
 void far_helpers_split_only_big_calls() {
   lw::set_num_threads(2);
   const std::thread::id caller = std::this_thread::get_id();
@@ -249,6 +250,15 @@ void far_helpers_split_only_big_calls() {
   before = far_serial();
   run(3e6, &on_caller);
   EXPECT(far_serial() == before, "near: a 60 µs call is offered to the helper");
+  const auto shared_serial = [] { return lw::pool_stats().shared_serial_regions; };
+  lw::set_core_distance(lw::CoreDistance::kShared);
+  before = shared_serial();
+  run(1e9, &on_caller);
+  EXPECT(shared_serial() == before + 1 && on_caller, "shared core: a 20 ms call runs on the caller alone");
+  lw::set_core_distance(lw::CoreDistance::kNear);
+  before = shared_serial();
+  run(1e9, &on_caller);
+  EXPECT(shared_serial() == before, "near: a 20 ms call is offered to the helper");
   lw::set_core_distance(lw::CoreDistance::kMeasured);
 
   // Bounded by time, not by a count of regions: the stall tests above leave
@@ -260,28 +270,39 @@ void far_helpers_split_only_big_calls() {
   std::atomic<uint64_t> sink{0};
   const auto loop_start = std::chrono::steady_clock::now();
   int regions = 0;
-  for (; std::chrono::steady_clock::now() - loop_start < std::chrono::seconds(10) &&
-         lw::pool_stats().probes == stats_before.probes;
-       ++regions)
+  const auto both_probed = [&] {
+    const lw::PoolStats s = lw::pool_stats();
+    return s.probes > stats_before.probes && s.shared_probes > stats_before.shared_probes;
+  };
+  for (; std::chrono::steady_clock::now() - loop_start < std::chrono::seconds(10) && !both_probed(); ++regions)
     lw::parallel_for(8, [&](int64_t t) {
       uint64_t x = static_cast<uint64_t>(t);
       for (uint64_t i = 0; i < 200; ++i) x = x * 31 + i;
       sink += x;
     });
   const lw::PoolStats after = lw::pool_stats();
-  if (after.probes == stats_before.probes)
-    std::printf("no probe after %d regions in %.1f ms: %lld split regions, %lld of them serial, %lld stalls (%lld forgiven), %lld starved\n", regions,
+  if (!both_probed())
+    std::printf("no probe of each kind (%lld distance, %lld shared-core) after %d regions in %.1f ms: %lld split regions, %lld of them serial, %lld stalls (%lld forgiven), %lld starved\n",
+                (long long)(after.probes - stats_before.probes), (long long)(after.shared_probes - stats_before.shared_probes), regions,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - loop_start).count(),
                 (long long)(after.regions - stats_before.regions), (long long)(after.serial_regions - stats_before.serial_regions),
                 (long long)(after.stalls - stats_before.stalls), (long long)(after.stalls_forgiven - stats_before.stalls_forgiven),
                 (long long)(after.starved - stats_before.starved));
   EXPECT(after.probes > stats_before.probes, "back-to-back regions on two threads probed the helpers' distance");
   EXPECT(after.far_probes - stats_before.far_probes <= after.probes - stats_before.probes, "far probes are a subset of the probes");
+  EXPECT(after.shared_probes > stats_before.shared_probes, "back-to-back regions on two threads probed for a shared core");
+  EXPECT(after.shared_core_probes - stats_before.shared_core_probes <= after.shared_probes - stats_before.shared_probes,
+         "shared-core verdicts are a subset of the shared-core probes");
+  EXPECT(after.last_twin_slowdown > 0, "a shared-core probe recorded the burst's slowdown beside the helper");
 }
 
 }  // namespace
 
 int main() {
+  // The machine's own verdicts (a helper far away, or on the caller's core)
+  // would run regions serially at random moments; the tests of the back-off
+  // count serial regions, so the distance is pinned until the test of the verdicts.
+  lw::set_core_distance(lw::CoreDistance::kNear);
   every_task_once();
   caller_takes_the_front();
   cost_model();
