@@ -62,9 +62,10 @@ interface Served {
   requests: number; seconds: number; maxLagMs: number; p99LagMs: number; mainBusy: number; maxGcMs: number; threads?: number;
   /**
    * Beats later than the target, with whether the machine explains them
-   * (heartbeat.ts machineStalled) and the main thread's GC pauses within them.
+   * (heartbeat.ts machineStalled), the main thread's GC pauses within them
+   * and how far into the measured bursts they ended.
    */
-  overTarget: { beat: LateBeat; machine: boolean; gcMs: number }[];
+  overTarget: { beat: LateBeat; machine: boolean; gcMs: number; atMs: number }[];
   /** The machine probes' largest lag during the same seconds, per CPU they were pinned to (−1: not pinned). */
   probeMaxLagMs: Map<number, number>;
 }
@@ -109,7 +110,9 @@ async function serve(workers: number, samples: Tensor[]): Promise<Served> {
     const lags = beats.lags;
     return {
       requests: completed, seconds, maxLagMs: Math.max(0, lags.at(-1) ?? 0), p99LagMs: Math.max(0, lags[Math.floor(lags.length * 0.99)] ?? 0), mainBusy, maxGcMs, threads,
-      overTarget: beats.late.map((beat) => ({ beat, machine: machineStalled(beat, machine, LAG_TARGET_MS), gcMs: overlapMs(beat, gcPauses) })),
+      overTarget: beats.late.map((beat) => ({
+        beat, machine: machineStalled(beat, machine, LAG_TARGET_MS), gcMs: overlapMs(beat, gcPauses), atMs: beat.endMs - (performance.timeOrigin + start),
+      })),
       probeMaxLagMs: new Map(machine.map((p) => [p.cpu, Math.max(0, ...p.late.map((b) => b.lagMs))])),
     };
   } finally {
@@ -156,8 +159,8 @@ async function main(): Promise<void> {
     lagsOne.push(one.maxLagMs);
     probeMax.push(...two.probeMaxLagMs.values());
     overTarget.push(...two.overTarget);
-    const late = two.overTarget.map(({ beat, machine, gcMs }) =>
-      `${beat.lagMs.toFixed(1)} ms (main thread ran ${beat.mainCpuMs.toFixed(1)} ms, in GC pauses ${gcMs.toFixed(1)} ms, waited for a core ${beat.mainWaitMs.toFixed(1)} ms, ` +
+    const late = two.overTarget.map(({ beat, machine, gcMs, atMs }) =>
+      `${beat.lagMs.toFixed(1)} ms, ${atMs.toFixed(0)} ms into the bursts (main thread ran ${beat.mainCpuMs.toFixed(1)} ms, in GC pauses ${gcMs.toFixed(1)} ms, waited for a core ${beat.mainWaitMs.toFixed(1)} ms, ` +
       `on CPU ${beat.cpu}${machine ? '; the probe on that CPU was stalled too' : ''})`);
     console.log(`round ${round}: ${describe(one, 1)}; ${describe(two, 2)}; speed-up ${speedups.at(-1)!.toFixed(2)}×; ` +
       `FMA loop 2 threads vs 1 at the checks: ${fmaRatios.map((r) => r.toFixed(2)).join(', ') || 'not measured'} (${twoCores ? 'two cores' : 'not two cores: left out of the verdict'})` +
