@@ -15,11 +15,10 @@
 //   thread beside it runs at idle priority. So each late beat also records the
 //   CPU the main thread ran it on. A beat of ours that is late while the probe
 //   on that same CPU was late too, and in which the main thread itself ran for
-//   less than the lateness, was a stall of the machine, not of our process.
+//   less than the lag target, was a stall of the machine, not of our process.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 const mainThreadStat = `/proc/self/task/${process.pid}/schedstat`;
@@ -101,6 +100,20 @@ export interface ProbeRecord { cpu: number; beats: number; late: LateBeat[] }
 
 const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 
+/** The CPUs this process may run on (Linux's Cpus_allowed_list, such as "0-1,4"), or [] where that is not known. */
+function allowedCpus(): number[] {
+  const status = existsSync('/proc/self/status') ? readFileSync('/proc/self/status', 'utf8') : '';
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
+  if (!list) return [];
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const [from, to = from] = part.split('-').map(Number);
+    if (!Number.isInteger(from) || !Number.isInteger(to)) return [];
+    for (let c = from; c <= to; c++) cpus.push(c);
+  }
+  return cpus;
+}
+
 /** One separate idle Node process beating like startHeartbeat, pinned to `cpu` when cpu ≥ 0. */
 function spawnProbe(cpu: number, periodMs: number, lateMs: number): Promise<ProbeRecord> & { child: ChildProcess } {
   const node = [process.execPath, '-e', PROBE, String(periodMs), String(lateMs)];
@@ -117,10 +130,12 @@ function spawnProbe(cpu: number, periodMs: number, lateMs: number): Promise<Prob
 
 /**
  * Idle Node processes beating like startHeartbeat: one pinned to each CPU
- * where taskset exists, else one unpinned; `stop()` resolves with their records.
+ * this process may use where taskset exists and the CPUs are known, else one
+ * unpinned; `stop()` resolves with their records.
  */
 export async function startMachineProbes(periodMs = 10, lateMs = 2): Promise<{ stop(): Promise<ProbeRecord[]> }> {
-  const cpus = TASKSET ? Array.from({ length: availableParallelism() }, (_, i) => i) : [-1];
+  const allowed = TASKSET ? allowedCpus() : [];
+  const cpus = allowed.length > 0 ? allowed : [-1];
   const probes = cpus.map((cpu) => spawnProbe(cpu, periodMs, lateMs));
   // Give the probes time to start beating before the measured work begins.
   await new Promise((resolve) => setTimeout(resolve, 300));
