@@ -154,9 +154,14 @@ export async function startMachineProbes(periodMs = 10, lateMs = 2): Promise<{ s
  * probe on the CPU the beat ran on counts (any probe when either CPU is unknown).
  */
 export function stalledProbes(beat: LateBeat, probes: readonly ProbeRecord[]): ProbeRecord[] {
-  const from = beat.endMs - beat.lagMs;
   return probes.filter((probe) => (probe.cpu < 0 || beat.cpu < 0 || probe.cpu === beat.cpu) &&
-    probe.late.some((p) => p.endMs > from && p.endMs - p.lagMs < beat.endMs));
+    overlapMs(beat, probe.late.map((p) => ({ startMs: p.endMs - p.lagMs, endMs: p.endMs }))) > 0);
+}
+
+/** Milliseconds of `spans` (ms since the epoch) within the stretch `beat` was held up, [end − lag, end]. */
+export function overlapMs(beat: LateBeat, spans: readonly { startMs: number; endMs: number }[]): number {
+  const from = beat.endMs - beat.lagMs;
+  return spans.reduce((sum, s) => sum + Math.max(0, Math.min(s.endMs, beat.endMs) - Math.max(s.startMs, from)), 0);
 }
 
 /**

@@ -35,7 +35,7 @@
 
 import { availableParallelism, loadavg } from 'node:os';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
-import { machineStalled, startHeartbeat, startMachineProbes, type LateBeat } from './heartbeat.js';
+import { machineStalled, overlapMs, startHeartbeat, startMachineProbes, type LateBeat } from './heartbeat.js';
 import { createPredictor, getPreset, nativeAvailable, nativeInfo, networkFromSpec, Tensor, type WorkerPriority } from '../lib/index.js';
 import { median } from './epoch-common.js';
 import { fmaRate } from './peak.js';
@@ -118,12 +118,6 @@ async function serve(workers: number, samples: Tensor[]): Promise<Served> {
   } finally {
     await predictor.close();
   }
-}
-
-/** Milliseconds of `spans` within the stretch `beat` was held up, [end − lag, end]. */
-function overlapMs(beat: LateBeat, spans: readonly { startMs: number; endMs: number }[]): number {
-  const from = beat.endMs - beat.lagMs;
-  return spans.reduce((sum, s) => sum + Math.max(0, Math.min(s.endMs, beat.endMs) - Math.max(s.startMs, from)), 0);
 }
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' / ');

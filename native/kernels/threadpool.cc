@@ -122,6 +122,14 @@ struct Region {
 
 using Clock = std::chrono::steady_clock;
 
+// What a cross-core probe (probe_distance, probe_shared_core) last found:
+// when it found its condition (steady_clock nanoseconds), or 0 when it did
+// not; and when the next probe is due.
+struct Verdict {
+  std::atomic<int64_t> since_ns{0};
+  Clock::time_point next_probe{};  // guarded by region_mu
+};
+
 struct Pool {
   std::mutex region_mu;   // held by the thread that owns the current region
   // Guarded by region_mu: regions started before serial_until run on the
@@ -149,18 +157,13 @@ struct Pool {
   // round trip is one line's.
   alignas(64) std::atomic<uint32_t> probe{0};
   char probe_pad[64 - sizeof(std::atomic<uint32_t>)];
-  // The verdict: when the last probe found the helpers far from the caller
-  // (steady_clock nanoseconds), or 0 when it found them near or none ran.
-  std::atomic<int64_t> far_since_ns{0};
-  Clock::time_point next_probe{};  // guarded by region_mu
+  Verdict far;  // the helpers far from the caller
   // The shared-core probe (probe_shared_core): the caller makes `twin` odd to
   // ask for a burst, the helper that takes it makes it even and runs one,
   // then stores that even value in twin_done.
   alignas(64) std::atomic<uint32_t> twin{0};
   std::atomic<uint32_t> twin_done{0};
-  // When the last shared-core probe found the helper on the caller's core, or 0.
-  std::atomic<int64_t> shared_since_ns{0};
-  Clock::time_point next_shared_probe{};  // guarded by region_mu
+  Verdict shared_core;  // the helper on the caller's own core
 };
 
 Pool& pool() {
@@ -426,10 +429,39 @@ bool helpers_spinning(Pool& p) {
   return p.workers > 0 && p.parked == 0;
 }
 
+// Whether a probe of `verdict`, due every `every`, runs now: due, and the
+// helpers spinning to answer it. If so, the next one is due `every` from now.
+bool probe_due(Pool& p, Verdict& verdict, Clock::time_point now, std::chrono::nanoseconds every) {
+  if (now < verdict.next_probe || !helpers_spinning(p)) return false;
+  verdict.next_probe = now + every;
+  return true;
+}
+
+void record(Verdict& verdict, bool found, Clock::time_point now) {
+  verdict.since_ns.store(found ? steady_ns(now) : 0, std::memory_order_relaxed);
+}
+
+// Whether `verdict` found its condition less than `lapse` ago.
+bool holds(const Verdict& verdict, std::chrono::nanoseconds lapse) {
+  const int64_t since = verdict.since_ns.load(std::memory_order_relaxed);
+  return since != 0 && steady_ns(Clock::now()) - since < lapse.count();
+}
+
+// Makes `word` odd (v + 1, v even) and waits for a spinning helper to make it
+// v + 2. False when none did within kProbeSpinLimit pauses (the helper was
+// descheduled or stopped spinning); the word is then put at v + 2 here, a
+// compare-exchange, so an answer that comes later changes nothing.
+bool helper_answered(std::atomic<uint32_t>& word, uint32_t v) {
+  word.store(v + 1, std::memory_order_release);
+  int spins = 0;
+  while (word.load(std::memory_order_acquire) != v + 2 && ++spins < kProbeSpinLimit) cpu_relax();
+  uint32_t unanswered = v + 1;
+  return spins < kProbeSpinLimit || !word.compare_exchange_strong(unanswered, v + 2, std::memory_order_acq_rel);
+}
+
 // Called by a region's caller with region_mu held, before it publishes the region.
 void probe_distance(Pool& p, Clock::time_point now) {
-  if (now < p.next_probe || !helpers_spinning(p)) return;
-  p.next_probe = now + kFarProbeEvery;
+  if (!probe_due(p, p.far, now, kFarProbeEvery)) return;
   p.stats.probes.fetch_add(1, std::memory_order_relaxed);
   // Even here: only this thread makes it odd, and each round trip below
   // leaves it even.
@@ -437,30 +469,18 @@ void probe_distance(Pool& p, Clock::time_point now) {
   auto fastest = std::chrono::nanoseconds::max();
   for (int i = 0; i < kProbeRoundTrips; ++i, v += 2) {
     const Clock::time_point t0 = Clock::now();
-    p.probe.store(v + 1, std::memory_order_release);
-    int spins = 0;
-    while (p.probe.load(std::memory_order_acquire) != v + 2 && ++spins < kProbeSpinLimit) cpu_relax();
+    if (!helper_answered(p.probe, v)) return;  // no answer: no verdict
     const auto took = Clock::now() - t0;
-    uint32_t unanswered = v + 1;
-    // No answer (the helper was descheduled or stopped spinning): no verdict.
-    if (spins >= kProbeSpinLimit && p.probe.compare_exchange_strong(unanswered, v + 2, std::memory_order_acq_rel))
-      return;
     if (took < fastest) fastest = took;
   }
   const bool far = fastest > kFarRoundTrip;
   p.stats.last_round_trip_ns.store(fastest.count(), std::memory_order_relaxed);
   if (far) p.stats.far_probes.fetch_add(1, std::memory_order_relaxed);
-  p.far_since_ns.store(far ? steady_ns(now) : 0, std::memory_order_relaxed);
-}
-
-// Whether a verdict given at `since_ns` (0: none) is younger than `lapse`.
-bool verdict_holds(const std::atomic<int64_t>& since_ns, std::chrono::nanoseconds lapse) {
-  const int64_t since = since_ns.load(std::memory_order_relaxed);
-  return since != 0 && steady_ns(Clock::now()) - since < lapse.count();
+  record(p.far, far, now);
 }
 
 // Whether a far verdict (probe_distance) holds now.
-bool helpers_far() { return verdict_holds(pool().far_since_ns, kFarProbeEvery); }
+bool helpers_far() { return holds(pool().far, kFarProbeEvery); }
 
 // A helper on the caller's own core. Now and then this VM runs its two vCPUs
 // on the two hardware threads of one physical core, for one to several
@@ -492,8 +512,7 @@ float twin_burst() { return peak_loop(active_isa(), kTwinBurstRounds); }
 
 // Called by a region's caller with region_mu held, helpers spinning (after probe_distance).
 void probe_shared_core(Pool& p, Clock::time_point now) {
-  if (now < p.next_shared_probe || num_threads() != 2 || !helpers_spinning(p)) return;
-  p.next_shared_probe = now + kSharedProbeEvery;
+  if (num_threads() != 2 || !probe_due(p, p.shared_core, now, kSharedProbeEvery)) return;
   auto solo = std::chrono::nanoseconds::max(), twin = std::chrono::nanoseconds::max();
   float sink = 0;
   uint32_t v = p.twin.load(std::memory_order_acquire);
@@ -501,17 +520,12 @@ void probe_shared_core(Pool& p, Clock::time_point now) {
     Clock::time_point t0 = Clock::now();
     sink += twin_burst();
     solo = std::min<std::chrono::nanoseconds>(solo, Clock::now() - t0);
-    p.twin.store(v + 1, std::memory_order_release);
-    int spins = 0;
-    while (p.twin.load(std::memory_order_acquire) != v + 2 && ++spins < kProbeSpinLimit) cpu_relax();
-    uint32_t unanswered = v + 1;
-    if (spins >= kProbeSpinLimit && p.twin.compare_exchange_strong(unanswered, v + 2, std::memory_order_acq_rel))
-      return;  // no helper took it: no verdict
+    if (!helper_answered(p.twin, v)) return;  // no helper took it: no verdict
     t0 = Clock::now();
     sink += twin_burst();
     twin = std::min<std::chrono::nanoseconds>(twin, Clock::now() - t0);
     // The helper's burst ends before the next one, or the region, starts.
-    spins = 0;
+    int spins = 0;
     while (p.twin_done.load(std::memory_order_acquire) != v + 2 && ++spins < kTwinWaitLimit) cpu_relax();
     if (spins >= kTwinWaitLimit) return;
   }
@@ -521,11 +535,11 @@ void probe_shared_core(Pool& p, Clock::time_point now) {
   p.stats.shared_probes.fetch_add(1, std::memory_order_relaxed);
   p.stats.last_twin_slowdown.store(slowdown, std::memory_order_relaxed);
   if (shared) p.stats.shared_core_probes.fetch_add(1, std::memory_order_relaxed);
-  p.shared_since_ns.store(shared ? steady_ns(now) : 0, std::memory_order_relaxed);
+  record(p.shared_core, shared, now);
 }
 
 // Whether a shared-core verdict (probe_shared_core) holds now.
-bool helper_shares_core() { return verdict_holds(pool().shared_since_ns, kSharedProbeEvery); }
+bool helper_shares_core() { return holds(pool().shared_core, kSharedProbeEvery); }
 
 // Closes the region and waits for the helpers that joined it, also when the
 // caller's own task throws.
